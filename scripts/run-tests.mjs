@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// Finds every *.test.ts under test/ and runs them with node's test runner (tsx loader), in parallel.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+function find(dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) find(p, out);
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+const filters = process.argv.slice(2);
+let files = find('test').sort();
+if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=4', ...files], { stdio: 'inherit' });
+process.exit(r.status ?? 1);
