@@ -78,6 +78,8 @@ export interface QEStatus {
   deadline: string | null;
   /** bumped by a re-run; runs of older generations no longer count */
   generation: number;
+  /** QE verify names frozen when QE started (config edits after that only remove jobs) */
+  jobs: string[];
   override: Override | null;
 }
 

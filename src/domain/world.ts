@@ -1,0 +1,16 @@
+// The read-only view of the whole state that pure decision functions receive.
+import type { InputTag, JobRun, Payload, PublishedRef, StreamRecord, UpgradeResult } from './types.ts';
+
+export interface WorldView {
+  streams(): StreamRecord[];
+  stream(name: string): StreamRecord | undefined;
+  /** newest first by creation time */
+  payloads(stream: string): readonly Payload[];
+  payload(stream: string, tag: string): Payload | undefined;
+  findTag(tag: string): Payload | undefined;
+  runs(stream: string, tag: string): readonly JobRun[];
+  inputTags(input: string): InputTag[];
+  upgradesInto(tag: string): readonly UpgradeResult[];
+  upgradesOutOf(tag: string): readonly UpgradeResult[];
+  published(stream: string): PublishedRef[];
+}
