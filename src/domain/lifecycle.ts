@@ -1,0 +1,125 @@
+// Payload lifecycle rules (upstream-behavior.md §3.4, §3.6, §3.7, §3.12): input hash, creation
+// gates, pending handling and garbage selection. Pure.
+import { createHash } from 'node:crypto';
+import type { ReleaseConfig } from './config/schema.ts';
+import { parseDuration } from './duration.ts';
+import type { Component, InputTag, Payload } from './types.ts';
+import { AnnotationKeep } from './types.ts';
+
+export function isKept(p: Payload): boolean {
+  return Object.prototype.hasOwnProperty.call(p.annotations, AnnotationKeep);
+}
+
+/** SHA-256 over the input's components sorted by name: `sha256:<hex>`; "" for an empty input. */
+export function inputHash(tags: readonly InputTag[]): string {
+  if (tags.length === 0) return '';
+  const h = createHash('sha256');
+  for (const t of [...tags].sort((a, b) => (a.component < b.component ? -1 : a.component > b.component ? 1 : 0))) {
+    h.update(t.component).update('\u0000').update(t.pullSpec).update('\n');
+  }
+  return 'sha256:' + h.digest('hex');
+}
+
+export function componentsOf(tags: readonly InputTag[]): Record<string, Component> {
+  const out: Record<string, Component> = {};
+  for (const t of [...tags].sort((a, b) => (a.component < b.component ? -1 : 1))) {
+    out[t.component] = Object.keys(t.labels).length ? { pullSpec: t.pullSpec, labels: t.labels } : { pullSpec: t.pullSpec };
+  }
+  return out;
+}
+
+export interface CreationDecision {
+  create: boolean;
+  /** why not, for logs and the console's "Next release may not start" row */
+  blockedBy: string;
+  /** when to look again (ms), when a timer gate applies */
+  retryAfterMs: number | null;
+}
+
+/** Whether a new payload should be created now (integration streams). `payloads` newest first. */
+export function decideCreation(config: ReleaseConfig, payloads: readonly Payload[], hash: string, now: Date): CreationDecision {
+  if (!hash) return { create: false, blockedBy: 'input stream has no components', retryAfterMs: null };
+  let newest: Payload | undefined;
+  let unready = 0;
+  let pending = 0;
+  let sameImages = false;
+  for (const p of payloads) {
+    if (isKept(p)) continue;
+    if (!newest) newest = p;
+    if (p.inputHash === hash) sameImages = true;
+    if (p.phase === 'Pending') pending++;
+    if (p.phase === 'Pending' || p.phase === 'Ready') unready++;
+  }
+  if (sameImages) return { create: false, blockedBy: 'no new images', retryAfterMs: null };
+  if (pending > 0) return { create: false, blockedBy: 'a payload is pending', retryAfterMs: null };
+  const max = config.maxUnreadyReleases ?? 0;
+  if (max > 0 && unready >= max) return { create: false, blockedBy: `no more than ${max} pending`, retryAfterMs: null };
+  const interval = (config.minCreationIntervalSeconds ?? 0) * 1000;
+  if (interval > 0 && newest) {
+    const created = Date.parse(newest.createdAt);
+    if (Number.isFinite(created)) {
+      const wait = created + interval - now.getTime();
+      if (wait > 0) return { create: false, blockedBy: `waiting for ${Math.ceil(wait / 1000)}s`, retryAfterMs: wait };
+    }
+  }
+  return { create: true, blockedBy: '', retryAfterMs: null };
+}
+
+/** All Pending payloads but the newest are aborted (upstream §3.7). `payloads` newest first. */
+export function pendingToAbort(payloads: readonly Payload[]): Payload[] {
+  const pending = payloads.filter((p) => p.phase === 'Pending' && !isKept(p));
+  return pending.slice(1);
+}
+
+export const KEEP_FAILED = 5;
+export const KEEP_REJECTED = 5;
+export const KEEP_ACCEPTED = 5;
+
+/**
+ * Payloads garbage collection removes (upstream §3.4, kept on purpose: DESIGN §13 item 3):
+ * Failed/Rejected older than the oldest Accepted, then all but the newest 5 of each; Accepted
+ * beyond the newest 5 once past `expires`. Pending, Ready and kept payloads never go.
+ */
+export function selectGarbage(config: ReleaseConfig, payloads: readonly Payload[], now: Date): Payload[] {
+  const failed: Payload[] = [];
+  const rejected: Payload[] = [];
+  const accepted: Payload[] = [];
+  let failedBeforeOldestAccepted = -1;
+  let rejectedBeforeOldestAccepted = -1;
+  for (const p of payloads) {
+    if (isKept(p)) continue;
+    if (p.phase === 'Failed') failed.push(p);
+    else if (p.phase === 'Rejected') rejected.push(p);
+    else if (p.phase === 'Accepted') {
+      accepted.push(p);
+      failedBeforeOldestAccepted = failed.length;
+      rejectedBeforeOldestAccepted = rejected.length;
+    }
+  }
+  const remove: Payload[] = [];
+  const trim = (list: Payload[], cut: number, keep: number) => {
+    let rest = list;
+    if (cut >= 0) {
+      remove.push(...list.slice(cut));
+      rest = list.slice(0, cut);
+    }
+    remove.push(...rest.slice(keep));
+  };
+  trim(failed, failedBeforeOldestAccepted, KEEP_FAILED);
+  trim(rejected, rejectedBeforeOldestAccepted, KEEP_REJECTED);
+  if (config.expires) {
+    let expiresMs = 0;
+    try {
+      expiresMs = parseDuration(config.expires);
+    } catch {
+      expiresMs = 0;
+    }
+    if (expiresMs > 0 && accepted.length > KEEP_ACCEPTED) {
+      for (const p of accepted.slice(KEEP_ACCEPTED)) {
+        const created = Date.parse(p.createdAt);
+        if (Number.isFinite(created) && created + expiresMs < now.getTime()) remove.push(p);
+      }
+    }
+  }
+  return remove;
+}

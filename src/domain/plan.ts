@@ -1,0 +1,492 @@
+// One reconcile pass of a release stream as a pure function: state + config + now → actions.
+// Stages, in upstream's order: remove garbage → create → pending → ready (verify) → QE →
+// publish → periodics. The controller applies the returned actions through its ports.
+import { inputStreamOf, isStable, qeEntries, type ReleaseConfig, type ReleaseVerification } from './config/schema.ts';
+import { componentsOf, decideCreation, inputHash, isKept, pendingToAbort, selectGarbage } from './lifecycle.ts';
+import { periodicDue } from './periodic.ts';
+import { emptyQEStatus, evaluateGate, qeJobNames, qeStatuses, qeTimeoutMs, qeVerdict } from './qe.ts';
+import { releaseTagName, rfc3339, runName, safeJobName } from './tagname.ts';
+import {
+  AnnotationCreationTimestamp,
+  AnnotationHash,
+  AnnotationMessage,
+  AnnotationName,
+  AnnotationPhase,
+  AnnotationQEPhase,
+  AnnotationQEVerify,
+  AnnotationReason,
+  AnnotationSource,
+  type EventRecord,
+  type InputTag,
+  type JobKind,
+  type JobRun,
+  type Payload,
+  type Phase,
+  type PublishedRef,
+  type QEStatus,
+} from './types.ts';
+import { resolveUpgradeSource } from './upgrade.ts';
+import { ciStatuses, ciVerdict, entryGroup, type EntryStatus } from './verification.ts';
+import { qeVerifyAnnotation } from './views.ts';
+import type { WorldView } from './world.ts';
+
+export const DEFAULT_AGGREGATOR_JOB = 'release-openshift-release-analysis-aggregator';
+
+export interface LaunchSpec {
+  runId: string;
+  jobName: string;
+  stream: string;
+  tag: string;
+  verifyName: string;
+  pullSpec: string;
+  initialPullSpec: string;
+  env: Record<string, string>;
+}
+
+export interface Plan {
+  payloads: Payload[];
+  deletes: Payload[];
+  /** new run records (state Pending unless synthetic); written before their launch */
+  runs: JobRun[];
+  events: EventRecord[];
+  published: PublishedRef[];
+  inputUpdates: { input: string; tags: InputTag[] }[];
+  launches: LaunchSpec[];
+  cancels: { runId: string; reason: string }[];
+  /** Pending payloads the builder should build */
+  builds: string[];
+  requeueAfterMs: number | null;
+  /** why no payload was created, for the console */
+  creationBlockedBy: string;
+}
+
+export interface PlanOptions {
+  /** repository payload pull specs are built in, e.g. registry.local/ocp/release (per stream) */
+  repositoryFor?: (config: ReleaseConfig) => string;
+  /** when the controller first saw this stream; cron periodics without a previous run count from here */
+  since?: Date;
+}
+
+function emptyPlan(): Plan {
+  return { payloads: [], deletes: [], runs: [], events: [], published: [], inputUpdates: [], launches: [], cancels: [], builds: [], requeueAfterMs: null, creationBlockedBy: '' };
+}
+
+class PlanBuilder {
+  readonly plan = emptyPlan();
+  /** payloads changed in this pass (latest version), by tag */
+  private changed = new Map<string, Payload>();
+  private newRuns = new Map<string, JobRun[]>();
+  constructor(
+    readonly view: WorldView,
+    readonly stream: string,
+    readonly config: ReleaseConfig,
+    readonly now: Date,
+  ) {}
+
+  get at(): string {
+    return rfc3339(this.now);
+  }
+
+  current(p: Payload): Payload {
+    return this.changed.get(p.tag) ?? p;
+  }
+
+  runsOf(p: Payload): JobRun[] {
+    const extra = this.newRuns.get(p.tag);
+    const base = this.view.runs(p.stream, p.tag);
+    return extra ? [...base, ...extra] : (base as JobRun[]);
+  }
+
+  put(p: Payload): void {
+    this.changed.set(p.tag, p);
+  }
+
+  /** payloads created in this pass (not yet in the view) */
+  createdPayloads(): Payload[] {
+    return [...this.changed.values()].filter((p) => !this.view.payload(p.stream, p.tag));
+  }
+
+  event(tag: string, type: string, message: string, data: Record<string, unknown> = {}): void {
+    this.plan.events.push({ at: this.at, stream: this.stream, tag, type, actor: 'controller', message, data });
+  }
+
+  requeue(ms: number | null): void {
+    if (ms === null || !Number.isFinite(ms)) return;
+    const v = Math.max(0, ms);
+    if (this.plan.requeueAfterMs === null || v < this.plan.requeueAfterMs) this.plan.requeueAfterMs = v;
+  }
+
+  setPhase(p: Payload, phase: Phase, reason: string, message: string): Payload {
+    const cur = this.current(p);
+    if (cur.phase === phase && cur.reason === reason && cur.message === message) return cur;
+    const next = { ...cur, phase, reason, message, phaseChangedAt: this.at };
+    this.put(next);
+    if (cur.phase !== phase) this.event(p.tag, 'PhaseChanged', `${cur.phase} → ${phase}${reason ? ` (${reason}${message ? `: ${message}` : ''})` : ''}`, { phase, previous: cur.phase, reason, message });
+    return next;
+  }
+
+  setQE(p: Payload, qe: QEStatus): Payload {
+    const cur = this.current(p);
+    const a = cur.qe;
+    if (a.state === qe.state && a.reason === qe.reason && a.message === qe.message && a.startedAt === qe.startedAt && a.deadline === qe.deadline && a.generation === qe.generation && a.jobs.join() === qe.jobs.join() && a.override === qe.override) return cur;
+    const next = { ...cur, qe };
+    this.put(next);
+    if (a.state !== qe.state) this.event(p.tag, 'QEStateChanged', `QE ${a.state || '(none)'} → ${qe.state || '(none)'}${qe.reason ? ` (${qe.reason}${qe.message ? `: ${qe.message}` : ''})` : ''}`, { qePhase: qe.state, previous: a.state, reason: qe.reason, message: qe.message });
+    return next;
+  }
+
+  addRun(p: Payload, run: JobRun): void {
+    this.plan.runs.push(run);
+    let arr = this.newRuns.get(p.tag);
+    if (!arr) this.newRuns.set(p.tag, (arr = []));
+    arr.push(run);
+  }
+
+  /** records a run and asks the executor to start it (record-then-launch) */
+  launch(p: Payload, run: Omit<JobRun, 'state' | 'url' | 'createdAt' | 'startedAt' | 'finishedAt' | 'reason' | 'logPath'>, env: Record<string, string> = {}): void {
+    const full: JobRun = { ...run, state: 'Pending', url: '', createdAt: this.at, startedAt: null, finishedAt: null, reason: '', logPath: '' };
+    this.addRun(p, full);
+    this.plan.launches.push({
+      runId: full.id,
+      jobName: full.jobName,
+      stream: p.stream,
+      tag: p.tag,
+      verifyName: full.verifyName,
+      pullSpec: p.pullSpec,
+      initialPullSpec: full.upgradeFromPullSpec,
+      env,
+    });
+    this.event(p.tag, 'JobLaunched', `${full.kind} job ${full.verifyName} attempt ${full.attempt + 1} launched (${full.id})`, { verifyName: full.verifyName, runId: full.id, kind: full.kind, attempt: full.attempt, state: 'Pending' });
+  }
+
+  /** payloads touched in this pass, with derived annotations refreshed */
+  finish(): Plan {
+    for (const p of this.changed.values()) this.plan.payloads.push(withAnnotations(p, this.config, this.runsOf(p)));
+    return this.plan;
+  }
+}
+
+/** Annotations derived from the payload row (one truth: DESIGN §13 item 1); user ones (keep…) kept. */
+export function withAnnotations(p: Payload, config: ReleaseConfig, runs: readonly JobRun[]): Payload {
+  const a: Record<string, string> = { ...p.annotations };
+  a[AnnotationName] = config.name;
+  a[AnnotationSource] = inputStreamOf(config);
+  a[AnnotationCreationTimestamp] = p.createdAt;
+  a[AnnotationPhase] = p.phase;
+  if (p.inputHash) a[AnnotationHash] = p.inputHash;
+  const reason = p.override ? `ReleasePayloadManually${p.override.phase}` : p.reason;
+  const message = p.override ? p.override.reason : p.message;
+  if (reason) a[AnnotationReason] = reason;
+  else delete a[AnnotationReason];
+  if (message) a[AnnotationMessage] = message;
+  else delete a[AnnotationMessage];
+  if (p.qe.state) {
+    a[AnnotationQEPhase] = p.qe.state;
+    a[AnnotationQEVerify] = qeVerifyAnnotation(config, p, runs);
+  } else {
+    delete a[AnnotationQEPhase];
+    delete a[AnnotationQEVerify];
+  }
+  return { ...p, annotations: a };
+}
+
+function runKind(v: ReleaseVerification): JobKind {
+  if (v.qe) return 'qe';
+  if (v.upgrade) return 'upgrade';
+  return entryGroup(v) === 'blocking' ? 'blocking' : 'informing';
+}
+
+/** Launches whatever a set of entries needs now (first attempts, due retries, synthetic runs). */
+function ensureEntries(b: PlanBuilder, p: Payload, entries: [string, ReleaseVerification][], statuses: Map<string, EntryStatus>, generation: number): void {
+  const now = b.now.getTime();
+  for (const [name, v] of entries) {
+    const st = statuses.get(name);
+    if (!st || st.nextAttempt === null) continue;
+    if (st.notBefore > now) {
+      b.requeue(st.notBefore - now);
+      continue;
+    }
+    const attempt = st.nextAttempt;
+    const kind = runKind(v);
+    const jobName = v.prowJob?.name || name;
+    const extra = kind === 'qe' && generation > 0 ? `rerun${generation}` : '';
+    let upgradeFrom = '';
+    let upgradeFromPullSpec = '';
+    if (v.upgrade) {
+      const r = resolveUpgradeSource(b.view, b.config, p, v, 'verify');
+      if (!r.ok) {
+        b.event(p.tag, 'JobError', `${name}: ${r.error}`, { verifyName: name });
+        continue;
+      }
+      if (!r.source) {
+        // No upgrade source: record a finished synthetic run instead of stranding the payload (DESIGN §13 item 7).
+        const id = runName(p.tag, name, attempt, extra);
+        b.addRun(p, {
+          id, stream: p.stream, tag: p.tag, verifyName: name, jobName, kind, attempt, generation,
+          state: 'Succeeded', url: '', upgradeFrom: '', upgradeFromPullSpec: '', createdAt: b.at, startedAt: b.at, finishedAt: b.at,
+          reason: `NoUpgradeSource: ${r.why}`, logPath: '',
+        });
+        b.event(p.tag, 'JobStateChanged', `${name}: no upgrade source (${r.why}); recorded as succeeded`, { verifyName: name, runId: id, state: 'Succeeded', kind });
+        continue;
+      }
+      upgradeFrom = r.source.tag;
+      upgradeFromPullSpec = r.source.pullSpec;
+    }
+    const agg = v.aggregatedProwJob;
+    const base = { stream: p.stream, tag: p.tag, verifyName: name, attempt, generation, upgradeFrom, upgradeFromPullSpec };
+    if (agg && (agg.analysisJobCount ?? 0) > 0 && kind !== 'qe') {
+      const n = agg.analysisJobCount ?? 0;
+      const runs = b.runsOf(p).filter((r) => r.verifyName === name && r.kind === 'analysis');
+      for (let i = 0; i < n; i++) {
+        const id = runName(p.tag, name, 0, `analysis-${i}`);
+        if (runs.some((r) => r.id === id)) continue;
+        b.launch(p, { ...base, id, jobName, kind: 'analysis', attempt: 0 });
+      }
+      const all = b.runsOf(p).filter((r) => r.verifyName === name && r.kind === 'analysis');
+      if (all.length < n || all.some((r) => r.state === 'Pending')) continue;
+      const passed = all.filter((r) => r.state === 'Succeeded').length;
+      const aggJob = agg.prowJob?.name || DEFAULT_AGGREGATOR_JOB;
+      b.launch(p, { ...base, id: safeJobName(`${p.tag}-${name}`, attempt > 0 ? `aggregator-${attempt}` : 'aggregator'), jobName: aggJob, kind: 'aggregator' }, {
+        PAYLOAD_TAG: p.tag, VERIFICATION_JOB_NAME: jobName, JOB_START_TIME: b.at, ANALYSIS_JOB_COUNT: String(n), ANALYSIS_JOBS_SUCCEEDED: String(passed),
+      });
+      continue;
+    }
+    const env: Record<string, string> = v.multiJobAnalysis ? { PAYLOAD_TAG: p.tag, VERIFICATION_JOB_NAME: jobName, JOB_START_TIME: b.at } : {};
+    b.launch(p, { ...base, id: runName(p.tag, name, attempt, extra), jobName, kind }, env);
+  }
+}
+
+function stageGarbage(b: PlanBuilder): boolean {
+  if (isStable(b.config)) return false;
+  const remove = selectGarbage(b.config, b.view.payloads(b.stream), b.now);
+  for (const p of remove) {
+    b.plan.deletes.push(p);
+    for (const r of b.view.runs(p.stream, p.tag)) if (r.state === 'Pending') b.plan.cancels.push({ runId: r.id, reason: 'PayloadDeleted' });
+    b.event(p.tag, 'PayloadDeleted', `${p.tag} (${p.phase}) removed by garbage collection`, { phase: p.phase });
+  }
+  return remove.length > 0;
+}
+
+function stageCreate(b: PlanBuilder, repository: string): void {
+  if (isStable(b.config)) return;
+  const input = inputStreamOf(b.config);
+  const tags = b.view.inputTags(input);
+  const hash = inputHash(tags);
+  const d = decideCreation(b.config, b.view.payloads(b.stream), hash, b.now);
+  b.plan.creationBlockedBy = d.blockedBy;
+  b.requeue(d.retryAfterMs);
+  if (!d.create) return;
+  const tag = releaseTagName(b.config.name, b.now);
+  if (b.view.payload(b.stream, tag)) {
+    b.requeue(1000);
+    return;
+  }
+  const qe = emptyQEStatus();
+  if (qeEntries(b.config).length > 0) qe.state = 'QEPending';
+  const p: Payload = {
+    stream: b.stream, tag, phase: 'Pending', createdAt: b.at, inputHash: hash, pullSpec: `${repository}:${tag}`, digest: '',
+    components: componentsOf(tags), reason: '', message: '', annotations: {}, override: null, qe, phaseChangedAt: b.at,
+  };
+  b.put(p);
+  b.event(tag, 'PayloadCreated', `${tag} created from input stream ${input}`, { phase: 'Pending', input, hash });
+}
+
+function stagePending(b: PlanBuilder, all: readonly Payload[]): void {
+  const created = [...all];
+  for (const p of pendingToAbort(created)) {
+    b.setPhase(p, 'Failed', 'Aborted', 'Multiple releases were found simultaneously running.');
+  }
+  const newest = created.find((p) => b.current(p).phase === 'Pending' && !isKept(p));
+  if (newest) b.plan.builds.push(newest.tag);
+}
+
+function stageVerify(b: PlanBuilder, p0: Payload): void {
+  let p = b.current(p0);
+  const entries = Object.entries(b.config.verify ?? {}).filter(([, v]) => !v.disabled && !v.qe).sort(([a], [c]) => (a < c ? -1 : 1));
+  let statuses = ciStatuses(b.config, b.runsOf(p));
+  if (p.phase === 'Ready' || (p.phase === 'Accepted' && p.qe.state === 'QEPending' && !p.qe.startedAt)) {
+    ensureEntries(b, p, entries, statuses, 0);
+    statuses = ciStatuses(b.config, b.runsOf(p));
+  }
+  if (p.phase === 'Ready' && !p.override) {
+    const v = ciVerdict(b.config, statuses);
+    if (v.verdict) p = b.setPhase(p, v.verdict, v.reason, v.message);
+  }
+  stageQE(b, p, statuses);
+}
+
+function stageQE(b: PlanBuilder, p0: Payload, ci: Map<string, EntryStatus>): void {
+  let p = b.current(p0);
+  const qe = p.qe;
+  if (qe.override) return; // an override wins until a re-run
+  if (qe.state === 'QEAccepted' || qe.state === 'QERejected') return;
+  const names = qeJobNames(b.config, qe);
+  if (!qe.startedAt) {
+    if (names.length === 0) {
+      if (qe.state !== '') b.setQE(p, { ...qe, state: '', reason: '', message: '' });
+      return;
+    }
+    if (qe.state === '' && p.phase !== 'Pending' && p.phase !== 'Ready') return; // verified before the stream had QE jobs
+    const gate = evaluateGate(b.config, p, ci);
+    if (gate.skipped) {
+      b.setQE(p, { ...qe, state: 'QESkipped', reason: gate.skipped.reason, message: gate.skipped.message });
+      return;
+    }
+    if (!gate.open) {
+      b.setQE(p, { ...qe, state: 'QEPending', reason: '', message: gate.description });
+      return;
+    }
+    const deadline = new Date(b.now.getTime() + qeTimeoutMs(b.config));
+    p = b.setQE(p, { ...qe, state: 'QERunning', reason: '', message: '', startedAt: b.at, deadline: rfc3339(deadline), jobs: names });
+  }
+  // QE running
+  const cur = p.qe;
+  const runs = b.runsOf(p);
+  // jobs removed from the config while running: cancel their runs, recompute without them
+  for (const r of runs) {
+    if (r.kind === 'qe' && r.generation === cur.generation && r.state === 'Pending' && !names.includes(r.verifyName)) {
+      b.plan.cancels.push({ runId: r.id, reason: 'RemovedFromConfig' });
+    }
+  }
+  if (names.length === 0) {
+    b.setQE(p, { ...cur, state: '', reason: '', message: 'all QE jobs were removed from the stream config' });
+    return;
+  }
+  const deadline = cur.deadline ? Date.parse(cur.deadline) : NaN;
+  if (Number.isFinite(deadline) && b.now.getTime() >= deadline) {
+    for (const r of runs) if (r.kind === 'qe' && r.generation === cur.generation && r.state === 'Pending') b.plan.cancels.push({ runId: r.id, reason: 'QETimeout' });
+    b.setQE(p, { ...cur, state: 'QERejected', reason: 'QETimeout', message: `QE jobs did not finish within ${b.config.qe?.timeout ?? '24h'}` });
+    return;
+  }
+  const entries = names.map((n) => [n, b.config.verify![n]] as [string, ReleaseVerification]);
+  let statuses = qeStatuses(b.config, p, runs);
+  ensureEntries(b, p, entries, statuses, cur.generation);
+  statuses = qeStatuses(b.config, p, b.runsOf(p));
+  const v = qeVerdict(b.config, names, statuses);
+  b.setQE(p, { ...cur, state: v.state, reason: v.reason, message: v.message });
+  if (v.state === 'QERunning' && Number.isFinite(deadline)) b.requeue(deadline - b.now.getTime());
+  // keep qe-verify annotation current while QE runs
+  if (v.state === 'QERunning') b.put(b.current(p));
+}
+
+function stagePublish(b: PlanBuilder, all: readonly Payload[]): void {
+  const steps = Object.entries(b.config.publish ?? {}).filter(([, s]) => !s.disabled).sort(([a], [c]) => (a < c ? -1 : 1));
+  if (steps.length === 0) return;
+  const cur = all.map((p) => b.current(p));
+  const newestAccepted = cur.find((p) => p.phase === 'Accepted');
+  const newestQE = cur.find((p) => p.qe.state === 'QEAccepted');
+  const published = new Map(b.view.published(b.stream).map((r) => [r.name, r]));
+  const input = inputStreamOf(b.config);
+  for (const [name, step] of steps) {
+    const target = step.on === 'QEAccepted' ? newestQE : newestAccepted;
+    if (!target) continue;
+    if (step.tagRef) {
+      const ref = step.tagRef.name;
+      if (ref === target.tag || published.get(ref)?.tag === target.tag) continue;
+      b.plan.published.push({ stream: b.stream, name: ref, tag: target.tag, updatedAt: b.at });
+      b.event(target.tag, 'Published', `publish ${name}: tag ${ref} → ${target.tag}`, { step: name, tagRef: ref });
+    } else if (step.imageStreamRef) {
+      const dest = step.imageStreamRef.namespace ? `${step.imageStreamRef.namespace}/${step.imageStreamRef.name}` : step.imageStreamRef.name;
+      if (dest === input || step.imageStreamRef.name === input) continue;
+      const marker = `imageStreamRef:${name}`;
+      if (published.get(marker)?.tag === target.tag) continue;
+      const exclude = new Set(step.imageStreamRef.excludeTags ?? []);
+      const only = step.imageStreamRef.tags?.length ? new Set(step.imageStreamRef.tags) : null;
+      const existing = new Map(b.view.inputTags(dest).map((t) => [t.component, t]));
+      for (const [component, c] of Object.entries(target.components)) {
+        if (exclude.has(component) || (only && !only.has(component))) continue;
+        existing.set(component, { input: dest, component, pullSpec: c.pullSpec, labels: c.labels ?? {}, updatedAt: b.at });
+      }
+      b.plan.inputUpdates.push({ input: dest, tags: [...existing.values()].sort((x, y) => (x.component < y.component ? -1 : 1)) });
+      b.plan.published.push({ stream: b.stream, name: marker, tag: target.tag, updatedAt: b.at });
+      b.event(target.tag, 'Published', `publish ${name}: components of ${target.tag} copied to input stream ${dest}`, { step: name, imageStreamRef: dest });
+    }
+  }
+}
+
+function stagePeriodics(b: PlanBuilder, all: readonly Payload[], since: Date): void {
+  const entries = Object.entries(b.config.periodic ?? {}).sort(([a], [c]) => (a < c ? -1 : 1));
+  if (entries.length === 0) return;
+  const target = all.map((p) => b.current(p)).find((p) => p.phase === 'Accepted');
+  if (!target) return;
+  const periodicRuns = new Map<string, JobRun>();
+  for (const p of all) {
+    for (const r of b.view.runs(p.stream, p.tag)) {
+      if (r.kind !== 'periodic') continue;
+      const prev = periodicRuns.get(r.verifyName);
+      if (!prev || prev.createdAt < r.createdAt || (prev.createdAt === r.createdAt && prev.id < r.id)) periodicRuns.set(r.verifyName, r);
+    }
+  }
+  for (const [name, per] of entries) {
+    let d;
+    try {
+      d = periodicDue(per, periodicRuns.get(name), since, b.now);
+    } catch (e) {
+      b.event(target.tag, 'JobError', `periodic ${name}: ${(e as Error).message}`, { verifyName: name });
+      continue;
+    }
+    if (!d.due) {
+      b.requeue(d.retryAfterMs);
+      continue;
+    }
+    let upgradeFrom = '';
+    let upgradeFromPullSpec = '';
+    if (per.upgrade) {
+      const r = resolveUpgradeSource(b.view, b.config, target, per, 'periodic');
+      if (!r.ok || !r.source) {
+        // upstream: an impossible periodic is an error for that launch, not a fake success
+        b.event(target.tag, 'JobError', `periodic ${name}: ${r.ok ? `no upgrade source (${r.why})` : r.error}`, { verifyName: name });
+        continue;
+      }
+      upgradeFrom = r.source.tag;
+      upgradeFromPullSpec = r.source.pullSpec;
+    }
+    const stamp = b.at.replace(/[-:TZ]/g, '');
+    const id = safeJobName(`${target.tag}-${name}`, `p${stamp}`);
+    if (b.view.runs(target.stream, target.tag).some((r) => r.id === id)) continue;
+    b.launch(target, { id, stream: target.stream, tag: target.tag, verifyName: name, jobName: per.prowJob?.name || name, kind: 'periodic', attempt: 0, generation: 0, upgradeFrom, upgradeFromPullSpec });
+  }
+}
+
+/** One reconcile pass of a stream. Returns only what must change: a second pass does nothing. */
+export function planStream(view: WorldView, streamName: string, now: Date, opts: PlanOptions = {}): Plan {
+  const rec = view.stream(streamName);
+  if (!rec || rec.errors.length > 0 || rec.config.endOfLife) return emptyPlan();
+  const b = new PlanBuilder(view, streamName, rec.config, now);
+  if (stageGarbage(b)) {
+    b.requeue(0);
+    return b.finish();
+  }
+  const repository = opts.repositoryFor ? opts.repositoryFor(rec.config) : `registry.local/${rec.config.to || 'release'}`;
+  stageCreate(b, repository);
+  // payloads as this pass sees them (a payload created just now first), newest first
+  const all: Payload[] = [...b.createdPayloads(), ...view.payloads(streamName)];
+  stagePending(b, all);
+  for (const p of all) {
+    const cur = b.current(p);
+    const qeOpen = cur.qe.state === 'QEPending' || cur.qe.state === 'QERunning' || cur.qe.state === 'QESkipped';
+    if (cur.phase === 'Ready' || (qeOpen && cur.phase !== 'Pending')) stageVerify(b, cur);
+  }
+  stagePublish(b, all);
+  stagePeriodics(b, all, opts.since ?? now);
+  return b.finish();
+}
+
+/** Applies a build result to a Pending payload (Pending → Ready, or Failed with the reason). */
+export function applyBuild(
+  view: WorldView,
+  p: Payload,
+  result: { ok: true; pullSpec: string; digest: string } | { ok: false; reason: string; message: string },
+  now: Date,
+): { payload: Payload; event: EventRecord } | null {
+  const rec = view.stream(p.stream);
+  if (!rec || p.phase !== 'Pending') return null;
+  const at = rfc3339(now);
+  const next: Payload = result.ok
+    ? { ...p, phase: 'Ready', pullSpec: result.pullSpec, digest: result.digest, reason: '', message: '', phaseChangedAt: at }
+    : { ...p, phase: 'Failed', reason: result.reason, message: result.message, phaseChangedAt: at };
+  const payload = withAnnotations(next, rec.config, view.runs(p.stream, p.tag));
+  const msg = result.ok ? `Pending → Ready (${result.pullSpec})` : `Pending → Failed (${result.reason}: ${result.message})`;
+  return { payload, event: { at, stream: p.stream, tag: p.tag, type: 'PhaseChanged', actor: 'controller', message: msg, data: { phase: next.phase, previous: 'Pending', reason: next.reason, message: next.message } } };
+}
+
