@@ -1,0 +1,114 @@
+// `release-controller serve`: controller + API + console in one process (DESIGN.md §10, §11).
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { LocalBuilder } from '../adapters/builder/local/index.ts';
+import { LocalExecutor } from '../adapters/jobs/local/index.ts';
+import { loadJobsFile } from '../adapters/jobs/local/jobsfile.ts';
+import { DemoFeeder } from '../adapters/sources/embedded/feeder.ts';
+import { openStore } from '../adapters/store/open.ts';
+import { Controller } from '../controller/controller.ts';
+import { formatIssue } from '../domain/config/validate.ts';
+import { loadConfigDir } from '../domain/config/load.ts';
+import { buildApp } from '../http/app.ts';
+import { createMetrics } from '../http/metrics.ts';
+import { loadTokensFile } from '../http/auth.ts';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const DEMO_DIR = join(REPO_ROOT, 'demo');
+
+export interface ServeOptions {
+  releases?: string;
+  jobs?: string;
+  data: string;
+  db?: string;
+  tokens?: string;
+  port: number;
+  host: string;
+  registry?: string;
+  executor: string;
+  demo?: boolean;
+  reset?: boolean;
+  feedInterval?: number;
+  logLevel?: string;
+  artifactsUrl?: string;
+}
+
+export class UsageError extends Error {}
+
+export async function serve(o: ServeOptions): Promise<{ close: () => Promise<void>; url: string }> {
+  const log = pino({
+    level: o.logLevel ?? 'info',
+    ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } } } : {}),
+    redact: ['req.headers.authorization', 'token'],
+  });
+  const releases = o.releases ?? (o.demo ? join(DEMO_DIR, 'releases') : undefined);
+  const jobs = o.jobs ?? (o.demo ? join(DEMO_DIR, 'jobs.yaml') : undefined);
+  const tokens = o.tokens ?? (o.demo ? join(DEMO_DIR, 'tokens.yaml') : undefined);
+  if (!releases) throw new UsageError('--releases DIR is required (or --demo)');
+  if (!jobs) throw new UsageError('--jobs FILE is required (or --demo)');
+  if (o.executor !== 'local') throw new UsageError(`--executor ${o.executor}: only "local" is available in this build`);
+  if (!existsSync(releases)) throw new UsageError(`--releases ${releases}: no such directory`);
+
+  const data = resolve(o.data);
+  if (o.reset && existsSync(data)) rmSync(data, { recursive: true, force: true });
+  mkdirSync(data, { recursive: true });
+
+  const loaded = loadConfigDir(releases);
+  for (const w of loaded.warnings) log.warn(`config warning: ${formatIssue(w)}`);
+  for (const e of loaded.errors) log.error(`config error (file skipped): ${formatIssue(e)}`);
+  const jobsFile = loadJobsFile(jobs);
+  const tokenEntries = tokens ? loadTokensFile(tokens) : [];
+
+  const store = await openStore(o.db ?? `sqlite:${join(data, 'release-controller.db')}`);
+  const executor = new LocalExecutor({ jobs: jobsFile, runDir: join(data, 'runs') });
+  const builder = new LocalBuilder(join(data, 'payloads'));
+  const metrics = createMetrics();
+  const controller = await Controller.create({
+    store,
+    executor,
+    builder,
+    streams: loaded.streams.map((s) => ({ name: s.name, config: s.config, file: s.file, input: s.input })),
+    log: log.child({ component: 'controller' }),
+    registry: o.registry,
+    onReconcile: (_s, seconds) => metrics.reconcileDuration.observe(seconds),
+  });
+  let registerPages: ((app: import('fastify').FastifyInstance) => Promise<void>) | undefined;
+  try {
+    const pages = await import('../http/pages/index.ts');
+    registerPages = pages.registerPages;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+  }
+  const app = await buildApp({ ops: controller, tokens: tokenEntries, metrics, logger: false, registerPages, artifactsUrl: o.artifactsUrl });
+  await app.listen({ port: o.port, host: o.host });
+  const addr = app.server.address();
+  const url = typeof addr === 'object' && addr ? `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${addr.port}` : `http://${o.host}:${o.port}`;
+  log.info(`release-controller listening on ${url} (${loaded.streams.length} streams, data in ${data})`);
+  await controller.start();
+  let feeder: DemoFeeder | null = null;
+  if (o.demo) {
+    feeder = new DemoFeeder({
+      ops: controller,
+      intervalMs: o.feedInterval ?? 5000,
+      inputs: [...new Map(loaded.streams.filter((s) => !s.config.as).map((s) => [s.input, s.input])).keys()].map((input) => ({
+        input,
+        components: ['cli', 'installer', 'cluster-version-operator', 'machine-config-operator', 'cluster-network-operator', 'hyperkube', 'console', 'etcd'],
+      })),
+      log: (m) => log.warn(m),
+    });
+    await feeder.start();
+  }
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      feeder?.stop();
+      await app.close();
+      await controller.stop();
+      await store.close();
+      log.info('release-controller stopped');
+      log.flush?.();
+    })());
+  return { close, url };
+}
