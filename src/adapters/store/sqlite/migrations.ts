@@ -1,0 +1,91 @@
+// Numbered schema migrations for the SQLite store, applied in order at start-up.
+export const MIGRATIONS: { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE streams (
+  name TEXT PRIMARY KEY,
+  config TEXT NOT NULL,
+  source_file TEXT NOT NULL,
+  input TEXT NOT NULL,
+  errors TEXT NOT NULL,
+  warnings TEXT NOT NULL,
+  locked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE input_tags (
+  input TEXT NOT NULL,
+  component TEXT NOT NULL,
+  pull_spec TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (input, component)
+);
+CREATE TABLE payloads (
+  stream TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  phase TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  input_hash TEXT NOT NULL,
+  pull_spec TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  components TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  message TEXT NOT NULL,
+  annotations TEXT NOT NULL,
+  override TEXT,
+  qe TEXT NOT NULL,
+  phase_changed_at TEXT NOT NULL,
+  PRIMARY KEY (stream, tag)
+);
+CREATE TABLE job_runs (
+  id TEXT PRIMARY KEY,
+  stream TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  verify_name TEXT NOT NULL,
+  job_name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  generation INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  url TEXT NOT NULL,
+  upgrade_from TEXT NOT NULL,
+  upgrade_from_pull_spec TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  started_at TEXT,
+  finished_at TEXT,
+  reason TEXT NOT NULL,
+  log_path TEXT NOT NULL,
+  FOREIGN KEY (stream, tag) REFERENCES payloads (stream, tag) ON DELETE CASCADE
+);
+CREATE INDEX job_runs_payload ON job_runs (stream, tag);
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  stream TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  type TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  message TEXT NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE INDEX events_stream_tag ON events (stream, tag, id);
+CREATE TABLE upgrades (
+  run_id TEXT PRIMARY KEY,
+  from_tag TEXT NOT NULL,
+  to_tag TEXT NOT NULL,
+  url TEXT NOT NULL,
+  state TEXT NOT NULL
+);
+CREATE INDEX upgrades_to ON upgrades (to_tag);
+CREATE TABLE published (
+  stream TEXT NOT NULL,
+  name TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (stream, name)
+);
+CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+`,
+  },
+];
