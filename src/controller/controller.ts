@@ -126,7 +126,7 @@ export class Controller implements Operations {
     this.started = true;
     const pending = [...this.state.allRuns()].filter((r) => r.state === 'Pending');
     for (const run of pending) {
-      const st = await this.executor.adopt(run.id);
+      const st = await this.executor.adopt(run.id, run.jobName);
       if (st === 'unknown') {
         // recorded but never handed to the executor (crash between record and launch): launch it now
         const p = this.state.payload(run.stream, run.tag);
@@ -211,6 +211,8 @@ export class Controller implements Operations {
         this.queue.delete(stream);
         try {
           await this.reconcile(stream);
+          // let timers and I/O (job exits, HTTP) in between passes
+          await new Promise((r) => setImmediate(r));
         } catch (e) {
           this.log.error({ err: e, stream }, 'reconcile failed');
           this.wakeAfter(stream, 5000);
@@ -243,7 +245,10 @@ export class Controller implements Operations {
     for (const c of plan.cancels) await this.executor.cancel(c.runId, c.reason).catch((e) => this.log.warn({ err: e, run: c.runId }, 'cancel failed'));
     for (const tag of plan.builds) this.startBuild(stream, tag);
     for (const u of plan.inputUpdates) this.wakeInput(u.input);
-    if (plan.requeueAfterMs !== null) {
+    // level-triggered: a pass that changed something is followed by another until nothing changes
+    // (e.g. garbage collection after a verdict reached in this pass)
+    if (changes.length > 0) this.wake(stream);
+    else if (plan.requeueAfterMs !== null) {
       if (plan.requeueAfterMs === 0) this.wake(stream);
       else this.wakeAfter(stream, plan.requeueAfterMs);
     }

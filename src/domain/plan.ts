@@ -161,7 +161,12 @@ class PlanBuilder {
 
   /** payloads touched in this pass, with derived annotations refreshed */
   finish(): Plan {
-    for (const p of this.changed.values()) this.plan.payloads.push(withAnnotations(p, this.config, this.runsOf(p)));
+    for (const p of this.changed.values()) {
+      const next = withAnnotations(p, this.config, this.runsOf(p));
+      const old = this.view.payload(p.stream, p.tag);
+      if (old && JSON.stringify(old) === JSON.stringify(next)) continue; // nothing really changed
+      this.plan.payloads.push(next);
+    }
     return this.plan;
   }
 }

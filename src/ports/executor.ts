@@ -36,7 +36,7 @@ export interface JobExecutor {
    * Called at start-up for runs the store still has as Pending: the executor re-adopts runs it
    * can still see, reports finished ones, and says "unknown" for ones it never started.
    */
-  adopt(runId: string): Promise<JobStatus | 'unknown'>;
+  adopt(runId: string, jobName?: string): Promise<JobStatus | 'unknown'>;
   cancel(runId: string, reason: string): Promise<void>;
   onStatus(listener: JobStatusListener): void;
   /** stops every running job (used on shutdown) */
