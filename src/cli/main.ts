@@ -1,0 +1,161 @@
+// The `release-controller` command.
+import { Command, Option } from 'commander';
+import { CliError, clientOptions, inputSet, latest, releasePath, status, write } from './client.ts';
+import { serve, UsageError } from './serve.ts';
+import { runValidate } from './validate.ts';
+
+const out = (s: string) => process.stdout.write(s + '\n');
+const errOut = (s: string) => process.stderr.write(s + '\n');
+
+async function guard(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    if (e instanceof CliError) {
+      errOut(`error: ${e.message}`);
+      process.exitCode = e.exitCode;
+    } else if (e instanceof UsageError) {
+      errOut(`error: ${e.message}`);
+      process.exitCode = 2;
+    } else {
+      errOut(`error: ${(e as Error).message}`);
+      process.exitCode = 1;
+    }
+  }
+}
+
+function withClient(cmd: Command): Command {
+  return cmd
+    .option('--server <url>', 'server URL (env RELEASE_CONTROLLER_SERVER)', undefined)
+    .option('--token <token>', 'bearer token for writes (env RELEASE_CONTROLLER_TOKEN)')
+    .option('--json', 'print JSON');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('release-controller')
+    .description('Turns streams of component images into release payloads, verifies them (blocking, informing and QE jobs) and decides which ones ship.')
+    .showHelpAfterError();
+
+  program
+    .command('validate')
+    .description('check release stream configs; exit 1 printing "file: json.path: reason" lines')
+    .argument('<dir>', 'directory of release config JSON files')
+    .action((dir: string) => {
+      process.exitCode = runValidate(dir, out, errOut);
+    });
+
+  program
+    .command('serve')
+    .description('run controller, API and web console in one process')
+    .option('--releases <dir>', 'directory of release stream configs (env RC_RELEASES)', process.env.RC_RELEASES)
+    .option('--jobs <file>', 'jobs file for the local executor (env RC_JOBS)', process.env.RC_JOBS)
+    .option('--data <dir>', 'data directory: SQLite database, job logs, manifests (env RC_DATA)', process.env.RC_DATA ?? './data')
+    .option('--db <url>', 'database URL: sqlite:PATH (default under --data) or postgres://… (env RC_DB)', process.env.RC_DB)
+    .option('--tokens <file>', 'tokens file for authenticated writes (env RC_TOKENS)', process.env.RC_TOKENS)
+    .option('--port <port>', 'HTTP port (env PORT)', process.env.PORT ?? '8080')
+    .option('--host <host>', 'address to listen on (env HOST)', process.env.HOST ?? '127.0.0.1')
+    .option('--registry <host>', 'registry host used in payload pull specs', process.env.RC_REGISTRY ?? 'registry.local')
+    .addOption(new Option('--executor <kind>', 'job executor').choices(['local']).default('local'))
+    .option('--artifacts-url <url>', 'base URL for downloadURL fields (env RC_ARTIFACTS_URL)', process.env.RC_ARTIFACTS_URL)
+    .option('--demo', 'use the demo streams, jobs and tokens shipped in demo/ and feed their input streams')
+    .option('--feed-interval <ms>', 'demo feeder interval in ms', '5000')
+    .option('--reset', 'delete the data directory first')
+    .option('--log-level <level>', 'log level (env LOG_LEVEL)', process.env.LOG_LEVEL ?? 'info')
+    .action(async (o) =>
+      guard(async () => {
+        const port = Number(o.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${o.port}: must be a port number`);
+        const srv = await serve({
+          releases: o.releases, jobs: o.jobs, data: o.data, db: o.db, tokens: o.tokens, port, host: o.host, registry: o.registry,
+          executor: o.executor, demo: o.demo, reset: o.reset, feedInterval: Number(o.feedInterval), logLevel: o.logLevel, artifactsUrl: o.artifactsUrl,
+        });
+        const stop = (sig: string) => {
+          errOut(`received ${sig}, stopping`);
+          srv.close().then(
+            () => process.exit(0),
+            (e) => {
+              errOut(`error while stopping: ${(e as Error).message}`);
+              process.exit(1);
+            },
+          );
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      }),
+    );
+
+  withClient(program.command('status'))
+    .description('streams and their newest payloads with phase and QE state')
+    .argument('[stream]', 'only this stream')
+    .option('-n, --limit <n>', 'payloads per stream', '5')
+    .action(async (stream: string | undefined, _o, cmd: Command) => guard(() => status(clientOptions(cmd), stream, Number(cmd.opts().limit), out)));
+
+  withClient(program.command('latest'))
+    .description('the newest payload of a stream (like GET …/latest)')
+    .argument('<stream>')
+    .option('--phase <phase>', 'Accepted (default), QEAccepted, QERejected, …')
+    .option('--in <range>', 'semantic version range')
+    .option('--rel <n>', 'skip the first n matches')
+    .option('--prefix <prefix>', 'tag name prefix')
+    .option('--format <format>', 'json, pullSpec, name or downloadURL')
+    .action(async (stream: string, _o, cmd: Command) =>
+      guard(() => {
+        const o = cmd.opts();
+        return latest(clientOptions(cmd), stream, { phase: o.phase, in: o.in, rel: o.rel, prefix: o.prefix, format: o.format }, out);
+      }),
+    );
+
+  const input = program.command('input').description('input streams');
+  withClient(input.command('set'))
+    .description('update components of an input stream in one atomic change')
+    .argument('<input>', 'input stream name')
+    .argument('<name=pullspec...>', 'components')
+    .action(async (name: string, pairs: string[], _o, cmd: Command) => guard(() => inputSet(clientOptions(cmd), name, pairs, out)));
+
+  for (const phase of ['Accepted', 'Rejected'] as const) {
+    const verb = phase === 'Accepted' ? 'accept' : 'reject';
+    withClient(program.command(verb))
+      .description(`override a payload's phase to ${phase} (role admin)`)
+      .argument('<stream>')
+      .argument('<tag>')
+      .requiredOption('--reason <text>', 'why (recorded in the audit trail)')
+      .action(async (stream: string, tag: string, o, cmd: Command) =>
+        guard(() => write(clientOptions(cmd), `${releasePath(stream, tag)}/override`, { phase, reason: o.reason }, `${tag}: ${phase} (override)`, out)),
+      );
+  }
+
+  const qe = program.command('qe').description('QE verdicts and re-runs (role qe or admin)');
+  for (const verdict of ['QEAccepted', 'QERejected'] as const) {
+    const verb = verdict === 'QEAccepted' ? 'accept' : 'reject';
+    withClient(qe.command(verb))
+      .description(`set the QE verdict of a payload to ${verdict}`)
+      .argument('<stream>')
+      .argument('<tag>')
+      .requiredOption('--reason <text>', 'why (recorded in the audit trail)')
+      .action(async (stream: string, tag: string, o, cmd: Command) =>
+        guard(() => write(clientOptions(cmd), `${releasePath(stream, tag)}/qe`, { verdict, reason: o.reason }, `${tag}: ${verdict}`, out)),
+      );
+  }
+  withClient(qe.command('rerun'))
+    .description('re-run all QE jobs of a payload (fresh time limit)')
+    .argument('<stream>')
+    .argument('<tag>')
+    .requiredOption('--reason <text>', 'why (recorded in the audit trail)')
+    .action(async (stream: string, tag: string, o, cmd: Command) =>
+      guard(() => write(clientOptions(cmd), `${releasePath(stream, tag)}/qe/rerun`, { reason: o.reason }, `${tag}: QE jobs re-run`, out)),
+    );
+
+  withClient(program.command('retry'))
+    .description('retry a verification job of a payload (role ci or admin)')
+    .argument('<stream>')
+    .argument('<tag>')
+    .argument('<job>', 'verify name')
+    .requiredOption('--reason <text>', 'why (recorded in the audit trail)')
+    .action(async (stream: string, tag: string, job: string, o, cmd: Command) =>
+      guard(() => write(clientOptions(cmd), `${releasePath(stream, tag)}/jobs/${encodeURIComponent(job)}/retry`, { reason: o.reason }, `${tag}: ${job} retried`, out)),
+    );
+
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);
