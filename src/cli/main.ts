@@ -1,7 +1,6 @@
 // The `release-controller` command.
 import { Command, Option } from 'commander';
 import { CliError, clientOptions, inputSet, latest, releasePath, status, write } from './client.ts';
-import { serve, UsageError } from './serve.ts';
 import { runValidate } from './validate.ts';
 
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -14,9 +13,6 @@ async function guard(fn: () => Promise<void>): Promise<void> {
     if (e instanceof CliError) {
       errOut(`error: ${e.message}`);
       process.exitCode = e.exitCode;
-    } else if (e instanceof UsageError) {
-      errOut(`error: ${e.message}`);
-      process.exitCode = 2;
     } else {
       errOut(`error: ${(e as Error).message}`);
       process.exitCode = 1;
@@ -64,7 +60,8 @@ export function buildProgram(): Command {
     .action(async (o) =>
       guard(async () => {
         const port = Number(o.port);
-        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${o.port}: must be a port number`);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port ${o.port}: must be a port number`, 2);
+        const { serve } = await import('./serve.ts');
         const srv = await serve({
           releases: o.releases, jobs: o.jobs, data: o.data, db: o.db, tokens: o.tokens, port, host: o.host, registry: o.registry,
           executor: o.executor, demo: o.demo, reset: o.reset, feedInterval: Number(o.feedInterval), logLevel: o.logLevel, artifactsUrl: o.artifactsUrl,

@@ -12,6 +12,7 @@ import { Controller } from '../controller/controller.ts';
 import { formatIssue } from '../domain/config/validate.ts';
 import { loadConfigDir } from '../domain/config/load.ts';
 import { buildApp } from '../http/app.ts';
+import { CliError } from './client.ts';
 import { createMetrics } from '../http/metrics.ts';
 import { loadTokensFile } from '../http/auth.ts';
 
@@ -35,7 +36,6 @@ export interface ServeOptions {
   artifactsUrl?: string;
 }
 
-export class UsageError extends Error {}
 
 export async function serve(o: ServeOptions): Promise<{ close: () => Promise<void>; url: string }> {
   const log = pino({
@@ -46,10 +46,10 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   const releases = o.releases ?? (o.demo ? join(DEMO_DIR, 'releases') : undefined);
   const jobs = o.jobs ?? (o.demo ? join(DEMO_DIR, 'jobs.yaml') : undefined);
   const tokens = o.tokens ?? (o.demo ? join(DEMO_DIR, 'tokens.yaml') : undefined);
-  if (!releases) throw new UsageError('--releases DIR is required (or --demo)');
-  if (!jobs) throw new UsageError('--jobs FILE is required (or --demo)');
-  if (o.executor !== 'local') throw new UsageError(`--executor ${o.executor}: only "local" is available in this build`);
-  if (!existsSync(releases)) throw new UsageError(`--releases ${releases}: no such directory`);
+  if (!releases) throw new CliError('--releases DIR is required (or --demo)', 2);
+  if (!jobs) throw new CliError('--jobs FILE is required (or --demo)', 2);
+  if (o.executor !== 'local') throw new CliError(`--executor ${o.executor}: only "local" is available in this build`, 2);
+  if (!existsSync(releases)) throw new CliError(`--releases ${releases}: no such directory`, 2);
 
   const data = resolve(o.data);
   if (o.reset && existsSync(data)) rmSync(data, { recursive: true, force: true });
