@@ -1,0 +1,114 @@
+// The web console (DESIGN.md §9): server-rendered pages, static assets and job logs, registered
+// on the HTTP app as one plugin. Reads come from the in-memory state only (plus the event log for
+// a release page); derived per-stream facts are cached until State.version changes.
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Operations } from '../../controller/operations.ts';
+import type { State } from '../../controller/state.ts';
+import type { EventRecord, Payload, StreamRecord } from '../../domain/types.ts';
+import { summarizeStream, type StreamSummary } from './cells.ts';
+import { notFoundPage } from './layout.ts';
+import { serveLog } from './logs.ts';
+import { renderOverview, type SummaryCache } from './overview.ts';
+import { renderReleasePage } from './release.ts';
+import { filterPayloads, parseStreamQuery, renderStreamPage, type StreamQuery } from './stream.ts';
+import { CONSOLE_CSS } from './styles.ts';
+
+export const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+const CONSOLE_JS = readFileSync(new URL('./static/console.js', import.meta.url), 'utf8');
+
+export interface PagesOptions {
+  /** base URL of installer downloads (`<url>/<tag>`); no download links without it */
+  artifactsUrl?: string;
+  /** poll interval while following a running job's log (ms) */
+  logPollMs?: number;
+  /** clock for relative times (tests) */
+  now?: () => number;
+}
+
+/** Per-version memo: everything cached here is dropped as soon as the state changes. */
+export class VersionCache {
+  private version = -1;
+  private readonly map = new Map<string, unknown>();
+  constructor(private readonly state: State) {}
+  get<T>(key: string, make: () => T): T {
+    if (this.state.version !== this.version) {
+      this.map.clear();
+      this.version = this.state.version;
+    }
+    if (this.map.has(key)) return this.map.get(key) as T;
+    const v = make();
+    if (this.map.size > 2000) this.map.clear();
+    this.map.set(key, v);
+    return v;
+  }
+}
+
+function sendHtml(reply: FastifyReply, status: number, html: string): FastifyReply {
+  return reply
+    .code(status)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('content-security-policy', CSP)
+    .header('x-content-type-options', 'nosniff')
+    .header('x-frame-options', 'DENY')
+    .header('referrer-policy', 'same-origin')
+    .header('cache-control', 'no-cache')
+    .send(html);
+}
+
+export function createPages(ops: Operations, opts: PagesOptions = {}): (app: FastifyInstance) => Promise<void> {
+  const state = ops.state;
+  const now = opts.now ?? Date.now;
+  const cache = new VersionCache(state);
+  const summaries: SummaryCache = { summary: (rec: StreamRecord) => cache.get<StreamSummary>(`summary\u0000${rec.name}`, () => summarizeStream(state, rec)) };
+  const filtered = (rec: StreamRecord, q: StreamQuery): readonly Payload[] =>
+    q.phase || q.qe ? cache.get(`filter\u0000${rec.name}\u0000${q.phase}\u0000${q.qe}`, () => filterPayloads(state.payloads(rec.name), q)) : state.payloads(rec.name);
+
+  const releasePage = async (reply: FastifyReply, rec: StreamRecord, payload: Payload, from: string | undefined) => {
+    let events: EventRecord[] = [];
+    try {
+      events = await ops.listEvents({ stream: payload.stream, tag: payload.tag, limit: 1000 });
+    } catch {
+      events = [];
+    }
+    // the payload may have changed while the events were read: render the current one
+    const cur = state.payload(payload.stream, payload.tag) ?? payload;
+    return sendHtml(reply, 200, renderReleasePage({ state, rec, payload: cur, events, now: now(), from, artifactsUrl: opts.artifactsUrl }));
+  };
+
+  return async (app: FastifyInstance) => {
+    app.get('/static/console.css', (_req, reply) =>
+      reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'public, max-age=300').header('x-content-type-options', 'nosniff').send(CONSOLE_CSS),
+    );
+    app.get('/static/console.js', (_req, reply) =>
+      reply.header('content-type', 'text/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').header('x-content-type-options', 'nosniff').send(CONSOLE_JS),
+    );
+
+    app.get('/', (_req, reply) => sendHtml(reply, 200, renderOverview(state, now(), summaries)));
+
+    app.get<{ Params: { name: string }; Querystring: Record<string, unknown> }>('/releasestream/:name', (req, reply) => {
+      const rec = state.stream(req.params.name);
+      if (!rec || rec.config.endOfLife) return sendHtml(reply, 404, notFoundPage(`Release stream ${req.params.name} does not exist${rec ? ' (end of life)' : ''}.`));
+      const q = parseStreamQuery(req.query ?? {});
+      return sendHtml(reply, 200, renderStreamPage({ state, summaries, filtered, artifactsUrl: opts.artifactsUrl }, rec, q, now()));
+    });
+
+    app.get<{ Params: { name: string; tag: string }; Querystring: Record<string, unknown> }>('/releasestream/:name/release/:tag', async (req, reply) => {
+      const rec = state.stream(req.params.name);
+      if (!rec) return sendHtml(reply, 404, notFoundPage(`Release stream ${req.params.name} does not exist.`));
+      const p = state.payload(rec.name, req.params.tag);
+      if (!p) return sendHtml(reply, 404, notFoundPage(`Unable to find release tag ${req.params.tag}, it may have been deleted.`));
+      return releasePage(reply, rec, p, typeof req.query?.from === 'string' ? req.query.from : undefined);
+    });
+
+    app.get<{ Params: { tag: string }; Querystring: Record<string, unknown> }>('/releasetag/:tag', async (req, reply) => {
+      const p = state.findTag(req.params.tag);
+      const rec = p && state.stream(p.stream);
+      if (!p || !rec) return sendHtml(reply, 404, notFoundPage(`Unable to find release tag ${req.params.tag}, it may have been deleted.`));
+      return releasePage(reply, rec, p, typeof req.query?.from === 'string' ? req.query.from : undefined);
+    });
+
+    app.get<{ Params: { runId: string } }>('/logs/:runId', (req, reply) => serveLog(state, req.params.runId, reply, { pollMs: opts.logPollMs }));
+  };
+}

@@ -1,0 +1,85 @@
+// Phase, QE and job-state labels: text + icon + colour, so colour is never the only signal.
+// Colours are checked against WCAG AA (4.5:1) by test/unit/console-render.test.ts.
+import type { Payload } from '../../domain/types.ts';
+import { h, type Safe } from './html.ts';
+
+export interface LabelStyle {
+  /** CSS class suffix */
+  cls: string;
+  text: string;
+  icon: string;
+  fg: string;
+  bg: string;
+  border: string;
+}
+
+export const PHASE_LABELS: Record<string, LabelStyle> = {
+  Pending: { cls: 'pending', text: 'Pending', icon: '○', fg: '#24292f', bg: '#eaeef2', border: '#afb8c1' },
+  Ready: { cls: 'ready', text: 'Ready', icon: '◐', fg: '#ffffff', bg: '#0550ae', border: '#0550ae' },
+  Accepted: { cls: 'accepted', text: 'Accepted', icon: '✓', fg: '#ffffff', bg: '#1a7f37', border: '#1a7f37' },
+  Rejected: { cls: 'rejected', text: 'Rejected', icon: '✗', fg: '#ffffff', bg: '#cf222e', border: '#cf222e' },
+  Failed: { cls: 'failed', text: 'Failed', icon: '⚠', fg: '#ffffff', bg: '#6e1423', border: '#6e1423' },
+  Unknown: { cls: 'unknown', text: 'Unknown', icon: '?', fg: '#ffffff', bg: '#57606a', border: '#57606a' },
+};
+
+export const QE_LABELS: Record<string, LabelStyle> = {
+  QEPending: { cls: 'pending', text: 'QE Pending', icon: '○', fg: '#6b4600', bg: '#fff8c5', border: '#d4a72c' },
+  QERunning: { cls: 'running', text: 'QE Running', icon: '▶', fg: '#0550ae', bg: '#ddf4ff', border: '#54aeff' },
+  QEAccepted: { cls: 'accepted', text: 'QE Accepted', icon: '✓', fg: '#116329', bg: '#dafbe1', border: '#4ac26b' },
+  QERejected: { cls: 'rejected', text: 'QE Rejected', icon: '✗', fg: '#a40e26', bg: '#ffebe9', border: '#ff8182' },
+  QESkipped: { cls: 'skipped', text: 'QE Skipped', icon: '⊘', fg: '#424a53', bg: '#f6f8fa', border: '#afb8c1' },
+};
+
+/** Job (verify entry / run) states. */
+export const JOB_LABELS: Record<string, LabelStyle> = {
+  Succeeded: { cls: 'succeeded', text: 'Succeeded', icon: '✓', fg: '#116329', bg: '#dafbe1', border: '#4ac26b' },
+  Failed: { cls: 'failed', text: 'Failed', icon: '✗', fg: '#a40e26', bg: '#ffebe9', border: '#ff8182' },
+  Pending: { cls: 'pending', text: 'Running', icon: '▶', fg: '#0550ae', bg: '#ddf4ff', border: '#54aeff' },
+  Retrying: { cls: 'retrying', text: 'Retry scheduled', icon: '↻', fg: '#6b4600', bg: '#fff8c5', border: '#d4a72c' },
+  Aborted: { cls: 'aborted', text: 'Aborted', icon: '■', fg: '#424a53', bg: '#f6f8fa', border: '#afb8c1' },
+  NotStarted: { cls: 'notstarted', text: 'Not started', icon: '○', fg: '#424a53', bg: '#f6f8fa', border: '#afb8c1' },
+  Skipped: { cls: 'skipped', text: 'Not run', icon: '⊘', fg: '#424a53', bg: '#f6f8fa', border: '#afb8c1' },
+};
+
+function labelHtml(kind: 'phase' | 'qe' | 'job', attr: Safe, style: LabelStyle, title: string, extra = ''): Safe {
+  return h`<span class="label ${kind}-${style.cls}" ${attr}${title ? h` title="${title}"` : ''}><span class="icon" aria-hidden="true">${style.icon}</span> ${style.text}${extra}</span>`;
+}
+
+/** Phase label; an overridden phase gets a trailing `*` and the override reason as tooltip (as upstream). */
+export function phaseLabel(p: Pick<Payload, 'phase' | 'override'> | undefined): Safe {
+  const phase = p?.phase ?? 'Unknown';
+  const style = PHASE_LABELS[phase] ?? PHASE_LABELS.Unknown;
+  const ov = p?.override;
+  const title = ov ? `Manually ${ov.phase} by ${ov.user}: ${ov.reason}` : '';
+  return labelHtml('phase', h`data-phase="${phase}"`, style, title, ov ? '*' : '');
+}
+
+/** QE label; an empty state renders an empty placeholder so live updates can fill it in. */
+export function qeLabel(p: Pick<Payload, 'qe'>): Safe {
+  const st = p.qe.state;
+  if (!st) return h`<span class="label-slot" data-qe=""></span>`;
+  const style = QE_LABELS[st];
+  const ov = p.qe.override;
+  const title = ov ? `QE verdict set by ${ov.user}: ${ov.reason}` : [p.qe.reason, p.qe.message].filter(Boolean).join(': ');
+  return labelHtml('qe', h`data-qe="${st}"`, style, title, ov ? '*' : '');
+}
+
+export function jobLabel(state: keyof typeof JOB_LABELS | string, title = ''): Safe {
+  const style = JOB_LABELS[state] ?? JOB_LABELS.NotStarted;
+  return labelHtml('job', h`data-job-state="${state}"`, style, title);
+}
+
+/** WCAG relative luminance of a #rrggbb colour. */
+export function luminance(hex: string): number {
+  const n = parseInt(hex.slice(1), 16);
+  const ch = [(n >> 16) & 255, (n >> 8) & 255, n & 255].map((c) => {
+    const s = c / 255;
+    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2];
+}
+
+export function contrastRatio(a: string, b: string): number {
+  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+}
