@@ -40,8 +40,11 @@ export class CountingStore implements Store {
   migrate() {
     return this.inner.migrate();
   }
-  load() {
-    return this.inner.load();
+  load(opts?: { activeRunsOnly?: boolean }) {
+    return this.inner.load(opts);
+  }
+  get runsOfSync() {
+    return this.inner.runsOfSync?.bind(this.inner);
   }
   commit(c: Change[]) {
     this.commits++;

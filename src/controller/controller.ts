@@ -88,8 +88,10 @@ export class Controller implements Operations {
   /** Migrates the store, records the loaded stream configs and loads the durable state. */
   static async create(opts: ControllerOptions): Promise<Controller> {
     await opts.store.migrate();
-    const snapshot = await opts.store.load();
-    const state = State.fromSnapshot(snapshot);
+    // with an embedded store, settled payloads' runs stay on disk until someone looks at them
+    const loader = opts.store.runsOfSync?.bind(opts.store);
+    const snapshot = await opts.store.load({ activeRunsOnly: Boolean(loader) });
+    const state = State.fromSnapshot(snapshot, { loader });
     const c = new Controller(opts, state);
     const changes: Change[] = [];
     const loaded = new Set<string>();

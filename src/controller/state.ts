@@ -6,6 +6,18 @@ import type { WorldView } from '../domain/world.ts';
 
 const key = (stream: string, tag: string) => `${stream}\u0000${tag}`;
 
+/** A payload whose verdicts are final: its finished runs may be dropped from memory and reloaded. */
+export function isSettled(p: Payload): boolean {
+  return p.phase !== 'Pending' && p.phase !== 'Ready' && p.qe.state !== 'QEPending' && p.qe.state !== 'QERunning' && p.qe.state !== 'QESkipped';
+}
+
+export interface StateOptions {
+  /** reads every run of a payload from the store (sync); enables lazy loading of settled runs */
+  loader?: (stream: string, tag: string) => JobRun[];
+  /** how many settled payloads keep their runs in memory (default 5000) */
+  settledRunsCap?: number;
+}
+
 function newestFirst(a: Payload, b: Payload): number {
   if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
   return a.tag < b.tag ? 1 : a.tag > b.tag ? -1 : 0;
@@ -19,15 +31,27 @@ export class State implements WorldView {
   private payloadByTag = new Map<string, Payload>();
   private runsByPayload = new Map<string, JobRun[]>();
   private runsById = new Map<string, JobRun>();
+  private periodicByStream = new Map<string, Map<string, JobRun>>();
   private upgradesByRun = new Map<string, UpgradeResult>();
   private upgradesTo = new Map<string, UpgradeResult[]>();
   private upgradesFrom = new Map<string, UpgradeResult[]>();
   private publishedMap = new Map<string, Map<string, PublishedRef>>();
   /** bumped on every applied change; lets caches (rendered pages, API bodies) know when to refresh */
   version = 0;
+  private readonly loader?: (stream: string, tag: string) => JobRun[];
+  private readonly cap: number;
+  /** payloads whose runs are all in memory */
+  private readonly complete = new Set<string>();
+  /** settled payloads with runs in memory, least recently used first */
+  private readonly lru = new Map<string, true>();
 
-  static fromSnapshot(s: Snapshot): State {
-    const st = new State();
+  constructor(opts: StateOptions = {}) {
+    this.loader = opts.loader;
+    this.cap = opts.settledRunsCap ?? 5000;
+  }
+
+  static fromSnapshot(s: Snapshot, opts: StateOptions = {}): State {
+    const st = new State(opts);
     for (const x of s.streams) st.streamMap.set(x.name, x);
     for (const t of s.inputTags) st.putInputTag(t);
     const byStream = new Map<string, Payload[]>();
@@ -40,6 +64,11 @@ export class State implements WorldView {
     }
     for (const [k, arr] of byStream) st.payloadsByStream.set(k, arr.sort(newestFirst));
     for (const r of s.jobRuns) st.putRunMem(r);
+    for (const p of s.payloads) {
+      // without a loader every run was loaded; with one, only those of unsettled payloads are complete
+      if (!st.loader || !isSettled(p)) st.complete.add(key(p.stream, p.tag));
+      if (!st.loader && isSettled(p)) st.lru.set(key(p.stream, p.tag), true);
+    }
     for (const u of s.upgrades) st.putUpgradeMem(u);
     for (const r of s.published) st.putPublishedMem(r);
     return st;
@@ -91,6 +120,13 @@ export class State implements WorldView {
   private putPayloadMem(p: Payload): void {
     const k = key(p.stream, p.tag);
     const old = this.payloadByKey.get(k);
+    if (!old) this.complete.add(k); // a new payload: all its runs come through apply()
+    if (isSettled(p)) {
+      if (this.complete.has(k)) this.touch(k);
+    } else {
+      this.lru.delete(k);
+      if (!this.complete.has(k)) this.loadRuns(k, p.stream, p.tag);
+    }
     this.payloadByKey.set(k, p);
     this.payloadByTag.set(p.tag, p);
     let arr = this.payloadsByStream.get(p.stream);
@@ -120,11 +156,44 @@ export class State implements WorldView {
       const i = arr.indexOf(old);
       if (i >= 0) arr.splice(i, 1);
     }
-    for (const r of this.runsByPayload.get(k) ?? []) this.runsById.delete(r.id);
+    for (const r of this.runsByPayload.get(k) ?? []) {
+      this.runsById.delete(r.id);
+      if (r.kind === 'periodic') this.periodicByStream.get(stream)?.delete(r.id);
+    }
     this.runsByPayload.delete(k);
+    this.complete.delete(k);
+    this.lru.delete(k);
+  }
+
+  private loadRuns(k: string, stream: string, tag: string): void {
+    if (!this.loader) return;
+    for (const r of this.loader(stream, tag)) if (!this.runsById.has(r.id)) this.putRunMem(r);
+    this.complete.add(k);
+  }
+
+  private touch(k: string): void {
+    if (!this.loader) return;
+    this.lru.delete(k);
+    this.lru.set(k, true);
+    while (this.lru.size > this.cap) {
+      const oldest = this.lru.keys().next().value as string;
+      this.lru.delete(oldest);
+      this.complete.delete(oldest);
+      // keep what the controller still tracks (running and periodic runs); the rest reloads on demand
+      const runs = this.runsByPayload.get(oldest) ?? [];
+      const keep = runs.filter((r) => r.state === 'Pending' || r.kind === 'periodic');
+      for (const r of runs) if (!keep.includes(r)) this.runsById.delete(r.id);
+      if (keep.length) this.runsByPayload.set(oldest, keep);
+      else this.runsByPayload.delete(oldest);
+    }
   }
 
   private putRunMem(r: JobRun): void {
+    if (r.kind === 'periodic') {
+      let m = this.periodicByStream.get(r.stream);
+      if (!m) this.periodicByStream.set(r.stream, (m = new Map()));
+      m.set(r.id, r);
+    }
     const old = this.runsById.get(r.id);
     this.runsById.set(r.id, r);
     const k = key(r.stream, r.tag);
@@ -177,7 +246,19 @@ export class State implements WorldView {
     return this.payloadByTag.get(tag);
   }
   runs(stream: string, tag: string): readonly JobRun[] {
-    return this.runsByPayload.get(key(stream, tag)) ?? [];
+    const k = key(stream, tag);
+    if (this.loader && !this.complete.has(k)) {
+      const p = this.payloadByKey.get(k);
+      if (p) {
+        this.loadRuns(k, stream, tag);
+        if (isSettled(p)) this.touch(k);
+      }
+    } else if (this.lru.has(k)) this.touch(k);
+    return this.runsByPayload.get(k) ?? [];
+  }
+  /** every periodic run of a stream (always in memory) */
+  periodicRuns(stream: string): JobRun[] {
+    return [...(this.periodicByStream.get(stream)?.values() ?? [])];
   }
   run(id: string): JobRun | undefined {
     return this.runsById.get(id);

@@ -415,12 +415,9 @@ function stagePeriodics(b: PlanBuilder, all: readonly Payload[], since: Date): v
   const target = all.map((p) => b.current(p)).find((p) => p.phase === 'Accepted');
   if (!target) return;
   const periodicRuns = new Map<string, JobRun>();
-  for (const p of all) {
-    for (const r of b.view.runs(p.stream, p.tag)) {
-      if (r.kind !== 'periodic') continue;
-      const prev = periodicRuns.get(r.verifyName);
-      if (!prev || prev.createdAt < r.createdAt || (prev.createdAt === r.createdAt && prev.id < r.id)) periodicRuns.set(r.verifyName, r);
-    }
+  for (const r of b.view.periodicRuns(b.stream)) {
+    const prev = periodicRuns.get(r.verifyName);
+    if (!prev || prev.createdAt < r.createdAt || (prev.createdAt === r.createdAt && prev.id < r.id)) periodicRuns.set(r.verifyName, r);
   }
   for (const [name, per] of entries) {
     let d;
@@ -448,7 +445,7 @@ function stagePeriodics(b: PlanBuilder, all: readonly Payload[], since: Date): v
     }
     const stamp = b.at.replace(/[-:TZ]/g, '');
     const id = safeJobName(`${target.tag}-${name}`, `p${stamp}`);
-    if (b.view.runs(target.stream, target.tag).some((r) => r.id === id)) continue;
+    if (b.view.periodicRuns(b.stream).some((r) => r.id === id)) continue;
     b.launch(target, { id, stream: target.stream, tag: target.tag, verifyName: name, jobName: per.prowJob?.name || name, kind: 'periodic', attempt: 0, generation: 0, upgradeFrom, upgradeFromPullSpec });
   }
 }

@@ -9,6 +9,8 @@ export interface WorldView {
   payload(stream: string, tag: string): Payload | undefined;
   findTag(tag: string): Payload | undefined;
   runs(stream: string, tag: string): readonly JobRun[];
+  /** every periodic run of a stream */
+  periodicRuns(stream: string): JobRun[];
   inputTags(input: string): InputTag[];
   upgradesInto(tag: string): readonly UpgradeResult[];
   upgradesOutOf(tag: string): readonly UpgradeResult[];

@@ -44,7 +44,14 @@ export interface EventQuery {
 export interface Store {
   /** applies numbered migrations; safe to call on every start */
   migrate(): Promise<void>;
-  load(): Promise<Snapshot>;
+  /**
+   * Loads the durable state. With `activeRunsOnly`, job runs are returned only for payloads that
+   * are still deciding (Pending/Ready, or QE not finished), plus every Pending or periodic run;
+   * the others are read on demand through runsOfSync.
+   */
+  load(opts?: { activeRunsOnly?: boolean }): Promise<Snapshot>;
+  /** every run of one payload, synchronously (embedded stores); enables lazy loading of settled runs */
+  runsOfSync?(stream: string, tag: string): JobRun[];
   /** applies all changes in one transaction; returns ids assigned to appended events, in order */
   commit(changes: Change[]): Promise<number[]>;
   listEvents(q: EventQuery): Promise<EventRecord[]>;

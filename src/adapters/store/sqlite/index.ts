@@ -7,6 +7,28 @@ import { MIGRATIONS } from './migrations.ts';
 
 type Row = unknown[];
 
+function toRun(r: Row): JobRun {
+  return {
+    id: r[0] as string,
+    stream: r[1] as string,
+    tag: r[2] as string,
+    verifyName: r[3] as string,
+    jobName: r[4] as string,
+    kind: r[5] as JobRun['kind'],
+    attempt: r[6] as number,
+    generation: r[7] as number,
+    state: r[8] as JobRun['state'],
+    url: r[9] as string,
+    upgradeFrom: r[10] as string,
+    upgradeFromPullSpec: r[11] as string,
+    createdAt: r[12] as string,
+    startedAt: r[13] as string | null,
+    finishedAt: r[14] as string | null,
+    reason: r[15] as string,
+    logPath: r[16] as string,
+  };
+}
+
 export function openSqliteStore(path: string): Store {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
@@ -70,6 +92,7 @@ class SqliteStore implements Store {
         `INSERT INTO upgrades (run_id, from_tag, to_tag, url, state) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (run_id) DO UPDATE SET from_tag = excluded.from_tag, to_tag = excluded.to_tag, url = excluded.url, state = excluded.state`,
       ),
+      runsOf: db.prepare(`SELECT ${RUN_COLS} FROM job_runs WHERE stream = ? AND tag = ? ORDER BY rowid`),
       putPublished: db.prepare(
         `INSERT INTO published (stream, name, tag, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (stream, name) DO UPDATE SET tag = excluded.tag, updated_at = excluded.updated_at`,
@@ -82,7 +105,7 @@ class SqliteStore implements Store {
     return (this.stmts ??= this.prepare());
   }
 
-  async load(): Promise<Snapshot> {
+  async load(opts: { activeRunsOnly?: boolean } = {}): Promise<Snapshot> {
     const db = this.db;
     const streams = (db.prepare('SELECT name, config, source_file, input, errors, warnings, locked FROM streams ORDER BY name').raw().all() as Row[]).map(
       (r): StreamRecord => ({
@@ -116,27 +139,12 @@ class SqliteStore implements Store {
         phaseChangedAt: r[13] as string,
       }),
     );
-    const jobRuns = (db.prepare(`SELECT ${RUN_COLS} FROM job_runs ORDER BY rowid`).raw().all() as Row[]).map(
-      (r): JobRun => ({
-        id: r[0] as string,
-        stream: r[1] as string,
-        tag: r[2] as string,
-        verifyName: r[3] as string,
-        jobName: r[4] as string,
-        kind: r[5] as JobRun['kind'],
-        attempt: r[6] as number,
-        generation: r[7] as number,
-        state: r[8] as JobRun['state'],
-        url: r[9] as string,
-        upgradeFrom: r[10] as string,
-        upgradeFromPullSpec: r[11] as string,
-        createdAt: r[12] as string,
-        startedAt: r[13] as string | null,
-        finishedAt: r[14] as string | null,
-        reason: r[15] as string,
-        logPath: r[16] as string,
-      }),
-    );
+    const runSql = opts.activeRunsOnly
+      ? `SELECT ${RUN_COLS.split(', ').map((c) => `r.${c}`).join(', ')} FROM job_runs r JOIN payloads p ON p.stream = r.stream AND p.tag = r.tag
+         WHERE r.state = 'Pending' OR r.kind = 'periodic' OR p.phase IN ('Pending', 'Ready')
+            OR json_extract(p.qe, '$.state') IN ('QEPending', 'QERunning', 'QESkipped') ORDER BY r.rowid`
+      : `SELECT ${RUN_COLS} FROM job_runs ORDER BY rowid`;
+    const jobRuns = (db.prepare(runSql).raw().all() as Row[]).map(toRun);
     const upgrades = (db.prepare('SELECT run_id, from_tag, to_tag, url, state FROM upgrades ORDER BY to_tag, from_tag, run_id').raw().all() as Row[]).map(
       (r): UpgradeResult => ({ runId: r[0] as string, from: r[1] as string, to: r[2] as string, url: r[3] as string, state: r[4] as UpgradeResult['state'] }),
     );
@@ -144,6 +152,11 @@ class SqliteStore implements Store {
       (r): PublishedRef => ({ stream: r[0] as string, name: r[1] as string, tag: r[2] as string, updatedAt: r[3] as string }),
     );
     return { streams, inputTags, payloads, jobRuns, upgrades, published };
+  }
+
+  runsOfSync(stream: string, tag: string): JobRun[] {
+    if (this.closed) return [];
+    return (this.s.runsOf.raw().all(stream, tag) as Row[]).map(toRun);
   }
 
   async commit(changes: Change[]): Promise<number[]> {
