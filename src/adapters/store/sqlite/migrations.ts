@@ -1,4 +1,7 @@
 // Numbered schema migrations for the SQLite store, applied in order at start-up.
+// Never edit a released migration: add the next number.
+import type Database from 'better-sqlite3';
+
 export const MIGRATIONS: { version: number; sql: string }[] = [
   {
     version: 1,
@@ -89,3 +92,20 @@ CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events BEGIN SELECT RA
 `,
   },
 ];
+
+/**
+ * Applies the migrations not yet recorded in `schema_migrations`, each in its own IMMEDIATE
+ * transaction (so two processes starting on one file never both apply the same number).
+ */
+export function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+  const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').pluck();
+  const record = db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)');
+  for (const m of MIGRATIONS) {
+    db.transaction(() => {
+      if (isApplied.get(m.version)) return;
+      db.exec(m.sql);
+      record.run(m.version, new Date().toISOString());
+    }).immediate();
+  }
+}
