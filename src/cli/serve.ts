@@ -74,13 +74,8 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
     registry: o.registry,
     onReconcile: (_s, seconds) => metrics.reconcileDuration.observe(seconds),
   });
-  let registerPages: ((app: import('fastify').FastifyInstance) => Promise<void>) | undefined;
-  try {
-    const pages = await import('../http/pages/index.ts');
-    registerPages = pages.registerPages;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
-  }
+  const { createPages } = await import('../http/pages/index.ts');
+  const registerPages = createPages(controller, { artifactsUrl: o.artifactsUrl });
   const app = await buildApp({ ops: controller, tokens: tokenEntries, metrics, logger: false, registerPages, artifactsUrl: o.artifactsUrl });
   await app.listen({ port: o.port, host: o.host });
   const addr = app.server.address();
