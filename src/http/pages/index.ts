@@ -87,16 +87,16 @@ export function createPages(ops: Operations, opts: PagesOptions = {}): (app: Fas
 
     app.get('/', (_req, reply) => sendHtml(reply, 200, renderOverview(state, now(), summaries)));
 
-    app.get<{ Params: { name: string }; Querystring: Record<string, unknown> }>('/releasestream/:name', (req, reply) => {
-      const rec = state.stream(req.params.name);
-      if (!rec || rec.config.endOfLife) return sendHtml(reply, 404, notFoundPage(`Release stream ${req.params.name} does not exist${rec ? ' (end of life)' : ''}.`));
+    app.get<{ Params: { release: string }; Querystring: Record<string, unknown> }>('/releasestream/:release', (req, reply) => {
+      const rec = state.stream(req.params.release);
+      if (!rec || rec.config.endOfLife) return sendHtml(reply, 404, notFoundPage(`Release stream ${req.params.release} does not exist${rec ? ' (end of life)' : ''}.`));
       const q = parseStreamQuery(req.query ?? {});
       return sendHtml(reply, 200, renderStreamPage({ state, summaries, filtered, artifactsUrl: opts.artifactsUrl }, rec, q, now()));
     });
 
-    app.get<{ Params: { name: string; tag: string }; Querystring: Record<string, unknown> }>('/releasestream/:name/release/:tag', async (req, reply) => {
-      const rec = state.stream(req.params.name);
-      if (!rec) return sendHtml(reply, 404, notFoundPage(`Release stream ${req.params.name} does not exist.`));
+    app.get<{ Params: { release: string; tag: string }; Querystring: Record<string, unknown> }>('/releasestream/:release/release/:tag', async (req, reply) => {
+      const rec = state.stream(req.params.release);
+      if (!rec) return sendHtml(reply, 404, notFoundPage(`Release stream ${req.params.release} does not exist.`));
       const p = state.payload(rec.name, req.params.tag);
       if (!p) return sendHtml(reply, 404, notFoundPage(`Unable to find release tag ${req.params.tag}, it may have been deleted.`));
       return releasePage(reply, rec, p, typeof req.query?.from === 'string' ? req.query.from : undefined);

@@ -106,7 +106,7 @@ function jobRow(o: JobRowOpts): Safe {
 
 function jobTable(title: string, id: string, rows: Safe[], note = ''): Safe {
   if (rows.length === 0) return h``;
-  return h`<h3 id="${id}">${title}</h3>${note ? h`<p class="section-note">${note}</p>` : ''}<div class="table-wrap"><table class="jobs"><thead><tr><th scope="col">Job</th><th scope="col">State</th><th scope="col">Attempts</th><th scope="col">Log</th><th scope="col">Duration</th><th scope="col">Reason</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  return h`<h3 id="${id}">${title}</h3>${note ? h`<p class="section-note">${note}</p>` : ''}<div class="table-wrap"><table class="jobs"><colgroup><col class="c-job"><col class="c-state"><col class="c-attempts"><col class="c-log"><col class="c-dur"><col class="c-reason"><col class="c-act"></colgroup><thead><tr><th scope="col">Job</th><th scope="col">State</th><th scope="col">Attempts</th><th scope="col">Log</th><th scope="col">Duration</th><th scope="col">Reason</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 function testsSection(state: State, cfg: ReleaseConfig, p: Payload, now: number): Safe {

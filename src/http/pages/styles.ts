@@ -65,6 +65,14 @@ table.overview col.c-name{width:36%}
 table.overview col.c-phase{width:11%}
 table.overview col.c-qe{width:12%}
 table.overview col.c-time{width:13%}
+table.jobs{table-layout:fixed}
+table.jobs col.c-job{width:34%}
+table.jobs col.c-state{width:14%}
+table.jobs col.c-attempts{width:13%}
+table.jobs col.c-log{width:8%}
+table.jobs col.c-dur{width:11%}
+table.jobs col.c-act{width:8%}
+table.jobs th,table.jobs td{overflow-wrap:anywhere}
 .failures>span,.failures>a{white-space:nowrap;display:inline-block}
 td.pull{max-width:16rem}
 td.pull code{display:inline-block;max-width:100%;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;vertical-align:bottom}
