@@ -29,12 +29,17 @@ const DEFAULT_EVENT_LIMIT = 1000;
 const MAX_EVENT_LIMIT = 10_000;
 
 export function openSqliteStore(path: string): Store {
+  return new SqliteStore(openSqliteDatabase(path));
+}
+
+/** a connection set up the way the store uses it (also for tools and tests that inspect the file) */
+export function openSqliteDatabase(path: string): Database.Database {
   const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('synchronous = NORMAL');
+  db.pragma('journal_mode = WAL'); // readers never block the writer; persistent in the file
+  db.pragma('foreign_keys = ON'); // per connection: job runs must belong to a payload, and cascade with it
+  db.pragma('synchronous = NORMAL'); // with WAL: durable across process crashes, at most the last commits lost on power loss
   db.pragma('busy_timeout = 5000');
-  return new SqliteStore(db);
+  return db;
 }
 
 class SqliteStore implements Store {

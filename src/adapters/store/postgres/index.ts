@@ -1,0 +1,464 @@
+// PostgreSQL store adapter: the same tables and behaviour as the SQLite store, for deployments
+// that run several replicas or want a managed database. Every commit is one BEGIN/COMMIT; load()
+// reads each table once inside one read-only snapshot.
+//
+// JSON columns use the `json` type rather than `jsonb`: jsonb reorders object keys, and key order
+// is meaningful here (verify entries, components, annotations iterate in insertion order), so the
+// state loaded after a restart must equal the state in memory before it.
+import pg from 'pg';
+import type { EventRecord, InputTag, JobRun, Payload, PublishedRef, StreamRecord, UpgradeResult } from '../../../domain/types.ts';
+import type { Change, EventQuery, Snapshot, Store } from '../../../ports/store.ts';
+
+export interface PostgresStoreOptions {
+  /** schema to create (if missing) and use on every pooled connection; default: the server's search_path */
+  schema?: string;
+  /** pool size (default 4) */
+  max?: number;
+}
+
+type Row = unknown[];
+type Param = string | number | boolean | null;
+type Client = pg.PoolClient;
+
+// ---------------------------------------------------------------------------------------------
+// Schema
+
+const MIGRATIONS: { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE streams (
+  name TEXT PRIMARY KEY,
+  config JSON NOT NULL,
+  source_file TEXT NOT NULL,
+  input TEXT NOT NULL,
+  errors JSON NOT NULL,
+  warnings JSON NOT NULL,
+  locked BOOLEAN NOT NULL DEFAULT false
+);
+CREATE TABLE input_tags (
+  input TEXT NOT NULL,
+  component TEXT NOT NULL,
+  pull_spec TEXT NOT NULL,
+  labels JSON NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (input, component)
+);
+CREATE TABLE payloads (
+  stream TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  phase TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  input_hash TEXT NOT NULL,
+  pull_spec TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  components JSON NOT NULL,
+  reason TEXT NOT NULL,
+  message TEXT NOT NULL,
+  annotations JSON NOT NULL,
+  override JSON,
+  qe JSON NOT NULL,
+  phase_changed_at TEXT NOT NULL,
+  PRIMARY KEY (stream, tag)
+);
+-- seq keeps insertion order (an upsert keeps the first seq), like SQLite's rowid
+CREATE TABLE job_runs (
+  id TEXT PRIMARY KEY,
+  seq BIGINT GENERATED ALWAYS AS IDENTITY,
+  stream TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  verify_name TEXT NOT NULL,
+  job_name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  generation INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  url TEXT NOT NULL,
+  upgrade_from TEXT NOT NULL,
+  upgrade_from_pull_spec TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  started_at TEXT,
+  finished_at TEXT,
+  reason TEXT NOT NULL,
+  log_path TEXT NOT NULL,
+  FOREIGN KEY (stream, tag) REFERENCES payloads (stream, tag) ON DELETE CASCADE
+);
+CREATE INDEX job_runs_payload ON job_runs (stream, tag);
+CREATE TABLE events (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at TEXT NOT NULL,
+  stream TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  type TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  message TEXT NOT NULL,
+  data JSON NOT NULL
+);
+CREATE INDEX events_stream_tag ON events (stream, tag, id);
+CREATE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'events are append-only';
+END $$;
+CREATE TRIGGER events_no_update_delete BEFORE UPDATE OR DELETE ON events FOR EACH ROW EXECUTE FUNCTION events_append_only();
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events FOR EACH STATEMENT EXECUTE FUNCTION events_append_only();
+CREATE TABLE upgrades (
+  run_id TEXT PRIMARY KEY,
+  from_tag TEXT NOT NULL,
+  to_tag TEXT NOT NULL,
+  url TEXT NOT NULL,
+  state TEXT NOT NULL
+);
+CREATE INDEX upgrades_to ON upgrades (to_tag);
+CREATE TABLE published (
+  stream TEXT NOT NULL,
+  name TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (stream, name)
+);
+`,
+  },
+];
+
+const CREATE_MIGRATIONS_TABLE = 'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)';
+/** serialises migrations of one schema across processes (released at COMMIT/ROLLBACK) */
+const LOCK_MIGRATIONS = `SELECT pg_advisory_xact_lock(hashtext('release-controller:migrate:' || coalesce(current_schema(), '')))`;
+const APPLIED_VERSIONS = 'SELECT version FROM schema_migrations';
+const RECORD_MIGRATION = 'INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)';
+
+// ---------------------------------------------------------------------------------------------
+// Statements. Text is constant; every value is a bind parameter. Names make pg prepare each
+// statement once per pooled connection.
+
+const STREAM_COLS = 'name, config, source_file, input, errors, warnings, locked';
+const INPUT_TAG_COLS = 'input, component, pull_spec, labels, updated_at';
+const PAYLOAD_COLS =
+  'stream, tag, phase, created_at, input_hash, pull_spec, digest, components, reason, message, annotations, override, qe, phase_changed_at';
+const JOB_RUN_COLS =
+  'id, stream, tag, verify_name, job_name, kind, attempt, generation, state, url, upgrade_from, upgrade_from_pull_spec, created_at, started_at, finished_at, reason, log_path';
+const EVENT_COLS = 'id, at, stream, tag, type, actor, message, data';
+const UPGRADE_COLS = 'run_id, from_tag, to_tag, url, state';
+const PUBLISHED_COLS = 'stream, name, tag, updated_at';
+
+const params = (n: number) => Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ');
+const prefixed = (alias: string, cols: string) => cols.split(', ').map((c) => `${alias}.${c}`).join(', ');
+
+const SQL = {
+  putStream: `INSERT INTO streams (${STREAM_COLS}) VALUES (${params(7)})
+    ON CONFLICT (name) DO UPDATE SET config = excluded.config, source_file = excluded.source_file, input = excluded.input,
+      errors = excluded.errors, warnings = excluded.warnings, locked = excluded.locked`,
+  deleteStream: 'DELETE FROM streams WHERE name = $1',
+  deleteInputTags: 'DELETE FROM input_tags WHERE input = $1',
+  insertInputTag: `INSERT INTO input_tags (${INPUT_TAG_COLS}) VALUES (${params(5)})`,
+  putPayload: `INSERT INTO payloads (${PAYLOAD_COLS}) VALUES (${params(14)})
+    ON CONFLICT (stream, tag) DO UPDATE SET phase = excluded.phase, created_at = excluded.created_at, input_hash = excluded.input_hash,
+      pull_spec = excluded.pull_spec, digest = excluded.digest, components = excluded.components, reason = excluded.reason,
+      message = excluded.message, annotations = excluded.annotations, override = excluded.override, qe = excluded.qe,
+      phase_changed_at = excluded.phase_changed_at`,
+  /** job runs go with it (ON DELETE CASCADE); events stay */
+  deletePayload: 'DELETE FROM payloads WHERE stream = $1 AND tag = $2',
+  putJobRun: `INSERT INTO job_runs (${JOB_RUN_COLS}) VALUES (${params(17)})
+    ON CONFLICT (id) DO UPDATE SET stream = excluded.stream, tag = excluded.tag, verify_name = excluded.verify_name,
+      job_name = excluded.job_name, kind = excluded.kind, attempt = excluded.attempt, generation = excluded.generation,
+      state = excluded.state, url = excluded.url, upgrade_from = excluded.upgrade_from,
+      upgrade_from_pull_spec = excluded.upgrade_from_pull_spec, created_at = excluded.created_at, started_at = excluded.started_at,
+      finished_at = excluded.finished_at, reason = excluded.reason, log_path = excluded.log_path`,
+  appendEvent: `INSERT INTO events (at, stream, tag, type, actor, message, data) VALUES (${params(7)}) RETURNING id`,
+  putUpgrade: `INSERT INTO upgrades (${UPGRADE_COLS}) VALUES (${params(5)})
+    ON CONFLICT (run_id) DO UPDATE SET from_tag = excluded.from_tag, to_tag = excluded.to_tag, url = excluded.url, state = excluded.state`,
+  putPublished: `INSERT INTO published (${PUBLISHED_COLS}) VALUES (${params(4)})
+    ON CONFLICT (stream, name) DO UPDATE SET tag = excluded.tag, updated_at = excluded.updated_at`,
+
+  // whole-table reads for load(); COLLATE "C" orders like SQLite (bytewise), whatever the database locale
+  allStreams: `SELECT ${STREAM_COLS} FROM streams ORDER BY name COLLATE "C"`,
+  allInputTags: `SELECT ${INPUT_TAG_COLS} FROM input_tags ORDER BY input COLLATE "C", component COLLATE "C"`,
+  allPayloads: `SELECT ${PAYLOAD_COLS} FROM payloads ORDER BY stream COLLATE "C", created_at COLLATE "C", tag COLLATE "C"`,
+  allJobRuns: `SELECT ${JOB_RUN_COLS} FROM job_runs ORDER BY seq`,
+  /** runs of payloads still deciding, plus every Pending or periodic run (mirrors isSettled in controller/state.ts) */
+  activeJobRuns: `SELECT ${prefixed('r', JOB_RUN_COLS)} FROM job_runs r JOIN payloads p ON p.stream = r.stream AND p.tag = r.tag
+    WHERE r.state = 'Pending' OR r.kind = 'periodic' OR p.phase IN ('Pending', 'Ready')
+       OR p.qe ->> 'state' IN ('QEPending', 'QERunning', 'QESkipped')
+    ORDER BY r.seq`,
+  allUpgrades: `SELECT ${UPGRADE_COLS} FROM upgrades ORDER BY to_tag COLLATE "C", from_tag COLLATE "C", run_id COLLATE "C"`,
+  allPublished: `SELECT ${PUBLISHED_COLS} FROM published ORDER BY stream COLLATE "C", name COLLATE "C"`,
+
+  // event queries, one per filter combination so each can use its index; all take (afterId, limit) last
+  events: `SELECT ${EVENT_COLS} FROM events WHERE id > $1 ORDER BY id LIMIT $2`,
+  eventsOfStream: `SELECT ${EVENT_COLS} FROM events WHERE stream = $1 AND id > $2 ORDER BY id LIMIT $3`,
+  eventsOfTag: `SELECT ${EVENT_COLS} FROM events WHERE tag = $1 AND id > $2 ORDER BY id LIMIT $3`,
+  eventsOfPayload: `SELECT ${EVENT_COLS} FROM events WHERE stream = $1 AND tag = $2 AND id > $3 ORDER BY id LIMIT $4`,
+} as const;
+
+type StatementName = keyof typeof SQL;
+
+/** runs a named statement (prepared once per connection), rows as arrays */
+async function run(c: Client | pg.Pool, name: StatementName, values: Param[] = []): Promise<Row[]> {
+  const r = await c.query<Row>({ name: `rc_${name}`, text: SQL[name], values, rowMode: 'array' });
+  return r.rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Record ↔ row mapping. pg parses json columns itself; JSON parameters are passed as text.
+
+const json = (v: unknown): string => JSON.stringify(v);
+
+const streamParams = (s: StreamRecord): Param[] => [s.name, json(s.config), s.sourceFile, s.input, json(s.errors), json(s.warnings), s.locked];
+
+const streamFromRow = (r: Row): StreamRecord => ({
+  name: r[0] as string,
+  config: r[1] as StreamRecord['config'],
+  sourceFile: r[2] as string,
+  input: r[3] as string,
+  errors: r[4] as string[],
+  warnings: r[5] as string[],
+  locked: r[6] as boolean,
+});
+
+const inputTagParams = (input: string, t: InputTag): Param[] => [input, t.component, t.pullSpec, json(t.labels), t.updatedAt];
+
+const inputTagFromRow = (r: Row): InputTag => ({
+  input: r[0] as string,
+  component: r[1] as string,
+  pullSpec: r[2] as string,
+  labels: r[3] as InputTag['labels'],
+  updatedAt: r[4] as string,
+});
+
+const payloadParams = (p: Payload): Param[] => [
+  p.stream, p.tag, p.phase, p.createdAt, p.inputHash, p.pullSpec, p.digest, json(p.components), p.reason, p.message,
+  json(p.annotations), p.override === null ? null : json(p.override), json(p.qe), p.phaseChangedAt,
+];
+
+const payloadFromRow = (r: Row): Payload => ({
+  stream: r[0] as string,
+  tag: r[1] as string,
+  phase: r[2] as Payload['phase'],
+  createdAt: r[3] as string,
+  inputHash: r[4] as string,
+  pullSpec: r[5] as string,
+  digest: r[6] as string,
+  components: r[7] as Payload['components'],
+  reason: r[8] as string,
+  message: r[9] as string,
+  annotations: r[10] as Payload['annotations'],
+  override: r[11] as Payload['override'],
+  qe: r[12] as Payload['qe'],
+  phaseChangedAt: r[13] as string,
+});
+
+const jobRunParams = (r: JobRun): Param[] => [
+  r.id, r.stream, r.tag, r.verifyName, r.jobName, r.kind, r.attempt, r.generation, r.state, r.url, r.upgradeFrom,
+  r.upgradeFromPullSpec, r.createdAt, r.startedAt, r.finishedAt, r.reason, r.logPath,
+];
+
+/** repeated values are shared through `intern`, which keeps many loaded runs smaller in memory */
+const jobRunFromRow = (r: Row, intern: (s: string) => string): JobRun => ({
+  id: r[0] as string,
+  stream: intern(r[1] as string),
+  tag: intern(r[2] as string),
+  verifyName: intern(r[3] as string),
+  jobName: intern(r[4] as string),
+  kind: intern(r[5] as string) as JobRun['kind'],
+  attempt: r[6] as number,
+  generation: r[7] as number,
+  state: intern(r[8] as string) as JobRun['state'],
+  url: r[9] as string,
+  upgradeFrom: intern(r[10] as string),
+  upgradeFromPullSpec: intern(r[11] as string),
+  createdAt: r[12] as string,
+  startedAt: r[13] as string | null,
+  finishedAt: r[14] as string | null,
+  reason: intern(r[15] as string),
+  logPath: r[16] as string,
+});
+
+function interner(): (s: string) => string {
+  const pool = new Map<string, string>();
+  return (s) => {
+    const hit = pool.get(s);
+    if (hit !== undefined) return hit;
+    pool.set(s, s);
+    return s;
+  };
+}
+
+const eventParams = (e: EventRecord): Param[] => [e.at, e.stream, e.tag, e.type, e.actor, e.message, json(e.data)];
+
+const eventFromRow = (r: Row): EventRecord => ({
+  id: Number(r[0]), // BIGINT arrives as a string
+  at: r[1] as string,
+  stream: r[2] as string,
+  tag: r[3] as string,
+  type: r[4] as string,
+  actor: r[5] as string,
+  message: r[6] as string,
+  data: r[7] as EventRecord['data'],
+});
+
+const upgradeParams = (u: UpgradeResult): Param[] => [u.runId, u.from, u.to, u.url, u.state];
+
+const upgradeFromRow = (r: Row): UpgradeResult => ({
+  runId: r[0] as string,
+  from: r[1] as string,
+  to: r[2] as string,
+  url: r[3] as string,
+  state: r[4] as UpgradeResult['state'],
+});
+
+const publishedParams = (p: PublishedRef): Param[] => [p.stream, p.name, p.tag, p.updatedAt];
+
+const publishedFromRow = (r: Row): PublishedRef => ({ stream: r[0] as string, name: r[1] as string, tag: r[2] as string, updatedAt: r[3] as string });
+
+// ---------------------------------------------------------------------------------------------
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const DEFAULT_EVENT_LIMIT = 1000;
+const MAX_EVENT_LIMIT = 10_000;
+
+export async function openPostgresStore(url: string, opts: PostgresStoreOptions = {}): Promise<Store> {
+  const { schema } = opts;
+  if (schema !== undefined && !SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name ${JSON.stringify(schema)}: letters, digits and _ only`);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 4,
+    // every pooled connection starts with the schema first on its search_path
+    ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {}),
+  });
+  // an idle connection dropped by the server must not crash the process; the next query reports it
+  pool.on('error', () => {});
+  try {
+    if (schema !== undefined) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(schema)}`);
+    else await pool.query('SELECT 1');
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  return new PostgresStore(pool);
+}
+
+class PostgresStore implements Store {
+  private closed = false;
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  async migrate(): Promise<void> {
+    await this.transaction(async (c) => {
+      await c.query(LOCK_MIGRATIONS);
+      await c.query(CREATE_MIGRATIONS_TABLE);
+      const applied = new Set((await c.query<{ version: number }>(APPLIED_VERSIONS)).rows.map((r) => r.version));
+      for (const m of MIGRATIONS) {
+        if (applied.has(m.version)) continue;
+        await c.query(m.sql);
+        await c.query(RECORD_MIGRATION, [m.version, new Date().toISOString()]);
+      }
+    });
+  }
+
+  async load(opts: { activeRunsOnly?: boolean } = {}): Promise<Snapshot> {
+    // one snapshot for all tables, so a concurrent commit is seen entirely or not at all
+    return this.transaction(async (c) => {
+      const intern = interner();
+      return {
+        streams: (await run(c, 'allStreams')).map(streamFromRow),
+        inputTags: (await run(c, 'allInputTags')).map(inputTagFromRow),
+        payloads: (await run(c, 'allPayloads')).map(payloadFromRow),
+        jobRuns: (await run(c, opts.activeRunsOnly ? 'activeJobRuns' : 'allJobRuns')).map((r) => jobRunFromRow(r, intern)),
+        upgrades: (await run(c, 'allUpgrades')).map(upgradeFromRow),
+        published: (await run(c, 'allPublished')).map(publishedFromRow),
+      };
+    }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  }
+
+  async commit(changes: Change[]): Promise<number[]> {
+    return this.transaction(async (c) => {
+      const ids: number[] = [];
+      for (const change of changes) await applyChange(c, change, ids);
+      return ids;
+    });
+  }
+
+  async listEvents(q: EventQuery): Promise<EventRecord[]> {
+    this.open();
+    const after = q.afterId ?? 0;
+    const limit = eventLimit(q.limit);
+    let rows: Row[];
+    if (q.stream !== undefined && q.tag !== undefined) rows = await run(this.pool, 'eventsOfPayload', [q.stream, q.tag, after, limit]);
+    else if (q.stream !== undefined) rows = await run(this.pool, 'eventsOfStream', [q.stream, after, limit]);
+    else if (q.tag !== undefined) rows = await run(this.pool, 'eventsOfTag', [q.tag, after, limit]);
+    else rows = await run(this.pool, 'events', [after, limit]);
+    return rows.map(eventFromRow);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  private open(): void {
+    if (this.closed) throw new Error('store is closed');
+  }
+
+  /** runs `fn` between BEGIN and COMMIT on one connection; ROLLBACK (and rethrow) on any error */
+  private async transaction<T>(fn: (c: Client) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+    this.open();
+    const c = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await c.query(begin);
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (err) {
+      try {
+        await c.query('ROLLBACK');
+      } catch (rollbackErr) {
+        broken = rollbackErr as Error; // the connection is unusable: drop it from the pool
+      }
+      throw err;
+    } finally {
+      c.release(broken);
+    }
+  }
+}
+
+async function applyChange(c: Client, ch: Change, ids: number[]): Promise<void> {
+  switch (ch.kind) {
+    case 'putStream':
+      await run(c, 'putStream', streamParams(ch.stream));
+      return;
+    case 'deleteStream':
+      await run(c, 'deleteStream', [ch.name]);
+      return;
+    case 'setInputTags':
+      await run(c, 'deleteInputTags', [ch.input]);
+      for (const t of ch.tags) await run(c, 'insertInputTag', inputTagParams(ch.input, t));
+      return;
+    case 'putPayload':
+      await run(c, 'putPayload', payloadParams(ch.payload));
+      return;
+    case 'deletePayload':
+      await run(c, 'deletePayload', [ch.stream, ch.tag]);
+      return;
+    case 'putJobRun':
+      await run(c, 'putJobRun', jobRunParams(ch.run));
+      return;
+    case 'appendEvent': {
+      const [row] = await run(c, 'appendEvent', eventParams(ch.event));
+      ids.push(Number(row![0]));
+      return;
+    }
+    case 'putUpgrade':
+      await run(c, 'putUpgrade', upgradeParams(ch.result));
+      return;
+    case 'putPublished':
+      await run(c, 'putPublished', publishedParams(ch.ref));
+      return;
+  }
+}
+
+/** 1…10 000, default 1000; anything not a number falls back to the default */
+function eventLimit(limit: number | undefined): number {
+  if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_EVENT_LIMIT;
+  return Math.max(1, Math.min(Math.trunc(limit), MAX_EVENT_LIMIT));
+}

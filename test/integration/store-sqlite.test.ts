@@ -1,0 +1,105 @@
+// The Store conformance suite on a real SQLite file, plus checks of the SQLite set-up itself.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore, sqlitePath } from '../../src/adapters/store/open.ts';
+import { openSqliteDatabase, openSqliteStore } from '../../src/adapters/store/sqlite/index.ts';
+import { event, payload, storeSuite } from './store-suite.ts';
+
+function tempDb(): { dir: string; path: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'rc-store-'));
+  return { dir, path: join(dir, 'rc.db') };
+}
+
+storeSuite('sqlite', async () => {
+  const { dir, path } = tempDb();
+  return {
+    store: openSqliteStore(path),
+    reopen: async () => openSqliteStore(path),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+});
+
+test('sqlite: WAL journal, foreign keys, synchronous NORMAL, busy timeout, migration 1 recorded once', async () => {
+  const { dir, path } = tempDb();
+  try {
+    const store = openSqliteStore(path);
+    await store.migrate();
+    await store.migrate();
+    await store.close();
+    const db = openSqliteDatabase(path);
+    try {
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
+      assert.equal(db.pragma('synchronous', { simple: true }), 1); // NORMAL
+      assert.ok((db.pragma('busy_timeout', { simple: true }) as number) > 0);
+      assert.deepEqual(db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(), [1]);
+    } finally {
+      db.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sqlite: events cannot be updated or deleted, even by hand', async () => {
+  const { dir, path } = tempDb();
+  try {
+    const store = openSqliteStore(path);
+    await store.migrate();
+    await store.commit([{ kind: 'appendEvent', event: event('s', 's-1') }]);
+    await store.close();
+    const db = openSqliteDatabase(path);
+    try {
+      assert.throws(() => db.prepare("UPDATE events SET message = 'rewritten'").run(), /append-only/);
+      assert.throws(() => db.prepare('DELETE FROM events').run(), /append-only/);
+      assert.equal(db.prepare('SELECT count(*) FROM events').pluck().get(), 1);
+    } finally {
+      db.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sqlite: a job run for a missing payload is refused (foreign keys are enforced)', async () => {
+  const { dir, path } = tempDb();
+  const store = openSqliteStore(path);
+  try {
+    await store.migrate();
+    const p = payload('s', 's-1');
+    await assert.rejects(
+      store.commit([{ kind: 'putJobRun', run: { id: 'r', stream: p.stream, tag: p.tag, verifyName: 'v', jobName: 'j', kind: 'blocking', attempt: 1, generation: 0, state: 'Pending', url: '', upgradeFrom: '', upgradeFromPullSpec: '', createdAt: '', startedAt: null, finishedAt: null, reason: '', logPath: '' } }]),
+      /FOREIGN KEY/,
+    );
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('openStore picks SQLite for sqlite:, file: and plain paths', async () => {
+  assert.equal(sqlitePath('sqlite:/data/rc.db'), '/data/rc.db');
+  assert.equal(sqlitePath('sqlite:///data/rc.db'), '/data/rc.db');
+  assert.equal(sqlitePath('sqlite:rc.db'), 'rc.db');
+  assert.equal(sqlitePath('file:/data/rc.db'), '/data/rc.db');
+  assert.equal(sqlitePath('file:///data/my%20rc.db'), '/data/my rc.db');
+  assert.equal(sqlitePath('/data/rc.db'), '/data/rc.db');
+  assert.equal(sqlitePath('sqlite::memory:'), ':memory:');
+  const { dir, path } = tempDb();
+  try {
+    for (const url of [`sqlite:${path}`, `file://${path}`, path]) {
+      const store = await openStore(url);
+      await store.migrate();
+      await store.commit([{ kind: 'putPayload', payload: payload('s', url) }]);
+      await store.close();
+    }
+    const store = openSqliteStore(path);
+    assert.equal((await store.load()).payloads.length, 3);
+    await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

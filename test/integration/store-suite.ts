@@ -1,0 +1,477 @@
+// Conformance suite for the Store port (src/ports/store.ts): every adapter must pass it unchanged.
+// Each test opens a fresh, empty store through `open()` and migrates it itself.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ReleaseConfigSchema } from '../../src/domain/config/schema.ts';
+import type { EventRecord, InputTag, JobRun, Payload, PublishedRef, StreamRecord, UpgradeResult } from '../../src/domain/types.ts';
+import type { Change, Snapshot, Store } from '../../src/ports/store.ts';
+
+export interface OpenedStore {
+  store: Store;
+  /** opens a new store on the same file / database (the suite closes `store` first) */
+  reopen?: () => Promise<Store>;
+  cleanup: () => Promise<void>;
+}
+
+/** text that breaks naive SQL or JSON handling */
+const NASTY = `it's "quoted" \`back\` \\slash\\ ; DROP TABLE payloads; -- ünïcödé 日本語 🚀 \u00e9\u0301 \n\ttab $1 ? :name %s`;
+
+export function streamRecord(name: string, over: Partial<StreamRecord> = {}): StreamRecord {
+  return {
+    name,
+    config: ReleaseConfigSchema.parse({
+      name,
+      to: 'release',
+      message: NASTY,
+      maxUnreadyReleases: 2,
+      // key order is meaningful (iteration order of verify entries) and must survive
+      verify: {
+        'z-last': { prowJob: { name: 'periodic-ci-z' }, optional: true },
+        'a-first': { prowJob: { name: 'periodic-ci-a' }, maxRetries: 2 },
+        upgrade: { upgrade: true, upgradeFrom: 'Previous', prowJob: { name: 'upgrade' }, upgradeFromRelease: null },
+        'qe-b': { qe: true, prowJob: { name: 'qe-b' }, qualifiers: { 'rh-qe': { deep: [1, 2.5, { x: null, y: [true, false] }] } } },
+      },
+      publish: { tag: { tagRef: { name: 'latest' }, on: 'QEAccepted' } },
+      qe: { gate: 'InformingPassed', timeout: '6h' },
+      unknownField: { kept: ['for', 'the', 'validator'] },
+    }),
+    sourceFile: `/etc/release/${name}.json`,
+    input: `${name}-input`,
+    errors: [],
+    warnings: [],
+    locked: false,
+    ...over,
+  };
+}
+
+export function inputTag(input: string, component: string, over: Partial<InputTag> = {}): InputTag {
+  return {
+    input,
+    component,
+    pullSpec: `quay.io/openshift/ocp@sha256:${'a'.repeat(64)}`,
+    labels: { 'io.openshift.build.commit.id': 'b'.repeat(40), 'io.openshift.build.source-location': `https://github.com/openshift/${component}`, note: NASTY },
+    updatedAt: '2026-01-02T03:04:05Z',
+    ...over,
+  };
+}
+
+export function payload(stream: string, tag: string, over: Partial<Payload> = {}): Payload {
+  return {
+    stream,
+    tag,
+    phase: 'Accepted',
+    createdAt: '2026-01-02T03:04:05Z',
+    inputHash: 'hash-1',
+    pullSpec: `registry.example/ocp/release:${tag}`,
+    digest: `sha256:${'c'.repeat(64)}`,
+    components: {
+      'zz-last': { pullSpec: 'quay.io/z@sha256:1', labels: { 'io.openshift.build.commit.id': 'abc' } },
+      'aa-first': { pullSpec: 'quay.io/a@sha256:2' },
+    },
+    reason: '',
+    message: '',
+    annotations: { 'release.openshift.io/phase': 'Accepted', 'release.openshift.io/name': stream },
+    override: null,
+    qe: { state: '', reason: '', message: '', startedAt: null, deadline: null, generation: 0, jobs: [], override: null },
+    phaseChangedAt: '2026-01-02T03:14:05Z',
+    ...over,
+  };
+}
+
+export function jobRun(p: Payload, verifyName: string, over: Partial<JobRun> = {}): JobRun {
+  return {
+    id: `${p.tag}-${verifyName}-1`,
+    stream: p.stream,
+    tag: p.tag,
+    verifyName,
+    jobName: `periodic-ci-openshift-release-${verifyName}`,
+    kind: 'blocking',
+    attempt: 1,
+    generation: 0,
+    state: 'Succeeded',
+    url: `https://prow.example/view/${p.tag}/${verifyName}`,
+    upgradeFrom: '',
+    upgradeFromPullSpec: '',
+    createdAt: '2026-01-02T03:05:00Z',
+    startedAt: '2026-01-02T03:05:01Z',
+    finishedAt: '2026-01-02T04:05:00Z',
+    reason: '',
+    logPath: `/var/lib/rc/runs/${p.tag}-${verifyName}-1/log`,
+    ...over,
+  };
+}
+
+export function event(stream: string, tag: string, over: Partial<EventRecord> = {}): EventRecord {
+  return { at: '2026-01-02T03:04:05Z', stream, tag, type: 'PhaseChanged', actor: 'controller', message: 'Pending → Ready', data: { from: 'Pending', to: 'Ready' }, ...over };
+}
+
+const put = {
+  stream: (stream: StreamRecord): Change => ({ kind: 'putStream', stream }),
+  payload: (p: Payload): Change => ({ kind: 'putPayload', payload: p }),
+  run: (run: JobRun): Change => ({ kind: 'putJobRun', run }),
+  event: (e: EventRecord): Change => ({ kind: 'appendEvent', event: e }),
+  upgrade: (result: UpgradeResult): Change => ({ kind: 'putUpgrade', result }),
+  published: (ref: PublishedRef): Change => ({ kind: 'putPublished', ref }),
+  inputTags: (input: string, tags: InputTag[]): Change => ({ kind: 'setInputTags', input, tags }),
+};
+
+const byKey = <T>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+
+/** the snapshot with every list in key order (job runs keep their load order) */
+function sorted(s: Snapshot): Snapshot {
+  return {
+    streams: [...s.streams].sort(byKey((x) => x.name)),
+    inputTags: [...s.inputTags].sort(byKey((x) => `${x.input}\u0000${x.component}`)),
+    payloads: [...s.payloads].sort(byKey((x) => `${x.stream}\u0000${x.tag}`)),
+    jobRuns: s.jobRuns,
+    upgrades: [...s.upgrades].sort(byKey((x) => x.runId)),
+    published: [...s.published].sort(byKey((x) => `${x.stream}\u0000${x.name}`)),
+  };
+}
+
+/** equal values and equal key order at every depth (deepStrictEqual ignores key order) */
+function assertSameJson(actual: unknown, expected: unknown, what: string): void {
+  assert.deepEqual(actual, expected, what);
+  assert.equal(JSON.stringify(actual), JSON.stringify(expected), `${what}: key order`);
+}
+
+const emptySnapshot: Snapshot = { streams: [], inputTags: [], payloads: [], jobRuns: [], upgrades: [], published: [] };
+
+export function storeSuite(name: string, open: () => Promise<OpenedStore>): void {
+  /** opens a fresh store, migrates it, runs `fn`, then closes and cleans up whatever happened */
+  async function withStore(fn: (store: Store, opened: OpenedStore) => Promise<void>): Promise<void> {
+    const opened = await open();
+    try {
+      await opened.store.migrate();
+      await fn(opened.store, opened);
+    } finally {
+      await opened.store.close();
+      await opened.cleanup();
+    }
+  }
+
+  describe(`Store conformance: ${name}`, () => {
+    test('a new store is empty, and migrating again is harmless and keeps the data', () =>
+      withStore(async (store) => {
+        assert.deepEqual(await store.load(), emptySnapshot);
+        assert.deepEqual(await store.listEvents({}), []);
+        const p = payload('s', 's-1');
+        await store.commit([put.stream(streamRecord('s')), put.payload(p), put.run(jobRun(p, 'e2e')), put.event(event('s', 's-1'))]);
+        const before = await store.load();
+        await store.migrate();
+        await store.migrate();
+        assert.deepEqual(await store.load(), before);
+        assert.equal((await store.listEvents({})).length, 1);
+      }));
+
+    test('round-trips every record type with every field', () =>
+      withStore(async (store) => {
+        const bigAnnotations: Record<string, string> = {};
+        for (let i = 0; i < 2000; i++) bigAnnotations[`example.com/annotation-${String(2000 - i).padStart(4, '0')}`] = `${NASTY} ${i}`;
+        const streams = [
+          streamRecord('4.20.0-0.nightly', { errors: ['verify.x.prowJob: required', NASTY], warnings: ['unknown field "foo"'], locked: true }),
+          streamRecord('4.20.0-0.ci', { sourceFile: '', input: '' }),
+        ];
+        const tags = [inputTag('in-a', 'cli'), inputTag('in-a', 'installer', { labels: {} }), inputTag('in-b', 'ünïcödé-component')];
+        const full = payload('4.20.0-0.nightly', '4.20.0-0.nightly-2026-01-02-030405', {
+          phase: 'Rejected',
+          reason: 'VerificationFailed',
+          message: NASTY,
+          annotations: { ...bigAnnotations, 'release.openshift.io/message': NASTY, empty: '' },
+          override: { phase: 'Rejected', reason: NASTY, user: 'ßob@example.com', at: '2026-01-02T05:00:00Z' },
+          qe: {
+            state: 'QERejected',
+            reason: 'QEJobFailed',
+            message: 'qe-b failed',
+            startedAt: '2026-01-02T04:00:00Z',
+            deadline: '2026-01-02T10:00:00Z',
+            generation: 3,
+            jobs: ['qe-b', 'qe-a'],
+            override: { phase: 'QERejected', reason: 'manual', user: 'qe-lead', at: '2026-01-02T06:00:00Z' },
+          },
+        });
+        const bare = payload('4.20.0-0.ci', '4.20.0-0.ci-2026-01-02-030405', { phase: 'Pending', components: {}, annotations: {}, inputHash: '', pullSpec: '', digest: '' });
+        const runs = [
+          jobRun(full, 'upgrade', {
+            kind: 'upgrade',
+            attempt: 2,
+            state: 'Failed',
+            upgradeFrom: '4.19.3',
+            upgradeFromPullSpec: 'quay.io/openshift-release-dev/ocp-release:4.19.3-x86_64',
+            reason: NASTY,
+          }),
+          jobRun(full, 'qe-b', { kind: 'qe', generation: 3, attempt: 0 }),
+          jobRun(bare, 'e2e', { state: 'Pending', startedAt: null, finishedAt: null, url: '', logPath: '' }),
+          jobRun(bare, 'e2e-empty-times', { state: 'Pending', startedAt: '', finishedAt: '' }),
+        ];
+        const upgrades: UpgradeResult[] = [
+          { runId: runs[0]!.id, from: '4.19.3', to: full.tag, url: runs[0]!.url, state: 'Failed' },
+          { runId: 'other', from: '', to: bare.tag, url: '', state: 'Pending' },
+        ];
+        const published: PublishedRef[] = [
+          { stream: 'release', name: 'latest', tag: full.tag, updatedAt: '2026-01-02T07:00:00Z' },
+          { stream: 'release', name: NASTY, tag: bare.tag, updatedAt: '' },
+        ];
+        const ev = event(full.stream, full.tag, { message: NASTY, data: { nested: { list: [1, 'two', null, { three: true }] }, quote: NASTY, big: 12345678901234, frac: 0.125 } });
+        await store.commit([
+          ...streams.map(put.stream),
+          put.inputTags('in-a', tags.slice(0, 2)),
+          put.inputTags('in-b', tags.slice(2)),
+          put.payload(full),
+          put.payload(bare),
+          ...runs.map(put.run),
+          ...upgrades.map(put.upgrade),
+          ...published.map(put.published),
+          put.event(ev),
+        ]);
+
+        const got = sorted(await store.load());
+        assert.deepEqual(got, sorted({ streams, inputTags: tags, payloads: [full, bare], jobRuns: runs, upgrades, published }));
+        const locked = got.streams.find((s) => s.name === streams[0]!.name)!;
+        assertSameJson(locked.config, streams[0]!.config, 'stream config');
+        const p = got.payloads.find((x) => x.tag === full.tag)!;
+        assertSameJson(p.annotations, full.annotations, 'annotations');
+        assertSameJson(p.components, full.components, 'components');
+        assertSameJson(p.qe, full.qe, 'qe');
+        assertSameJson(p.override, full.override, 'override');
+        assertSameJson(got.inputTags[0]!.labels, tags[0]!.labels, 'labels');
+        const events = await store.listEvents({});
+        assert.equal(events.length, 1);
+        assert.equal(typeof events[0]!.id, 'number');
+        assert.deepEqual(events[0], { ...ev, id: events[0]!.id });
+        assertSameJson(events[0]!.data, ev.data, 'event data');
+      }));
+
+    test('puts are upserts: the last write wins and nothing is duplicated', () =>
+      withStore(async (store) => {
+        const p1 = payload('s', 's-1', { phase: 'Pending' });
+        const p2 = payload('s', 's-2');
+        const a = jobRun(p1, 'a', { state: 'Pending', startedAt: null, finishedAt: null });
+        const b = jobRun(p1, 'b');
+        await store.commit([
+          put.stream(streamRecord('s')),
+          put.payload(p1),
+          put.payload(p2),
+          put.run(a),
+          put.run(b),
+          put.upgrade({ runId: a.id, from: 'x', to: p1.tag, url: '', state: 'Pending' }),
+          put.published({ stream: 'release', name: 'latest', tag: p1.tag, updatedAt: '1' }),
+        ]);
+        const s2 = streamRecord('s', { locked: true, errors: ['broken'], config: ReleaseConfigSchema.parse({ name: 's', verify: {} }) });
+        const p1b = { ...p1, phase: 'Accepted' as const, override: { phase: 'Accepted', reason: 'r', user: 'u', at: 't' }, annotations: { only: 'this' } };
+        const a2 = { ...a, state: 'Failed' as const, startedAt: '2026-01-02T03:05:01Z', finishedAt: '2026-01-02T03:06:01Z', reason: 'exit 1' };
+        await store.commit([
+          put.stream(s2),
+          put.payload(p1b),
+          put.run(a2),
+          put.upgrade({ runId: a.id, from: 'x', to: p1.tag, url: 'u', state: 'Failed' }),
+          put.published({ stream: 'release', name: 'latest', tag: p2.tag, updatedAt: '2' }),
+        ]);
+        let s = sorted(await store.load());
+        assert.deepEqual(s.streams, [s2]);
+        assert.deepEqual(s.payloads, [p1b, p2]);
+        // an updated run keeps its place in load order (runs load in first-insertion order)
+        assert.deepEqual(s.jobRuns, [a2, b]);
+        assert.deepEqual(s.upgrades, [{ runId: a.id, from: 'x', to: p1.tag, url: 'u', state: 'Failed' }]);
+        assert.deepEqual(s.published, [{ stream: 'release', name: 'latest', tag: p2.tag, updatedAt: '2' }]);
+
+        // and back to null / empty values
+        const p1c = { ...p1b, override: null, annotations: {} };
+        await store.commit([put.payload(p1c)]);
+        s = sorted(await store.load());
+        assert.deepEqual(s.payloads, [p1c, p2]);
+      }));
+
+    test('setInputTags replaces the whole component set of that input only', () =>
+      withStore(async (store) => {
+        await store.commit([put.inputTags('in', [inputTag('in', 'a'), inputTag('in', 'b')]), put.inputTags('other', [inputTag('other', 'a')])]);
+        const b2 = inputTag('in', 'b', { pullSpec: 'quay.io/b@sha256:new', updatedAt: '2026-02-01T00:00:00Z' });
+        await store.commit([put.inputTags('in', [b2, inputTag('in', 'c')])]);
+        assert.deepEqual(sorted(await store.load()).inputTags, [b2, inputTag('in', 'c'), inputTag('other', 'a')]);
+        await store.commit([put.inputTags('in', [])]);
+        assert.deepEqual((await store.load()).inputTags, [inputTag('other', 'a')]);
+      }));
+
+    test('a batch whose later change fails rolls back entirely and rejects', () =>
+      withStore(async (store) => {
+        const p = payload('s', 's-1');
+        await store.commit([
+          put.stream(streamRecord('s')),
+          put.inputTags('in', [inputTag('in', 'a')]),
+          put.payload(p),
+          put.run(jobRun(p, 'e2e')),
+          put.event(event('s', 's-1')),
+        ]);
+        const before = await store.load();
+        const eventsBefore = await store.listEvents({});
+
+        const orphan = jobRun(payload('s', 'no-such-payload'), 'e2e');
+        await assert.rejects(
+          store.commit([
+            put.stream(streamRecord('s2')),
+            put.stream({ ...streamRecord('s'), locked: true }),
+            put.inputTags('in', [inputTag('in', 'b')]),
+            put.payload(payload('s', 's-2')),
+            put.payload({ ...p, phase: 'Rejected' }),
+            put.run({ ...jobRun(p, 'e2e'), state: 'Failed' }),
+            put.event(event('s', 's-2')),
+            put.upgrade({ runId: 'u', from: 'a', to: 'b', url: '', state: 'Pending' }),
+            put.published({ stream: 'release', name: 'latest', tag: 's-1', updatedAt: 'now' }),
+            { kind: 'deleteStream', name: 's' },
+            put.run(orphan), // foreign key violation: no such payload
+          ]),
+        );
+        assert.deepEqual(await store.load(), before);
+        assert.deepEqual(await store.listEvents({}), eventsBefore);
+
+        // the store is still usable, and event ids keep increasing
+        const [id] = await store.commit([put.event(event('s', 's-1'))]);
+        assert.ok(id! > eventsBefore[0]!.id!);
+      }));
+
+    test('deletePayload removes its job runs (periodic ones too) but keeps its events', () =>
+      withStore(async (store) => {
+        const gone = payload('s', 's-1');
+        const kept = payload('s', 's-2');
+        const keptRun = jobRun(kept, 'e2e');
+        await store.commit([
+          put.payload(gone),
+          put.payload(kept),
+          put.run(jobRun(gone, 'e2e')),
+          put.run(jobRun(gone, 'nightly-periodic', { kind: 'periodic' })),
+          put.run(keptRun),
+          put.event(event('s', 's-1')),
+        ]);
+        await store.commit([{ kind: 'deletePayload', stream: 's', tag: 's-1' }]);
+        const s = await store.load();
+        assert.deepEqual(s.payloads, [kept]);
+        assert.deepEqual(s.jobRuns, [keptRun]);
+        assert.equal((await store.listEvents({ stream: 's', tag: 's-1' })).length, 1);
+        // deleting what is not there is not an error
+        assert.deepEqual(await store.commit([{ kind: 'deletePayload', stream: 's', tag: 's-1' }]), []);
+      }));
+
+    test('deleteStream removes the stream record only', () =>
+      withStore(async (store) => {
+        const p = payload('s', 's-1');
+        await store.commit([put.stream(streamRecord('s')), put.stream(streamRecord('t')), put.payload(p)]);
+        await store.commit([{ kind: 'deleteStream', name: 's' }]);
+        const s = await store.load();
+        assert.deepEqual(s.streams, [streamRecord('t')]);
+        assert.deepEqual(s.payloads, [p]);
+      }));
+
+    test('events are append-only with increasing ids; listEvents filters by stream, tag, afterId and limit', () =>
+      withStore(async (store) => {
+        assert.deepEqual(await store.commit([]), []);
+        const batch1 = [event('a', 'a-1', { type: 'T1' }), event('a', 'a-2'), event('b', 'b-1'), event('a', 'a-1', { type: 'T2', data: {} })];
+        const ids1 = await store.commit([put.stream(streamRecord('a')), ...batch1.map(put.event)]);
+        assert.equal(ids1.length, 4);
+        const ids2 = await store.commit([put.event(event('b', 'b-1')), put.stream(streamRecord('b')), put.event(event('a', 'a-1', { type: 'T3' }))]);
+        const ids = [...ids1, ...ids2];
+        for (let i = 1; i < ids.length; i++) assert.ok(ids[i]! > ids[i - 1]!, `ids increase: ${ids}`);
+
+        const all = await store.listEvents({});
+        assert.deepEqual(
+          all.map((e) => e.id),
+          ids,
+        );
+        assert.deepEqual(all[0], { ...batch1[0], id: ids[0] });
+        const ofA1 = await store.listEvents({ stream: 'a', tag: 'a-1' });
+        assert.deepEqual(
+          ofA1.map((e) => e.type),
+          ['T1', 'T2', 'T3'],
+        );
+        assert.deepEqual(
+          (await store.listEvents({ stream: 'a' })).map((e) => e.id),
+          [ids[0], ids[1], ids[3], ids[5]],
+        );
+        assert.deepEqual(
+          (await store.listEvents({ tag: 'b-1' })).map((e) => e.id),
+          [ids[2], ids[4]],
+        );
+        assert.deepEqual(
+          (await store.listEvents({ afterId: ids[2] })).map((e) => e.id),
+          ids.slice(3),
+        );
+        assert.deepEqual(
+          (await store.listEvents({ stream: 'a', tag: 'a-1', afterId: ids[0], limit: 1 })).map((e) => e.type),
+          ['T2'],
+        );
+        assert.deepEqual(
+          (await store.listEvents({ limit: 2 })).map((e) => e.id),
+          ids.slice(0, 2),
+        );
+        assert.deepEqual(await store.listEvents({ stream: 'nope' }), []);
+        assert.deepEqual(await store.listEvents({ afterId: ids[ids.length - 1] }), []);
+      }));
+
+    test('listEvents returns at most 1000 events unless asked for more', () =>
+      withStore(async (store) => {
+        const many = Array.from({ length: 1005 }, (_, i) => put.event(event('s', 's-1', { message: `#${i}` })));
+        const ids = await store.commit(many);
+        assert.equal(ids.length, 1005);
+        const first = await store.listEvents({ stream: 's' });
+        assert.equal(first.length, 1000);
+        assert.equal(first[999]!.message, '#999');
+        const rest = await store.listEvents({ stream: 's', afterId: first[999]!.id });
+        assert.deepEqual(
+          rest.map((e) => e.message),
+          ['#1000', '#1001', '#1002', '#1003', '#1004'],
+        );
+        assert.equal((await store.listEvents({ limit: 1005 })).length, 1005);
+      }));
+
+    test('load({ activeRunsOnly }) returns the runs of deciding payloads plus Pending and periodic runs', () =>
+      withStore(async (store) => {
+        const settled = payload('s', 's-1');
+        const ready = payload('s', 's-2', { phase: 'Ready' });
+        const qeRunning = payload('s', 's-3', { qe: { ...settled.qe, state: 'QERunning' } });
+        const settledRuns = [jobRun(settled, 'e2e'), jobRun(settled, 'pending', { state: 'Pending' }), jobRun(settled, 'periodic', { kind: 'periodic' })];
+        const readyRun = jobRun(ready, 'e2e');
+        const qeRun = jobRun(qeRunning, 'qe-a', { kind: 'qe' });
+        await store.commit([put.payload(settled), put.payload(ready), put.payload(qeRunning), ...settledRuns.map(put.run), put.run(readyRun), put.run(qeRun)]);
+        const active = await store.load({ activeRunsOnly: true });
+        assert.deepEqual(active.jobRuns, [settledRuns[1], settledRuns[2], readyRun, qeRun]);
+        assert.equal(active.payloads.length, 3);
+        assert.equal((await store.load()).jobRuns.length, 5);
+        if (store.runsOfSync) {
+          assert.deepEqual(store.runsOfSync('s', 's-1'), settledRuns);
+          assert.deepEqual(store.runsOfSync('s', 'no-such'), []);
+        }
+      }));
+
+    test('everything committed is still there after close and reopen', () =>
+      withStore(async (store, opened) => {
+        if (!opened.reopen) return;
+        const p = payload('s', 's-1', { annotations: { b: '1', a: NASTY } });
+        await store.commit([
+          put.stream(streamRecord('s', { warnings: ['w'] })),
+          put.inputTags('in', [inputTag('in', 'a')]),
+          put.payload(p),
+          put.run(jobRun(p, 'e2e', { startedAt: null })),
+          put.run(jobRun(p, 'periodic', { kind: 'periodic' })),
+          put.event(event('s', 's-1')),
+          put.upgrade({ runId: 'r', from: 'x', to: 's-1', url: '', state: 'Succeeded' }),
+          put.published({ stream: 'release', name: 'latest', tag: 's-1', updatedAt: 'now' }),
+        ]);
+        const before = await store.load();
+        const eventsBefore = await store.listEvents({});
+        await store.close();
+        await assert.rejects(store.load(), /closed/);
+
+        const again = await opened.reopen();
+        try {
+          await again.migrate();
+          const after = await again.load();
+          assert.deepEqual(after, before);
+          assertSameJson(after.payloads[0]!.annotations, p.annotations, 'annotations');
+          assert.deepEqual(await again.listEvents({}), eventsBefore);
+          const [id] = await again.commit([put.event(event('s', 's-1'))]);
+          assert.ok(id! > eventsBefore[0]!.id!);
+        } finally {
+          await again.close();
+        }
+      }));
+  });
+}
