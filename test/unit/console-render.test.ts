@@ -436,7 +436,7 @@ test('static assets and caching: css/js served, derived data follows State.versi
   assert.match(css.body, /\.label\.phase-accepted\{color:#ffffff;background:#1a7f37/);
   const js = await app.inject('/static/console.js');
   assert.equal(js.headers['content-type'], 'text/javascript; charset=utf-8');
-  assert.match(js.body, /new EventSource\('\/api\/v1\/events'\)/);
+  assert.match(js.body, /new EventSource\(pageStream \? '\/api\/v1\/events\?stream=' \+ enc\(pageStream\) : '\/api\/v1\/events'\)/);
   assert.match((await app.inject('/')).body, /No payloads yet/);
   state.apply([{ kind: 'putPayload', payload: payload(s.name, 'n1', 'Accepted', '2025-03-01T11:00:00Z') }]);
   const after = (await app.inject('/')).body;

@@ -1,9 +1,9 @@
 // Cells shared by the overview and the stream page (upstream-behavior.md §7, shared renderings),
 // plus stream ordering, descriptions and the per-stream summary line.
-import { isStable, type ReleaseConfig } from '../../domain/config/schema.ts';
+import { ciEntries, isStable, type ReleaseConfig } from '../../domain/config/schema.ts';
 import type { State } from '../../controller/state.ts';
-import type { Payload, StreamRecord } from '../../domain/types.ts';
-import { payloadResults } from '../../domain/views.ts';
+import type { JobRun, Payload, StreamRecord } from '../../domain/types.ts';
+import { decidingRuns, entryStatus, verificationStatus } from '../../domain/verification.ts';
 import { parseTolerant, compareVersions, type Version } from '../../domain/version.ts';
 import { h, join, link, seg, type Safe } from './html.ts';
 import { renderMarkdown } from './markdown.ts';
@@ -36,18 +36,39 @@ export function nameCell(p: Payload): Safe {
  * "Tests that failed or are still pending": CI entries with a status; succeeded ones omitted;
  * more than 3 pending (or failed) collapse into one "N pending" ("N failed") link to the release page.
  */
+const entryOrder = new WeakMap<ReleaseConfig, ReturnType<typeof ciEntries>>();
+
+/** CI entries, blocking ones first, then by name (memoised per config object). */
+function entriesBlockingFirst(config: ReleaseConfig): ReturnType<typeof ciEntries> {
+  let e = entryOrder.get(config);
+  if (!e) {
+    e = ciEntries(config).sort(([a, va], [b, vb]) => (va.optional ? 1 : 0) - (vb.optional ? 1 : 0) || (a < b ? -1 : a > b ? 1 : 0));
+    entryOrder.set(config, e);
+  }
+  return e;
+}
+
 export function failuresCell(config: ReleaseConfig, p: Payload, state: State): Safe {
   if (p.phase === 'Pending' || p.phase === 'Failed') return h``;
   const runs = state.runs(p.stream, p.tag);
   if (runs.length === 0) return h``;
-  const r = payloadResults(config, p, runs);
+  // one pass to group the runs by entry, then each entry looks only at its own runs
+  const byEntry = new Map<string, JobRun[]>();
+  for (const r of runs) {
+    let g = byEntry.get(r.verifyName);
+    if (!g) byEntry.set(r.verifyName, (g = []));
+    g.push(r);
+  }
   const pending: [string, string][] = [];
   const failed: [string, string][] = [];
-  for (const group of [r.blockingJobs, r.informingJobs, r.asyncJobs]) {
-    for (const [name, st] of Object.entries(group)) {
-      if (st.state === 'Pending') pending.push([name, st.url]);
-      else if (st.state === 'Failed') failed.push([name, st.url]);
-    }
+  for (const [name, v] of entriesBlockingFirst(config)) {
+    const own = byEntry.get(name);
+    if (!own) continue;
+    const st = entryStatus(name, v, decidingRuns(v, name, own));
+    if (st.runs.length === 0) continue;
+    const vs = verificationStatus(st, v.maxRetries ?? 0);
+    if (vs.state === 'Pending') pending.push([name, vs.url]);
+    else if (vs.state === 'Failed') failed.push([name, vs.url]);
   }
   const page = releaseHref(p.stream, p.tag);
   const parts: Safe[] = [];

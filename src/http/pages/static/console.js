@@ -242,15 +242,21 @@
   ];
   var live = document.getElementById('live');
   if (window.EventSource && page !== 'notfound') {
-    var es = new EventSource('/api/v1/events');
+    // stream and release pages only need their stream's events; the overview needs all
+    var es = new EventSource(pageStream ? '/api/v1/events?stream=' + enc(pageStream) : '/api/v1/events');
+    var dropped = false;
     if (live) live.hidden = false;
     es.onopen = function () {
       if (live) {
         live.dataset.state = 'open';
         live.textContent = 'live';
       }
+      // the browser replays missed events by Last-Event-ID; refresh anyway in case the gap was long
+      if (dropped) refresh();
+      dropped = false;
     };
     es.onerror = function () {
+      dropped = true;
       if (live) {
         live.dataset.state = 'closed';
         live.textContent = 'reconnecting';
