@@ -61,23 +61,34 @@ export function buildProgram(): Command {
       guard(async () => {
         const port = Number(o.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port ${o.port}: must be a port number`, 2);
-        const { serve } = await import('./serve.ts');
-        const srv = await serve({
-          releases: o.releases, jobs: o.jobs, data: o.data, db: o.db, tokens: o.tokens, port, host: o.host, registry: o.registry,
-          executor: o.executor, demo: o.demo, reset: o.reset, feedInterval: Number(o.feedInterval), logLevel: o.logLevel, artifactsUrl: o.artifactsUrl,
-        });
-        const stop = (sig: string) => {
-          errOut(`received ${sig}, stopping`);
-          srv.close().then(
+        // signal handlers go in first, so a Ctrl-C during start-up still stops cleanly
+        let srv: { close: () => Promise<void> } | null = null;
+        let stopping = false;
+        const finish = () =>
+          srv!.close().then(
             () => process.exit(0),
             (e) => {
               errOut(`error while stopping: ${(e as Error).message}`);
               process.exit(1);
             },
           );
+        const stop = (sig: string) => {
+          if (stopping) {
+            errOut(`received ${sig} again, exiting now`);
+            process.exit(130);
+          }
+          stopping = true;
+          errOut(`received ${sig}, stopping`);
+          if (srv) void finish();
         };
-        process.once('SIGINT', () => stop('SIGINT'));
-        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.on('SIGINT', () => stop('SIGINT'));
+        process.on('SIGTERM', () => stop('SIGTERM'));
+        const { serve } = await import('./serve.ts');
+        srv = await serve({
+          releases: o.releases, jobs: o.jobs, data: o.data, db: o.db, tokens: o.tokens, port, host: o.host, registry: o.registry,
+          executor: o.executor, demo: o.demo, reset: o.reset, feedInterval: Number(o.feedInterval), logLevel: o.logLevel, artifactsUrl: o.artifactsUrl,
+        });
+        if (stopping) void finish();
       }),
     );
 
