@@ -74,19 +74,17 @@ class SqliteStore implements Store {
   async load(opts: { activeRunsOnly?: boolean } = {}): Promise<Snapshot> {
     const s = this.s;
     const intern = interner();
-    const jobRuns: JobRun[] = [];
-    // iterate() rather than all(): no intermediate array of 800k rows
-    for (const r of (opts.activeRunsOnly ? s.activeJobRuns : s.allJobRuns).iterate() as IterableIterator<Row>) {
-      jobRuns.push(jobRunFromRow(r, intern));
-    }
-    return {
-      streams: (s.allStreams.all() as Row[]).map(streamFromRow),
-      inputTags: (s.allInputTags.all() as Row[]).map(inputTagFromRow),
-      payloads: (s.allPayloads.all() as Row[]).map(payloadFromRow),
-      jobRuns,
-      upgrades: (s.allUpgrades.all() as Row[]).map(upgradeFromRow),
-      published: (s.allPublished.all() as Row[]).map(publishedFromRow),
-    };
+    // one read transaction: every table from the same snapshot, even if another process writes meanwhile
+    return this.db.transaction(
+      (): Snapshot => ({
+        streams: mapRows(s.allStreams, streamFromRow),
+        inputTags: mapRows(s.allInputTags, inputTagFromRow),
+        payloads: mapRows(s.allPayloads, payloadFromRow),
+        jobRuns: mapRows(opts.activeRunsOnly ? s.activeJobRuns : s.allJobRuns, (r) => jobRunFromRow(r, intern)),
+        upgrades: mapRows(s.allUpgrades, upgradeFromRow),
+        published: mapRows(s.allPublished, publishedFromRow),
+      }),
+    )();
   }
 
   runsOfSync(stream: string, tag: string): JobRun[] {
@@ -118,6 +116,13 @@ class SqliteStore implements Store {
     this.stmts = null;
     this.db.close();
   }
+}
+
+/** maps rows one at a time: iterate() keeps no array of raw rows alive next to the records */
+function mapRows<T>(stmt: Database.Statement, fn: (r: Row) => T): T[] {
+  const out: T[] = [];
+  for (const r of stmt.iterate() as IterableIterator<Row>) out.push(fn(r));
+  return out;
 }
 
 function applyChange(s: Statements, c: Change, ids: number[]): void {
