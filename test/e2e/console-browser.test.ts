@@ -24,10 +24,13 @@ test('console in a browser: overview, stream and release pages, live QE label, Q
     ok: 'echo "running $JOB_NAME for $PAYLOAD_TAG"; sleep 0.2; echo "all tests passed"; exit 0',
     // QE jobs keep running until the test lets them go, so the QE state stays QERunning meanwhile
     qe: `echo "qe $JOB_NAME on $PAYLOAD_TAG"; while [ ! -e "${gate}" ]; do sleep 0.1; done; exit 0`,
+    // fails on its first run for a payload, passes when retried
+    flaky: `f="${dir}/flaky-$PAYLOAD_TAG"; if [ -e "$f" ]; then echo "passed on retry"; exit 0; fi; touch "$f"; echo "flaked"; exit 1`,
   });
   const jobsYaml = `
 jobs:
   "qe-*": { command: ["bash", "${s.qe}"], timeout: 5m }
+  "flaky-*": { command: ["bash", "${s.flaky}"] }
   "*": { command: ["bash", "${s.ok}"] }
 `;
   const nightly = config({
@@ -43,7 +46,7 @@ jobs:
     },
     qe: { gate: 'InformingPassed', timeout: '1h' },
   });
-  const ci = config({ name: '4.19.0-0.ci', to: 'release', mirrorPrefix: '4.19', verify: { 'e2e-aws': { prowJob: { name: 'ci-e2e-aws' } } } });
+  const ci = config({ name: '4.19.0-0.ci', to: 'release', mirrorPrefix: '4.19', verify: { 'e2e-aws': { prowJob: { name: 'ci-e2e-aws' } }, 'e2e-flaky': { optional: true, prowJob: { name: 'flaky-e2e' } } } });
   const hidden = config({ name: '4.19.0-0.okd', to: 'release-okd', mirrorPrefix: 'okd-4.19', hide: true });
   const eol = config({ name: '4.10.0-0.nightly', to: 'release', mirrorPrefix: '4.10-art-latest', endOfLife: true });
 
@@ -75,7 +78,7 @@ jobs:
     };
     const p1 = await newPayload(1);
     await c.setInputTags('4.19', { cli: pullSpec('cli') }, 'test');
-    await waitFor('ci payload accepted', () => c.state.payloads(ci.name).find((p) => p.phase === 'Accepted'), 30_000);
+    const ciPayload = await waitFor('ci payload accepted, flaky job failed', () => c.state.payloads(ci.name).find((p) => p.phase === 'Accepted' && c.state.runs(ci.name, p.tag).some((r) => r.verifyName === 'e2e-flaky' && r.state === 'Failed')), 30_000);
 
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
     const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 } });
@@ -164,6 +167,9 @@ jobs:
     const p2 = await newPayload(2);
     await streamTab.locator(`tr[data-tag="${p2.tag}"]`).waitFor({ timeout: 10_000 });
     assert.equal(await streamTab.evaluate(() => (window as unknown as { __noReload?: number }).__noReload), 1);
+    // background tabs get throttled animation frames, which slows every click; work in one tab from here
+    await streamTab.close();
+    await page.bringToFront();
 
     // ---- QE override through the UI: refused for a ci token (message shown), done with a qe token
     await page.goto(`${base}/releasestream/${nightly.name}/release/${p2.tag}`);
@@ -204,6 +210,20 @@ jobs:
     await logPage.goto(base + logHref);
     assert.match(await logPage.locator('body').innerText(), /all tests passed/);
     await logPage.close();
+
+    // ---- retry a failed job through the UI (role ci)
+    await page.click('#signout');
+    await page.fill('#token', CI_TOKEN);
+    await page.click('#signin button[type="submit"]');
+    await page.goto(`${base}/releasestream/${ci.name}/release/${ciPayload.tag}`);
+    const flakyRow = page.locator('tr[data-verify="e2e-flaky"]');
+    assert.equal(await flakyRow.locator('[data-job-state]').getAttribute('data-job-state'), 'Failed');
+    await flakyRow.locator('button[data-action="retry"]').click();
+    await page.fill('#action-reason', 'infra flake');
+    await page.click('#action-submit');
+    await flakyRow.locator('[data-job-state="Succeeded"]').waitFor({ timeout: 15_000 });
+    assert.match(await page.locator('tr[data-verify="e2e-flaky"]').innerText(), /2 \(1 \+ 1 manual\)/);
+    assert.match(await page.locator('section#events').innerText(), /e2e-flaky retried \(attempt 2\): infra flake/);
 
     assert.deepEqual(dialogs, [], 'no alert or dialog fired');
     assert.deepEqual(errors, [], 'no script errors');

@@ -14,6 +14,7 @@ import { renderMarkdown } from '../../src/http/pages/markdown.ts';
 import { esc, h, safeHref } from '../../src/http/pages/html.ts';
 import { sortStreams, summarizeStream } from '../../src/http/pages/cells.ts';
 import { diffComponents } from '../../src/http/pages/changelog.ts';
+import { attemptsText } from '../../src/http/pages/release.ts';
 import { nightlyConfig, sampleSnapshot, SAMPLE_NOW } from '../../src/http/pages/sample.ts';
 import type { Snapshot } from '../../src/ports/store.ts';
 
@@ -404,6 +405,12 @@ test('release page: NoUpgradeSource runs are greyed "Not run", timeouts greyed, 
   assert.ok(b.includes('VerificationFailed'));
   assert.ok(!b.includes('id="qe-title"'), 'no QE section for a stream without QE jobs');
   await app.close();
+});
+
+test('attempts: N of 1+maxRetries, manual retries beyond it counted apart', () => {
+  assert.equal(attemptsText(0, 1), '0 of 1');
+  assert.equal(attemptsText(2, 3), '2 of 3');
+  assert.equal(attemptsText(3, 1), '3 (1 + 2 manual)');
 });
 
 test('release page: failed payload shows the failure box and no tests', async () => {

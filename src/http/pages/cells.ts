@@ -176,7 +176,7 @@ export function summaryLine(s: StreamSummary, now: number): Safe {
     if (s.failedSince) since.push(`${s.failedSince} failed`);
     if (since.length) parts.push(h`${since.join(', ')} since`);
   } else {
-    parts.push(h`No accepted payload among the ${s.total} kept`);
+    parts.push(h`No accepted payload among the ${s.total} ${s.total === 1 ? 'payload' : 'payloads'}`);
   }
   if (s.pendingOrReady) parts.push(h`${s.pendingOrReady} in progress`);
   if (s.hasQE) {

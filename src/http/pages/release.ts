@@ -70,6 +70,11 @@ function previousAttempts(runs: JobRun[]): Safe {
   )}</ul></details>`;
 }
 
+/** "N of M" (M = 1 + maxRetries); manual retries beyond M are counted separately. */
+export function attemptsText(n: number, max: number): string {
+  return n <= max ? `${n} of ${max}` : `${n} (${max} + ${n - max} manual)`;
+}
+
 function retryButton(name: string, label = 'Retry'): Safe {
   return h`<button type="button" class="btn" data-action="retry" data-verify="${name}" data-signed-in hidden>${label}</button>`;
 }
@@ -93,7 +98,7 @@ function jobRow(o: JobRowOpts): Safe {
   const from = o.showFrom && last?.upgradeFrom ? h`<div class="small">upgrade from ${link(`/releasetag/${seg(last.upgradeFrom)}`, last.upgradeFrom)}</div>` : '';
   const flags = o.v.qe && o.v.optional ? ['optional'] : [];
   const finished = o.st && (o.st.state === 'Failure' || (last && last.state !== 'Pending' && o.st.state !== 'Success'));
-  const row = h`<tr data-verify="${o.name}" class="job${greyed}"><th scope="row"><span class="mono">${o.name}</span>${flags.length ? h` <span class="muted small">(${flags.join(', ')})</span>` : ''}${jobName && jobName !== o.name ? h`<div class="small muted mono">${jobName}</div>` : ''}${from}</th><td>${entryLabel(o.st, o.now)}</td><td>${runs.length ? `${runs.length} of ${maxAttempts}` : `0 of ${maxAttempts}`}${previousAttempts(runs)}</td><td>${last ? runLogLink(last) : h`<span class="muted">—</span>`}${last?.url && last.logPath && last.url !== logHref(last.id) ? h` · ${link(last.url, 'job')}` : ''}</td><td>${last ? runDuration(last, o.now) : h`<span class="muted">—</span>`}</td><td>${reasonCell(last)}</td><td class="row-actions">${o.canRetry && finished ? retryButton(o.name) : ''}</td></tr>`;
+  const row = h`<tr data-verify="${o.name}" class="job${greyed}"><th scope="row"><span class="mono">${o.name}</span>${flags.length ? h` <span class="muted small">(${flags.join(', ')})</span>` : ''}${jobName && jobName !== o.name ? h`<div class="small muted mono">${jobName}</div>` : ''}${from}</th><td>${entryLabel(o.st, o.now)}</td><td>${attemptsText(runs.length, maxAttempts)}${previousAttempts(runs)}</td><td>${last ? runLogLink(last) : h`<span class="muted">—</span>`}${last?.url && last.logPath && last.url !== logHref(last.id) ? h` · ${link(last.url, 'job')}` : ''}</td><td>${last ? runDuration(last, o.now) : h`<span class="muted">—</span>`}</td><td>${reasonCell(last)}</td><td class="row-actions">${o.canRetry && finished ? retryButton(o.name) : ''}</td></tr>`;
   if (o.analysis.length === 0) return row;
   const ok = o.analysis.filter((r) => r.state === 'Succeeded').length;
   const running = o.analysis.filter((r) => r.state === 'Pending').length;
