@@ -25,7 +25,7 @@ export interface ReleasePageInput {
   artifactsUrl?: string;
 }
 
-const GREY_REASONS = /^(NoUpgradeSource|Timeout|Lost|Shutdown|Rerun|QETimeout|Aborted|Superseded)/;
+const GREY_REASONS = /^(NoUpgradeSource|Timeout|Lost|Shutdown|Rerun|QETimeout|Aborted|Superseded|RemovedFromConfig|PayloadDeleted)/;
 
 function runLogLink(r: JobRun, text = 'log'): Safe {
   if (r.logPath) return link(logHref(r.id), text);
