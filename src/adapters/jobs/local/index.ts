@@ -1,47 +1,153 @@
 // Local job executor (DESIGN.md §7): one child process per run, in its own process group.
 //
 // Crash safety on disk, per run, in <runDir>/<runId>/:
-//   launching  written before the spawn: "this run may have started"
-//   pid        written by the wrapper shell itself (the process group leader)
-//   log        the command's stdout and stderr
-//   rc         the command's exit code, written by the wrapper when the command ends
-//   status.json the final status as reported (so a restarted controller can still read it)
-// After a restart, adopt() reads these: no marker → never started; rc/status → finished;
-// a live pid → re-adopted and watched; a marker without a live pid or rc → Lost. A run is never
-// launched twice.
+//   launching    written (and fsynced) BEFORE the spawn: "this run may have started";
+//                JSON { startedAt, jobName, timeoutMs }
+//   pid          written by the wrapper shell itself ($$, also the process group id)
+//   log          the command's stdout and stderr (appended)
+//   rc           the command's exit code, written by the wrapper when the command ends
+//   status.json  the final status as reported (so a restarted controller can still read it)
+//   artifacts/   ARTIFACT_DIR of the run
+// The wrapper is `sh -c` in a detached process group, so a run outlives a controller crash and
+// its result can still be read later. After a restart, adopt() reads these files: no marker →
+// never started ('unknown'); status.json / rc → finished; a live pid → re-adopted and watched
+// (polling rc and pid liveness), its timeout still enforced from its start; a marker without a
+// live pid or an rc → Failed "Lost". A run with a marker is never launched again.
+//
+// Runs that are queued (beyond `concurrency`) have no marker yet: they are Pending with
+// startedAt null; shutdown() drops them without a status, so a restarted controller launches them.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import type { JobExecutor, JobSpec, JobStatus, JobStatusListener } from '../../../ports/executor.ts';
-import { matchJob, type JobsFile } from './jobsfile.ts';
+import { DEFAULT_TIMEOUT_MS, matchJob, type JobEntry, type JobsFile } from './jobsfile.ts';
 
 export interface LocalExecutorOptions {
   jobs: JobsFile;
+  /** one directory per run is created under it */
   runDir: string;
-  /** prefix of run URLs (default /logs/) */
+  /** prefix of run URLs (default /logs/): url = urlBase + runId */
   urlBase?: string;
-  /** grace between SIGTERM and SIGKILL when stopping a run (default 5000 ms) */
+  /** grace between SIGTERM and SIGKILL when stopping a process group (default 5000 ms) */
   killGraceMs?: number;
   /** poll period for adopted runs (default 200 ms) */
   pollMs?: number;
   now?: () => Date;
 }
 
-const WRAPPER = 'echo $$ > "$RC_DIR/pid.tmp" && mv "$RC_DIR/pid.tmp" "$RC_DIR/pid"; "$@" >> "$RC_DIR/log" 2>&1 < /dev/null; echo $? > "$RC_DIR/rc.tmp" && mv "$RC_DIR/rc.tmp" "$RC_DIR/rc"';
+const MARKER = 'launching';
+/** $1 = the run directory, then the command. Only shell built-ins, so a job's PATH cannot break it. */
+const WRAPPER = 'd="$1"; shift; echo $$ > "$d/pid"; "$@" >> "$d/log" 2>&1 < /dev/null; echo $? > "$d/rc"';
+const WRAPPER_ARGV0 = 'sh';
+const HAS_PROCFS = existsSync('/proc/self/stat');
+const DEFAULT_POLL_MS = 200;
+const SHUTDOWN_SLACK_MS = 2000;
 
-interface Active {
-  spec: JobSpec;
+interface Marker {
+  startedAt: string | null;
+  jobName?: string;
+  timeoutMs?: number;
+}
+
+interface Run {
+  runId: string;
   status: JobStatus;
-  child: ChildProcess | null;
-  pid: number | null;
+  spec: JobSpec | null;
+  entry: JobEntry | null;
   timeoutMs: number;
+  child: ChildProcess | null;
+  /** wrapper pid = process group id; null until spawned (or for queued runs) */
+  pid: number | null;
+  /** occupies a concurrency slot */
+  counted: boolean;
   timer: NodeJS.Timeout | null;
   poll: NodeJS.Timeout | null;
-  /** set when we stop the run ourselves: final state and reason */
+  /** set when we stop the run ourselves: its final state and reason */
   stopping: { state: 'Failed' | 'Aborted'; reason: string } | null;
-  killTimer: NodeJS.Timeout | null;
+  /** resolves once the process group is gone (or was SIGKILLed) after a stop */
+  reaped: Promise<void> | null;
   done: Promise<void>;
   resolveDone: () => void;
+}
+
+/** Fields of /proc/<pid>/stat after the command name: [state, ppid, pgrp, …]; null when gone. */
+function procStat(pid: number | string): string[] | null {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return s.slice(s.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+/** Alive and not a zombie (an orphan nobody reaps is not a running job). */
+function alive(pid: number): boolean {
+  if (HAS_PROCFS) {
+    const st = procStat(pid);
+    return st !== null && st[0] !== 'Z' && st[0] !== 'X';
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether any live (non-zombie) process is left in the process group. */
+function groupAlive(pgid: number): boolean {
+  if (HAS_PROCFS) {
+    let names: string[];
+    try {
+      names = readdirSync('/proc');
+    } catch {
+      names = [];
+    }
+    for (const name of names) {
+      if (name.charCodeAt(0) < 48 || name.charCodeAt(0) > 57) continue;
+      const st = procStat(name);
+      if (st && Number(st[2]) === pgid && st[0] !== 'Z' && st[0] !== 'X') return true;
+    }
+    return false;
+  }
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  // never -1 (every process) or our own group
+  if (!Number.isInteger(pgid) || pgid <= 1 || pgid === process.pid) return;
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function writeDurable(path: string, text: string): void {
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 export class LocalExecutor implements JobExecutor {
@@ -52,17 +158,18 @@ export class LocalExecutor implements JobExecutor {
   private readonly pollMs: number;
   private readonly now: () => Date;
   private readonly listeners: JobStatusListener[] = [];
-  private readonly runs = new Map<string, Active>();
-  private readonly queue: string[] = [];
+  private readonly runs = new Map<string, Run>();
+  private readonly queue: Run[] = [];
   private running = 0;
   private closed = false;
+  private detached = false;
 
   constructor(o: LocalExecutorOptions) {
     this.jobs = o.jobs;
     this.runDir = resolve(o.runDir);
     this.urlBase = o.urlBase ?? '/logs/';
     this.killGraceMs = o.killGraceMs ?? 5000;
-    this.pollMs = o.pollMs ?? 100;
+    this.pollMs = o.pollMs ?? DEFAULT_POLL_MS;
     this.now = o.now ?? (() => new Date());
     mkdirSync(this.runDir, { recursive: true });
   }
@@ -71,272 +178,363 @@ export class LocalExecutor implements JobExecutor {
     this.listeners.push(listener);
   }
 
-  private dir(runId: string): string {
-    if (!/^[A-Za-z0-9._-]+$/.test(runId) || runId === '.' || runId === '..') throw new Error(`invalid run name ${JSON.stringify(runId)}`);
-    return join(this.runDir, runId);
+  /** The current status of a run this executor knows (launched or adopted), or null. Not part of the port. */
+  status(runId: string): JobStatus | null {
+    const r = this.runs.get(runId);
+    return r ? { ...r.status } : null;
   }
 
-  private emit(st: JobStatus): void {
-    for (const l of this.listeners) l({ ...st });
-  }
-
-  private base(runId: string): JobStatus {
-    return { runId, state: 'Pending', reason: '', url: this.urlBase + runId, logPath: join(this.dir(runId), 'log'), startedAt: null, finishedAt: null };
-  }
+  // ------------------------------------------------------------------ launch
 
   async launch(spec: JobSpec): Promise<JobStatus> {
+    const dir = this.dir(spec.runId);
     const known = this.runs.get(spec.runId);
     if (known) return { ...known.status };
-    const dir = this.dir(spec.runId);
-    // already on disk (launched by an earlier process): adopt, never start again
-    if (existsSync(join(dir, 'launching'))) {
+    // already on disk (launched by an earlier controller process): adopt, never start again
+    if (existsSync(join(dir, MARKER))) {
       const st = await this.adopt(spec.runId, spec.jobName);
       if (st !== 'unknown') return st;
     }
     const entry = matchJob(this.jobs, spec.jobName);
+    const run = this.newRun(spec.runId, spec, entry, entry?.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    this.runs.set(spec.runId, run);
     if (!entry) {
-      const st: JobStatus = { ...this.base(spec.runId), state: 'Failed', reason: `NoJobDefinition: no entry in the jobs file matches ${spec.jobName}`, finishedAt: this.now().toISOString() };
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'log'), `${st.reason}\n`);
-      this.writeStatus(st);
-      return st;
+      const reason = `NoJobDefinition: no entry in the jobs file matches ${spec.jobName}`;
+      try {
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, 'log'), `${reason} (${this.jobs.file})\n`);
+      } catch {
+        // the status still says why
+      }
+      this.finish(run, 'Failed', reason);
+      return { ...run.status };
     }
+    // after shutdown(): stays Pending and never starts (a restarted controller launches it)
+    if (!this.closed) {
+      this.queue.push(run);
+      this.pump();
+    }
+    return { ...run.status };
+  }
+
+  private newRun(runId: string, spec: JobSpec | null, entry: JobEntry | null, timeoutMs: number): Run {
     let resolveDone!: () => void;
     const done = new Promise<void>((r) => (resolveDone = r));
-    const a: Active = { spec, status: this.base(spec.runId), child: null, pid: null, timeoutMs: entry.timeoutMs, timer: null, poll: null, stopping: null, killTimer: null, done, resolveDone };
-    this.runs.set(spec.runId, a);
-    this.queue.push(spec.runId);
-    this.pump();
-    return { ...a.status };
+    return {
+      runId,
+      status: { runId, state: 'Pending', reason: '', url: this.urlBase + runId, logPath: join(this.dir(runId), 'log'), startedAt: null, finishedAt: null },
+      spec,
+      entry,
+      timeoutMs,
+      child: null,
+      pid: null,
+      counted: false,
+      timer: null,
+      poll: null,
+      stopping: null,
+      reaped: null,
+      done,
+      resolveDone,
+    };
   }
 
   private pump(): void {
     while (!this.closed && this.running < this.jobs.concurrency && this.queue.length > 0) {
-      const id = this.queue.shift()!;
-      const a = this.runs.get(id);
-      if (!a || a.status.state !== 'Pending') continue;
-      this.start(a);
+      const run = this.queue.shift()!;
+      if (run.status.state === 'Pending' && run.pid === null && run.child === null) this.start(run);
     }
   }
 
-  private start(a: Active): void {
-    const entry = matchJob(this.jobs, a.spec.jobName)!;
-    const dir = this.dir(a.spec.runId);
-    mkdirSync(join(dir, 'artifacts'), { recursive: true });
-    writeFileSync(join(dir, 'launching'), this.now().toISOString() + '\n');
-    const env: Record<string, string> = {
-      ...(process.env as Record<string, string>),
-      ...entry.env,
-      ...a.spec.env,
-      RELEASE_IMAGE_LATEST: a.spec.pullSpec,
-      JOB_NAME: a.spec.jobName,
-      BUILD_ID: a.spec.runId,
-      PAYLOAD_TAG: a.spec.tag,
-      RELEASE_STREAM: a.spec.stream,
-      VERIFICATION_JOB_NAME: a.spec.env.VERIFICATION_JOB_NAME ?? a.spec.verifyName,
+  private envFor(spec: JobSpec, entry: JobEntry, dir: string): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+    // only upgrades get RELEASE_IMAGE_INITIAL; never leak the controller's own
+    delete env.RELEASE_IMAGE_INITIAL;
+    Object.assign(env, entry.env, spec.env, {
+      RELEASE_IMAGE_LATEST: spec.pullSpec,
+      JOB_NAME: spec.jobName,
+      BUILD_ID: spec.runId,
+      PAYLOAD_TAG: spec.tag,
+      RELEASE_STREAM: spec.stream,
+      // aggregator runs name the analysed job in spec.env
+      VERIFICATION_JOB_NAME: spec.env.VERIFICATION_JOB_NAME ?? spec.verifyName,
       ARTIFACT_DIR: join(dir, 'artifacts'),
-      RC_DIR: dir,
-    };
-    if (a.spec.initialPullSpec) env.RELEASE_IMAGE_INITIAL = a.spec.initialPullSpec;
-    this.running++;
-    a.status = { ...a.status, startedAt: this.now().toISOString() };
-    let child: ChildProcess;
+    });
+    if (spec.initialPullSpec) env.RELEASE_IMAGE_INITIAL = spec.initialPullSpec;
+    return env;
+  }
+
+  private start(run: Run): void {
+    const spec = run.spec!;
+    const entry = run.entry!;
+    const dir = this.dir(run.runId);
+    const startedAt = this.now().toISOString();
     try {
-      child = spawn('/bin/sh', ['-c', WRAPPER, 'sh', ...entry.command], { cwd: entry.cwd, env, detached: true, stdio: 'ignore' });
+      mkdirSync(join(dir, 'artifacts'), { recursive: true });
+      for (const f of ['rc', 'pid', 'status.json']) rmSync(join(dir, f), { force: true });
+      const marker: Marker = { startedAt, jobName: spec.jobName, timeoutMs: run.timeoutMs };
+      writeDurable(join(dir, MARKER), JSON.stringify(marker) + '\n');
     } catch (e) {
-      this.running--;
-      this.finish(a, 'Failed', `LaunchError: ${(e as Error).message}`);
+      this.finish(run, 'Failed', `LaunchError: ${(e as Error).message}`);
       return;
     }
-    a.child = child;
-    a.pid = child.pid ?? null;
+    this.running++;
+    run.counted = true;
+    run.status = { ...run.status, startedAt };
+    let child: ChildProcess;
+    try {
+      child = spawn('/bin/sh', ['-c', WRAPPER, WRAPPER_ARGV0, dir, ...entry.command], {
+        cwd: entry.cwd,
+        env: this.envFor(spec, entry, dir),
+        detached: true,
+        stdio: 'ignore',
+      });
+    } catch (e) {
+      this.finish(run, 'Failed', `LaunchError: ${(e as Error).message}`);
+      return;
+    }
+    run.child = child;
+    run.pid = child.pid ?? null;
     child.unref();
-    child.on('error', (e) => {
-      if (a.status.state === 'Pending') this.finish(a, 'Failed', `LaunchError: ${e.message}`);
-    });
-    child.on('exit', () => this.onExit(a));
-    // the rc file is the source of truth: also watch it, in case the exit event is late or lost
-    const pid = a.pid;
-    a.poll = setInterval(() => {
-      if (this.readRc(a.spec.runId) !== null || (pid !== null && !this.alive(pid))) this.onExit(a);
-    }, this.pollMs);
-    a.poll.unref();
-    this.armTimeout(a, 0);
-    this.emit(a.status);
+    child.on('error', (e) => this.finish(run, 'Failed', `LaunchError: ${e.message}`));
+    child.on('exit', (_code, signal) => this.onChildExit(run, signal));
+    this.armTimeout(run, 0);
+    this.emit(run.status);
   }
 
-  private armTimeout(a: Active, elapsedMs: number): void {
-    const left = Math.max(0, a.timeoutMs - elapsedMs);
-    a.timer = setTimeout(() => this.stop(a, 'Failed', 'Timeout'), Math.min(left, 2 ** 31 - 1));
-    a.timer.unref();
+  private armTimeout(run: Run, elapsedMs: number): void {
+    const left = Math.max(0, run.timeoutMs - elapsedMs);
+    run.timer = setTimeout(() => this.stop(run, 'Failed', 'Timeout'), Math.min(left, 2 ** 31 - 1));
+    run.timer.unref();
   }
 
   private readRc(runId: string): number | null {
-    try {
-      const t = readFileSync(join(this.dir(runId), 'rc'), 'utf8').trim();
-      return t === '' ? null : Number(t);
-    } catch {
-      return null;
-    }
+    const t = readText(join(this.dir(runId), 'rc'))?.trim();
+    if (!t || !/^\d+$/.test(t)) return null;
+    return Number(t);
   }
 
-  private onExit(a: Active): void {
-    if (a.status.state !== 'Pending') return;
-    const rc = this.readRc(a.spec.runId);
-    // a zombie wrapper (exited, not yet reaped) is "alive" to kill(0) but has written its rc
-    if (rc === null && a.pid !== null && this.alive(a.pid) && a.child && a.child.exitCode === null && a.child.signalCode === null) return;
-    if (a.stopping) this.finish(a, a.stopping.state, a.stopping.reason);
-    else if (rc === 0) this.finish(a, 'Succeeded', '');
-    else if (rc !== null) this.finish(a, 'Failed', `exit code ${rc}`);
-    else this.finish(a, 'Failed', 'Lost');
+  private onChildExit(run: Run, signal: NodeJS.Signals | null): void {
+    if (run.status.state !== 'Pending') return;
+    const rc = this.readRc(run.runId);
+    if (run.stopping) this.finish(run, run.stopping.state, run.stopping.reason);
+    else if (rc === 0) this.finish(run, 'Succeeded', '');
+    else if (rc !== null) this.finish(run, 'Failed', `exit code ${rc}`);
+    else this.finish(run, 'Failed', signal ? `Lost: killed by ${signal}` : 'Lost');
   }
 
-  private finish(a: Active, state: JobStatus['state'], reason: string): void {
-    if (a.status.state !== 'Pending') return;
-    if (a.timer) clearTimeout(a.timer);
-    if (a.poll) clearInterval(a.poll);
-    if (a.killTimer) clearTimeout(a.killTimer);
-    if (a.child !== null) this.running--;
-    a.status = { ...a.status, state, reason, finishedAt: this.now().toISOString() };
-    try {
-      this.writeStatus(a.status);
-    } catch {
-      // the directory may be gone (tests cleaning up); the status is still reported
+  private finish(run: Run, state: JobStatus['state'], reason: string): void {
+    if (run.status.state !== 'Pending' || this.detached) return;
+    if (run.timer) clearTimeout(run.timer);
+    if (run.poll) clearInterval(run.poll);
+    run.timer = run.poll = null;
+    if (run.counted) {
+      this.running--;
+      run.counted = false;
     }
-    a.resolveDone();
-    this.emit(a.status);
+    run.status = { ...run.status, state, reason, finishedAt: this.now().toISOString() };
+    try {
+      this.writeStatus(run.status);
+    } catch {
+      // the directory may be gone; the status is still reported
+    }
+    run.resolveDone();
+    this.emit(run.status);
     this.pump();
   }
 
   private writeStatus(st: JobStatus): void {
     const dir = this.dir(st.runId);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'status.json.tmp'), JSON.stringify(st));
+    writeFileSync(join(dir, 'status.json.tmp'), JSON.stringify(st) + '\n');
     renameSync(join(dir, 'status.json.tmp'), join(dir, 'status.json'));
   }
 
-  private kill(pid: number, signal: NodeJS.Signals): void {
-    try {
-      process.kill(-pid, signal);
-    } catch {
+  private emit(st: JobStatus): void {
+    for (const l of this.listeners) {
       try {
-        process.kill(pid, signal);
+        l({ ...st });
       } catch {
-        // already gone
+        // a failing listener must not break the executor's bookkeeping
       }
     }
   }
 
-  /** Stops a running run: SIGTERM to its process group, SIGKILL after the grace period. */
-  private stop(a: Active, state: 'Failed' | 'Aborted', reason: string): void {
-    if (a.status.state !== 'Pending') return;
-    if (a.pid === null) {
-      // queued, never started
-      const i = this.queue.indexOf(a.spec.runId);
+  private dir(runId: string): string {
+    if (!/^[A-Za-z0-9._-]+$/.test(runId) || runId === '.' || runId === '..') throw new Error(`invalid run name ${JSON.stringify(runId)}`);
+    return join(this.runDir, runId);
+  }
+
+  // ------------------------------------------------------------------ stopping
+
+  /** Stops a run: a queued one ends at once; a running one gets SIGTERM, SIGKILL after the grace. */
+  private stop(run: Run, state: 'Failed' | 'Aborted', reason: string): void {
+    if (run.status.state !== 'Pending' || this.detached) return;
+    if (run.pid === null) {
+      if (run.child !== null) return; // spawning failed; its 'error' event ends it
+      const i = this.queue.indexOf(run);
       if (i >= 0) this.queue.splice(i, 1);
-      this.finish(a, state, reason);
+      this.finish(run, state, reason);
       return;
     }
-    if (a.stopping) return;
-    a.stopping = { state, reason };
-    const pid = a.pid;
-    this.kill(pid, 'SIGTERM');
-    a.killTimer = setTimeout(() => this.kill(pid, 'SIGKILL'), this.killGraceMs);
-    a.killTimer.unref();
+    if (run.stopping) return;
+    run.stopping = { state, reason };
+    run.reaped = this.killGroup(run.pid);
+    if (run.child === null) run.reaped.then(() => this.pollAdopted(run), () => undefined);
+  }
+
+  /** SIGTERM to the group, then SIGKILL once the grace has passed if anything in it still lives. */
+  private async killGroup(pgid: number): Promise<void> {
+    signalGroup(pgid, 'SIGTERM');
+    const deadline = Date.now() + this.killGraceMs;
+    while (groupAlive(pgid) && Date.now() < deadline) await delay(Math.min(50, Math.max(1, deadline - Date.now())));
+    if (groupAlive(pgid)) signalGroup(pgid, 'SIGKILL');
   }
 
   async cancel(runId: string, reason: string): Promise<void> {
-    const a = this.runs.get(runId);
-    if (!a || a.status.state !== 'Pending') return;
-    this.stop(a, 'Aborted', reason || 'Aborted');
+    let run = this.runs.get(runId);
+    if (!run) {
+      // maybe still running from before a restart
+      const st = await this.adopt(runId).catch(() => 'unknown' as const);
+      if (st === 'unknown' || st.state !== 'Pending') return;
+      run = this.runs.get(runId);
+    }
+    if (!run || run.status.state !== 'Pending') return;
+    this.stop(run, 'Aborted', reason || 'Aborted');
+  }
+
+  // ------------------------------------------------------------------ adoption
+
+  private readMarker(dir: string): Marker | null {
+    const text = readText(join(dir, MARKER));
+    if (text === null) return null;
+    try {
+      const m = JSON.parse(text) as Partial<Marker>;
+      if (m && typeof m === 'object') {
+        return {
+          startedAt: typeof m.startedAt === 'string' ? m.startedAt : null,
+          ...(typeof m.jobName === 'string' ? { jobName: m.jobName } : {}),
+          ...(typeof m.timeoutMs === 'number' ? { timeoutMs: m.timeoutMs } : {}),
+        };
+      }
+    } catch {
+      // an older plain-text marker: the start time
+    }
+    return { startedAt: text.trim() || null };
+  }
+
+  private settled(runId: string, st: JobStatus, write: boolean): JobStatus {
+    const run = this.newRun(runId, null, null, 0);
+    run.status = st;
+    run.resolveDone();
+    this.runs.set(runId, run);
+    if (write) {
+      try {
+        this.writeStatus(st);
+      } catch {
+        // reported anyway
+      }
+    }
+    return { ...st };
   }
 
   async adopt(runId: string, jobName?: string): Promise<JobStatus | 'unknown'> {
+    const dir = this.dir(runId);
     const known = this.runs.get(runId);
     if (known) return { ...known.status };
-    const dir = this.dir(runId);
-    if (!existsSync(join(dir, 'launching'))) return 'unknown';
-    const base = this.base(runId);
-    try {
-      const st = JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8')) as JobStatus;
-      return st;
-    } catch {
-      // no final status yet
-    }
-    let startedAt: string | null = null;
-    try {
-      startedAt = readFileSync(join(dir, 'launching'), 'utf8').trim() || null;
-    } catch {
-      startedAt = null;
-    }
-    const rc = this.readRc(runId);
-    const done = (state: JobStatus['state'], reason: string): JobStatus => {
-      const st = { ...base, state, reason, startedAt, finishedAt: this.now().toISOString() };
-      this.writeStatus(st);
-      return st;
-    };
-    if (rc !== null) return done(rc === 0 ? 'Succeeded' : 'Failed', rc === 0 ? '' : `exit code ${rc}`);
-    let pid: number | null = null;
-    try {
-      pid = Number(readFileSync(join(dir, 'pid'), 'utf8').trim()) || null;
-    } catch {
-      pid = null;
-    }
-    if (pid === null || !this.alive(pid)) return done('Failed', 'Lost');
-    // still running: watch it until it ends, enforcing its job's timeout from its start
-    const entry = jobName ? matchJob(this.jobs, jobName) : null;
-    let resolveDone!: () => void;
-    const donePromise = new Promise<void>((r) => (resolveDone = r));
-    const a: Active = {
-      spec: { runId, jobName: jobName ?? '', stream: '', tag: '', verifyName: '', pullSpec: '', initialPullSpec: '', env: {}, labels: {} },
-      status: { ...base, startedAt },
-      child: null,
-      pid,
-      timeoutMs: entry ? entry.timeoutMs : this.jobs.entries.length ? Math.max(...this.jobs.entries.map((e) => e.timeoutMs)) : 4 * 3_600_000,
-      timer: null,
-      poll: null,
-      stopping: null,
-      killTimer: null,
-      done: donePromise,
-      resolveDone,
-    };
-    this.runs.set(runId, a);
-    const started = startedAt ? Date.parse(startedAt) : NaN;
-    this.armTimeout(a, Number.isFinite(started) ? this.now().getTime() - started : 0);
-    a.poll = setInterval(() => {
-      const code = this.readRc(runId);
-      if (code !== null) {
-        if (a.stopping) this.finish(a, a.stopping.state, a.stopping.reason);
-        else this.finish(a, code === 0 ? 'Succeeded' : 'Failed', code === 0 ? '' : `exit code ${code}`);
-      } else if (!this.alive(pid!)) {
-        if (a.stopping) this.finish(a, a.stopping.state, a.stopping.reason);
-        else this.finish(a, 'Failed', 'Lost');
+    const marker = this.readMarker(dir);
+    if (!marker) return 'unknown';
+    const base = this.newRun(runId, null, null, 0).status;
+    const saved = readText(join(dir, 'status.json'));
+    if (saved !== null) {
+      try {
+        const st = JSON.parse(saved) as JobStatus;
+        if (st.state !== 'Pending') return this.settled(runId, { ...base, ...st, runId }, false);
+      } catch {
+        // torn or foreign: decide from the other files
       }
-    }, this.pollMs);
-    a.poll.unref();
-    return { ...a.status };
-  }
-
-  private alive(pid: number): boolean {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (e) {
-      return (e as NodeJS.ErrnoException).code === 'EPERM';
     }
+    const ended = (state: JobStatus['state'], reason: string) =>
+      this.settled(runId, { ...base, state, reason, startedAt: marker.startedAt, finishedAt: this.now().toISOString() }, true);
+    const rc = this.readRc(runId);
+    if (rc !== null) return rc === 0 ? ended('Succeeded', '') : ended('Failed', `exit code ${rc}`);
+    const pid = Number(readText(join(dir, 'pid'))?.trim());
+    if (!Number.isInteger(pid) || pid <= 1 || !this.owned(pid, runId)) {
+      // it may have written its rc while we looked
+      const late = this.readRc(runId);
+      if (late !== null) return late === 0 ? ended('Succeeded', '') : ended('Failed', `exit code ${late}`);
+      return ended('Failed', 'Lost');
+    }
+    // still running: watch it until it ends, enforcing its timeout from its start
+    const timeoutMs = marker.timeoutMs ?? (jobName ? matchJob(this.jobs, jobName)?.timeoutMs : undefined) ?? DEFAULT_TIMEOUT_MS;
+    const run = this.newRun(runId, null, null, timeoutMs);
+    run.pid = pid;
+    run.status = { ...run.status, startedAt: marker.startedAt };
+    run.counted = true;
+    this.running++;
+    this.runs.set(runId, run);
+    const started = marker.startedAt ? Date.parse(marker.startedAt) : NaN;
+    this.armTimeout(run, Number.isFinite(started) ? this.now().getTime() - started : 0);
+    run.poll = setInterval(() => this.pollAdopted(run), this.pollMs);
+    run.poll.unref();
+    return { ...run.status };
   }
 
-  async shutdown(): Promise<void> {
+  /** The pid is alive and is the wrapper of this run (pids get reused after a reboot). */
+  private owned(pid: number, runId: string): boolean {
+    if (pid === process.pid || !alive(pid)) return false;
+    if (!HAS_PROCFS) return true;
+    const cmdline = readText(`/proc/${pid}/cmdline`);
+    if (cmdline === null) return false;
+    const argv = cmdline.split('\0');
+    return argv[1] === '-c' && basename(argv[4] ?? '') === runId;
+  }
+
+  private pollAdopted(run: Run): void {
+    if (run.status.state !== 'Pending' || run.pid === null) return;
+    let rc = this.readRc(run.runId);
+    if (rc === null && alive(run.pid)) return;
+    rc ??= this.readRc(run.runId);
+    if (run.stopping) this.finish(run, run.stopping.state, run.stopping.reason);
+    else if (rc === 0) this.finish(run, 'Succeeded', '');
+    else if (rc !== null) this.finish(run, 'Failed', `exit code ${rc}`);
+    else this.finish(run, 'Failed', 'Lost');
+  }
+
+  // ------------------------------------------------------------------ shutdown
+
+  /**
+   * Lets go of every run WITHOUT stopping it, as a crashed controller would: no more timeouts,
+   * polling or status reports; the processes keep running and another executor on the same
+   * runDir can adopt() them. Queued runs are dropped. Not part of the port (tests, hand-over).
+   */
+  detach(): void {
+    this.detached = true;
     this.closed = true;
-    const waits: Promise<void>[] = [];
-    for (const a of this.runs.values()) {
-      if (a.status.state !== 'Pending') continue;
-      this.stop(a, 'Aborted', 'Shutdown');
-      waits.push(a.done);
+    this.queue.length = 0;
+    for (const run of this.runs.values()) {
+      if (run.timer) clearTimeout(run.timer);
+      if (run.poll) clearInterval(run.poll);
+      run.timer = run.poll = null;
     }
+  }
+
+  /** Stops every running process group (runs end Aborted "Shutdown") and waits for them; drops the queue. */
+  async shutdown(): Promise<void> {
+    if (this.detached) return;
+    this.closed = true;
+    this.queue.length = 0;
+    const waits: Promise<void>[] = [];
+    for (const run of this.runs.values()) {
+      if (run.status.state !== 'Pending' || run.pid === null) continue;
+      this.stop(run, 'Aborted', 'Shutdown');
+      waits.push(run.done);
+      if (run.reaped) waits.push(run.reaped);
+    }
+    if (waits.length === 0) return;
     // a ref'd timer keeps the process alive until the stopped jobs have exited (children are unref'd)
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(waits), new Promise((r) => (timer = setTimeout(r, this.killGraceMs + 2000)))]);
+    await Promise.race([Promise.all(waits), new Promise((r) => (timer = setTimeout(r, this.killGraceMs + SHUTDOWN_SLACK_MS)))]);
     clearTimeout(timer);
   }
 }

@@ -1,0 +1,505 @@
+// Local executor (DESIGN.md §7) and its jobs file (§11), with real child processes: tiny bash
+// scripts in a temp dir. Long runs wait on a "gate" file the test creates, so nothing sleeps
+// for a fixed time; every wait polls for a condition with a deadline.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { LocalExecutor } from '../../src/adapters/jobs/local/index.ts';
+import { loadJobsFile, matchJob, parseJobsFile, type JobsFile } from '../../src/adapters/jobs/local/jobsfile.ts';
+import type { JobSpec, JobStatus } from '../../src/ports/executor.ts';
+import { cleanup, tempDir, waitFor } from '../helpers/harness.ts';
+
+const SCRIPTS: Record<string, string> = {
+  ok: 'echo hello from $BUILD_ID',
+  fail: 'echo failing; exit 3',
+  env: [
+    'echo "RELEASE_IMAGE_LATEST=$RELEASE_IMAGE_LATEST"',
+    'echo "RELEASE_IMAGE_INITIAL=${RELEASE_IMAGE_INITIAL-unset}"',
+    'echo "JOB_NAME=$JOB_NAME"',
+    'echo "BUILD_ID=$BUILD_ID"',
+    'echo "PAYLOAD_TAG=$PAYLOAD_TAG"',
+    'echo "RELEASE_STREAM=$RELEASE_STREAM"',
+    'echo "VERIFICATION_JOB_NAME=$VERIFICATION_JOB_NAME"',
+    'echo "ARTIFACT_DIR=$ARTIFACT_DIR"',
+    'echo "FROM_DEFAULTS=${FROM_DEFAULTS-unset} FROM_ENTRY=${FROM_ENTRY-unset} FROM_SPEC=${FROM_SPEC-unset}"',
+    'echo "PWD=$PWD"',
+    'test -d "$ARTIFACT_DIR"',
+  ].join('\n'),
+  // appends its run name to a file (launch counting), then waits for its gate file
+  gate: 'echo "$BUILD_ID" >> "$WORK/launches"; echo "$$" > "$ARTIFACT_DIR/self"; while [ ! -e "$WORK/gate-$BUILD_ID" ]; do sleep 0.02; done; echo released',
+  // a grandchild in the same process group, then waits forever
+  hang: 'sleep 60 & echo "$!" > "$ARTIFACT_DIR/grandchild"; echo "$$" > "$ARTIFACT_DIR/self"; wait',
+  // a grandchild that ignores SIGTERM: only the SIGKILL after the grace stops it
+  stubborn: 'bash -c \'trap "" TERM; while :; do sleep 0.05; done\' & echo "$!" > "$ARTIFACT_DIR/grandchild"; echo "$$" > "$ARTIFACT_DIR/self"; wait',
+  first: 'echo matched-first',
+  second: 'echo matched-second',
+  third: 'echo matched-third',
+};
+
+interface Env {
+  dir: string;
+  runDir: string;
+  jobs: JobsFile;
+  seen: JobStatus[];
+  ex: LocalExecutor;
+  make(): LocalExecutor;
+  gate(runId: string): void;
+  done(): Promise<void>;
+}
+
+/** A temp dir with the scripts and a jobs file; `jobsYaml` may use $WORK for the dir. */
+function setup(jobsYaml: string, killGraceMs = 300): Env {
+  const dir = tempDir('rc-executor-');
+  mkdirSync(join(dir, 'scripts'));
+  for (const [name, body] of Object.entries(SCRIPTS)) writeFileSync(join(dir, 'scripts', `${name}.sh`), `#!/usr/bin/env bash\nset -u\n${body}\n`, { mode: 0o755 });
+  const jobsPath = join(dir, 'jobs.yaml');
+  writeFileSync(jobsPath, jobsYaml.replaceAll('$WORK', dir));
+  const jobs = loadJobsFile(jobsPath);
+  const runDir = join(dir, 'runs');
+  const made: LocalExecutor[] = [];
+  const seen: JobStatus[] = [];
+  const make = () => {
+    const ex = new LocalExecutor({ jobs, runDir, killGraceMs, pollMs: 50 });
+    made.push(ex);
+    return ex;
+  };
+  const ex = make();
+  ex.onStatus((s) => seen.push(s));
+  return {
+    dir,
+    runDir,
+    jobs,
+    seen,
+    ex,
+    make,
+    gate: (runId) => writeFileSync(join(dir, `gate-${runId}`), ''),
+    async done() {
+      for (const e of made) await e.shutdown();
+      cleanup(dir);
+    },
+  };
+}
+
+function spec(runId: string, jobName = 'job', extra: Partial<JobSpec> = {}): JobSpec {
+  return {
+    runId,
+    jobName,
+    stream: '4.17.0-0.nightly',
+    tag: '4.17.0-0.nightly-2024-05-01-101010',
+    verifyName: 'aws-ovn',
+    pullSpec: 'registry.example/ocp/release@sha256:1111',
+    initialPullSpec: '',
+    env: {},
+    labels: {},
+    ...extra,
+  };
+}
+
+/** Alive and not a zombie (orphans reparented to a non-reaping init stay zombies). */
+function alive(pid: number): boolean {
+  if (existsSync('/proc/self/stat')) {
+    try {
+      const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const state = s.slice(s.lastIndexOf(')') + 2)[0];
+      return state !== 'Z' && state !== 'X';
+    } catch {
+      return false;
+    }
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const finalOf = (seen: JobStatus[], runId: string) => () => seen.find((s) => s.runId === runId && s.state !== 'Pending');
+const readPid = async (path: string) => Number(await waitFor(`pid file ${path}`, () => (existsSync(path) ? readFileSync(path, 'utf8').trim() : '')));
+const runPath = (e: Env, runId: string, ...p: string[]) => join(e.runDir, runId, ...p);
+
+const SIMPLE = `
+concurrency: 4
+defaults: { timeout: 30s, env: { FROM_DEFAULTS: d } }
+jobs:
+  ok: { command: [bash, scripts/ok.sh] }
+  fail: { command: [bash, scripts/fail.sh] }
+  env: { command: [bash, scripts/env.sh], env: { FROM_ENTRY: e } }
+  gate*: { command: [bash, scripts/gate.sh], env: { WORK: $WORK } }
+  hang: { command: [bash, scripts/hang.sh], timeout: 400ms }
+  hang-long: { command: [bash, scripts/hang.sh] }
+  stubborn: { command: [bash, scripts/stubborn.sh], timeout: 300ms }
+`;
+
+test('success: Pending-start then Succeeded, log, url, logPath and status.json', async () => {
+  const e = setup(SIMPLE);
+  try {
+    const st = await e.ex.launch(spec('run-ok', 'ok'));
+    assert.equal(st.state, 'Pending');
+    assert.ok(st.startedAt, 'started at once (a free slot)');
+    assert.equal(st.url, '/logs/run-ok');
+    assert.ok(isAbsolute(st.logPath));
+    assert.equal(st.logPath, runPath(e, 'run-ok', 'log'));
+    const fin = await waitFor('run-ok final', finalOf(e.seen, 'run-ok'));
+    assert.equal(fin.state, 'Succeeded');
+    assert.equal(fin.reason, '');
+    assert.ok(fin.finishedAt && fin.startedAt && fin.finishedAt >= fin.startedAt);
+    assert.deepEqual(e.seen.filter((s) => s.runId === 'run-ok').map((s) => s.state), ['Pending', 'Succeeded']);
+    assert.match(readFileSync(fin.logPath, 'utf8'), /hello from run-ok/);
+    assert.deepEqual(JSON.parse(readFileSync(runPath(e, 'run-ok', 'status.json'), 'utf8')), fin);
+    assert.equal(readFileSync(runPath(e, 'run-ok', 'rc'), 'utf8').trim(), '0');
+    assert.deepEqual(await e.ex.launch(spec('run-ok', 'ok')), fin, 'a finished run is reported, not relaunched');
+  } finally {
+    await e.done();
+  }
+});
+
+test('failure: non-zero exit → Failed "exit code N"; no job entry → NoJobDefinition', async () => {
+  const e = setup(SIMPLE);
+  try {
+    await e.ex.launch(spec('run-fail', 'fail'));
+    const fin = await waitFor('run-fail final', finalOf(e.seen, 'run-fail'));
+    assert.equal(fin.state, 'Failed');
+    assert.equal(fin.reason, 'exit code 3');
+    assert.match(readFileSync(fin.logPath, 'utf8'), /failing/);
+
+    const none = await e.ex.launch(spec('run-none', 'no-such-job'));
+    assert.equal(none.state, 'Failed');
+    assert.equal(none.reason, 'NoJobDefinition: no entry in the jobs file matches no-such-job');
+    assert.equal(none.startedAt, null);
+    assert.ok(none.finishedAt);
+  } finally {
+    await e.done();
+  }
+});
+
+test('environment: Prow-style variables, jobs-file env, spec env, cwd = jobs file folder', async () => {
+  const e = setup(SIMPLE);
+  try {
+    await e.ex.launch(spec('run-env', 'env', { env: { FROM_SPEC: 's' } }));
+    const fin = await waitFor('run-env final', finalOf(e.seen, 'run-env'));
+    assert.equal(fin.state, 'Succeeded', readFileSync(fin.logPath, 'utf8'));
+    const log = readFileSync(fin.logPath, 'utf8');
+    assert.match(log, /^RELEASE_IMAGE_LATEST=registry\.example\/ocp\/release@sha256:1111$/m);
+    assert.match(log, /^RELEASE_IMAGE_INITIAL=unset$/m, 'only set for upgrades');
+    assert.match(log, /^JOB_NAME=env$/m);
+    assert.match(log, /^BUILD_ID=run-env$/m);
+    assert.match(log, /^PAYLOAD_TAG=4\.17\.0-0\.nightly-2024-05-01-101010$/m);
+    assert.match(log, /^RELEASE_STREAM=4\.17\.0-0\.nightly$/m);
+    assert.match(log, /^VERIFICATION_JOB_NAME=aws-ovn$/m);
+    assert.ok(log.includes(`ARTIFACT_DIR=${runPath(e, 'run-env', 'artifacts')}\n`));
+    assert.match(log, /^FROM_DEFAULTS=d FROM_ENTRY=e FROM_SPEC=s$/m);
+    assert.ok(log.includes(`PWD=${e.dir}\n`));
+
+    await e.ex.launch(spec('run-upgrade', 'env', { initialPullSpec: 'registry.example/ocp/release@sha256:0000' }));
+    const up = await waitFor('run-upgrade final', finalOf(e.seen, 'run-upgrade'));
+    assert.match(readFileSync(up.logPath, 'utf8'), /^RELEASE_IMAGE_INITIAL=registry\.example\/ocp\/release@sha256:0000$/m);
+  } finally {
+    await e.done();
+  }
+});
+
+test('globs: first match wins in file order; * and ? ', async () => {
+  const e = setup(`
+jobs:
+  e2e-aws-*: { command: [bash, scripts/first.sh] }
+  e2e-*: { command: [bash, scripts/second.sh] }
+  e2e-aws-ovn: { command: [bash, scripts/third.sh] }
+  upgrade-?: { command: [bash, scripts/third.sh] }
+`);
+  try {
+    assert.equal(matchJob(e.jobs, 'e2e-aws-ovn')?.pattern, 'e2e-aws-*', 'the exact key comes later: the earlier glob wins');
+    assert.equal(matchJob(e.jobs, 'e2e-gcp')?.pattern, 'e2e-*');
+    assert.equal(matchJob(e.jobs, 'e2e-')?.pattern, 'e2e-*', '* matches an empty run');
+    assert.equal(matchJob(e.jobs, 'upgrade-x')?.pattern, 'upgrade-?');
+    assert.equal(matchJob(e.jobs, 'upgrade-xy'), null, '? is exactly one character');
+    assert.equal(matchJob(e.jobs, 'xe2e-gcp'), null, 'the whole name must match');
+    const tricky = parseJobsFile('jobs: { "a.b+(c)": { command: [x] } }', 'j.yaml');
+    assert.ok(matchJob(tricky, 'a.b+(c)'));
+    assert.equal(matchJob(tricky, 'aXb+(c)'), null, 'regex characters are literal');
+
+    await e.ex.launch(spec('g1', 'e2e-aws-ovn'));
+    await e.ex.launch(spec('g2', 'e2e-gcp'));
+    const g1 = await waitFor('g1', finalOf(e.seen, 'g1'));
+    const g2 = await waitFor('g2', finalOf(e.seen, 'g2'));
+    assert.match(readFileSync(g1.logPath, 'utf8'), /matched-first/);
+    assert.match(readFileSync(g2.logPath, 'utf8'), /matched-second/);
+  } finally {
+    await e.done();
+  }
+});
+
+test('timeout kills the whole process group (grandchild too) → Failed "Timeout"', async () => {
+  const e = setup(SIMPLE);
+  try {
+    await e.ex.launch(spec('run-hang', 'hang'));
+    const self = await readPid(runPath(e, 'run-hang', 'artifacts', 'self'));
+    const grandchild = await readPid(runPath(e, 'run-hang', 'artifacts', 'grandchild'));
+    const wrapper = await readPid(runPath(e, 'run-hang', 'pid'));
+    assert.ok(alive(self) && alive(grandchild) && alive(wrapper));
+    const fin = await waitFor('timeout', finalOf(e.seen, 'run-hang'), 10_000);
+    assert.equal(fin.state, 'Failed');
+    assert.equal(fin.reason, 'Timeout');
+    await waitFor('all processes gone', () => !alive(self) && !alive(grandchild) && !alive(wrapper), 5000);
+    assert.equal(JSON.parse(readFileSync(runPath(e, 'run-hang', 'status.json'), 'utf8')).reason, 'Timeout');
+  } finally {
+    await e.done();
+  }
+});
+
+test('timeout: a process ignoring SIGTERM gets SIGKILL after the grace', async () => {
+  const e = setup(SIMPLE, 1000);
+  try {
+    await e.ex.launch(spec('run-stubborn', 'stubborn'));
+    const grandchild = await readPid(runPath(e, 'run-stubborn', 'artifacts', 'grandchild'));
+    const fin = await waitFor('timeout', finalOf(e.seen, 'run-stubborn'), 10_000);
+    assert.equal(fin.reason, 'Timeout');
+    assert.ok(alive(grandchild), 'survives the SIGTERM');
+    await waitFor('grandchild killed', () => !alive(grandchild), 5000);
+  } finally {
+    await e.done();
+  }
+});
+
+test('cancel → Aborted with the reason, process group gone', async () => {
+  const e = setup(SIMPLE);
+  try {
+    await e.ex.launch(spec('run-cancel', 'hang-long'));
+    const self = await readPid(runPath(e, 'run-cancel', 'artifacts', 'self'));
+    const grandchild = await readPid(runPath(e, 'run-cancel', 'artifacts', 'grandchild'));
+    await e.ex.cancel('run-cancel', 'Superseded');
+    const fin = await waitFor('cancelled', finalOf(e.seen, 'run-cancel'), 5000);
+    assert.equal(fin.state, 'Aborted');
+    assert.equal(fin.reason, 'Superseded');
+    await waitFor('processes gone', () => !alive(self) && !alive(grandchild), 5000);
+    await e.ex.cancel('run-cancel', 'again'); // no-op on a finished run
+    assert.equal(e.ex.status('run-cancel')?.reason, 'Superseded');
+  } finally {
+    await e.done();
+  }
+});
+
+test('concurrency 1: FIFO queue, queued runs Pending with startedAt null; cancelling a queued run never starts it', async () => {
+  const e = setup(`
+concurrency: 1
+jobs:
+  "*": { command: [bash, scripts/gate.sh], env: { WORK: $WORK } }
+`);
+  try {
+    const a = await e.ex.launch(spec('q-a'));
+    const b = await e.ex.launch(spec('q-b'));
+    const c = await e.ex.launch(spec('q-c'));
+    const d = await e.ex.launch(spec('q-d'));
+    assert.ok(a.startedAt);
+    for (const s of [b, c, d]) {
+      assert.equal(s.state, 'Pending');
+      assert.equal(s.startedAt, null);
+    }
+    await e.ex.cancel('q-c', 'NotNeeded');
+    const cFin = await waitFor('q-c aborted', finalOf(e.seen, 'q-c'));
+    assert.equal(cFin.state, 'Aborted');
+    assert.equal(cFin.startedAt, null);
+    await waitFor('q-a running', () => existsSync(join(e.dir, 'launches')));
+    assert.equal(e.ex.status('q-b')?.startedAt, null, 'still queued while q-a runs');
+
+    e.gate('q-a');
+    await waitFor('q-a done', finalOf(e.seen, 'q-a'));
+    const bStart = await waitFor('q-b started', () => e.seen.find((s) => s.runId === 'q-b' && s.state === 'Pending' && s.startedAt));
+    assert.ok(bStart.startedAt);
+    assert.equal(e.ex.status('q-d')?.startedAt, null);
+    e.gate('q-b');
+    await waitFor('q-b done', finalOf(e.seen, 'q-b'));
+    e.gate('q-d');
+    await waitFor('q-d done', finalOf(e.seen, 'q-d'));
+    assert.deepEqual(readFileSync(join(e.dir, 'launches'), 'utf8').trim().split('\n'), ['q-a', 'q-b', 'q-d'], 'FIFO, q-c never ran');
+    assert.equal(existsSync(runPath(e, 'q-c', 'launching')), false);
+    assert.equal(await e.make().adopt('q-c'), 'unknown', 'never launched');
+  } finally {
+    await e.done();
+  }
+});
+
+test('launching the same runId twice starts one process (also from a second executor)', async () => {
+  const e = setup(SIMPLE);
+  try {
+    const [s1, s2] = await Promise.all([e.ex.launch(spec('twice', 'gate')), e.ex.launch(spec('twice', 'gate'))]);
+    assert.equal(s1.startedAt, s2.startedAt);
+    const again = await e.ex.launch(spec('twice', 'gate'));
+    assert.equal(again.state, 'Pending');
+    await readPid(runPath(e, 'twice', 'artifacts', 'self'));
+    // a restarted controller launching it again adopts it instead
+    const other = e.make();
+    const st = await other.launch(spec('twice', 'gate'));
+    assert.equal(st.state, 'Pending');
+    assert.equal(st.startedAt, s1.startedAt);
+    e.gate('twice');
+    await waitFor('twice done', finalOf(e.seen, 'twice'));
+    assert.deepEqual(readFileSync(join(e.dir, 'launches'), 'utf8').trim().split('\n'), ['twice']);
+  } finally {
+    await e.done();
+  }
+});
+
+test('adoption by a restarted controller: Pending while running, final status emitted later', async () => {
+  const e = setup(SIMPLE);
+  try {
+    await e.ex.launch(spec('adopt-live', 'gate'));
+    await readPid(runPath(e, 'adopt-live', 'artifacts', 'self'));
+    e.ex.detach(); // the first controller "crashes": the process keeps running
+    const ex2 = e.make();
+    const seen2: JobStatus[] = [];
+    ex2.onStatus((s) => seen2.push(s));
+    const st = await ex2.adopt('adopt-live', 'gate');
+    assert.ok(st !== 'unknown');
+    assert.equal(st.state, 'Pending');
+    assert.ok(st.startedAt);
+    assert.equal(st.url, '/logs/adopt-live');
+    assert.deepEqual(await ex2.launch(spec('adopt-live', 'gate')), st, 'launch of an adopted run returns it');
+    e.gate('adopt-live');
+    const fin = await waitFor('adopted run final', finalOf(seen2, 'adopt-live'));
+    assert.equal(fin.state, 'Succeeded');
+    assert.equal(fin.startedAt, st.startedAt);
+    assert.equal(JSON.parse(readFileSync(runPath(e, 'adopt-live', 'status.json'), 'utf8')).state, 'Succeeded');
+    assert.equal(readFileSync(join(e.dir, 'launches'), 'utf8').trim(), 'adopt-live');
+
+    // a third controller reads the final status
+    assert.deepEqual(await e.make().adopt('adopt-live'), fin);
+  } finally {
+    await e.done();
+  }
+});
+
+test('adoption keeps enforcing the timeout from the start (process group killed)', async () => {
+  const e = setup(SIMPLE);
+  try {
+    await e.ex.launch(spec('adopt-timeout', 'hang'));
+    const grandchild = await readPid(runPath(e, 'adopt-timeout', 'artifacts', 'grandchild'));
+    e.ex.detach();
+    const ex2 = e.make();
+    const seen2: JobStatus[] = [];
+    ex2.onStatus((s) => seen2.push(s));
+    const st = await ex2.adopt('adopt-timeout');
+    assert.ok(st !== 'unknown' && st.state === 'Pending');
+    const fin = await waitFor('adopted timeout', finalOf(seen2, 'adopt-timeout'), 10_000);
+    assert.equal(fin.state, 'Failed');
+    assert.equal(fin.reason, 'Timeout');
+    await waitFor('grandchild gone', () => !alive(grandchild), 5000);
+  } finally {
+    await e.done();
+  }
+});
+
+test('adopt: finished run → its status (from status.json or rc); unknown; marker with dead or no pid → Lost', async () => {
+  const e = setup(SIMPLE);
+  try {
+    await e.ex.launch(spec('fin', 'fail'));
+    const fin = await waitFor('fin final', finalOf(e.seen, 'fin'));
+    assert.deepEqual(await e.make().adopt('fin'), fin);
+
+    // crashed after the command ended but before status.json was written: the rc file decides
+    const d = runPath(e, 'rc-only');
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'launching'), JSON.stringify({ startedAt: '2024-05-01T10:00:00.000Z', jobName: 'ok', timeoutMs: 1000 }));
+    writeFileSync(join(d, 'rc'), '0\n');
+    const rcOnly = await e.make().adopt('rc-only');
+    assert.ok(rcOnly !== 'unknown');
+    assert.equal(rcOnly.state, 'Succeeded');
+    assert.equal(rcOnly.startedAt, '2024-05-01T10:00:00.000Z');
+    assert.equal(JSON.parse(readFileSync(join(d, 'status.json'), 'utf8')).state, 'Succeeded');
+
+    assert.equal(await e.make().adopt('never-launched'), 'unknown');
+    mkdirSync(runPath(e, 'dir-no-marker'), { recursive: true });
+    assert.equal(await e.make().adopt('dir-no-marker'), 'unknown');
+
+    // marker and a pid that is dead, no rc
+    const dead = spawnSync('bash', ['-c', 'echo $$']).stdout.toString().trim();
+    const dl = runPath(e, 'dead-pid');
+    mkdirSync(dl, { recursive: true });
+    writeFileSync(join(dl, 'launching'), JSON.stringify({ startedAt: '2024-05-01T10:00:00.000Z' }));
+    writeFileSync(join(dl, 'pid'), `${dead}\n`);
+    const lost = await e.make().adopt('dead-pid');
+    assert.ok(lost !== 'unknown');
+    assert.equal(lost.state, 'Failed');
+    assert.equal(lost.reason, 'Lost');
+    assert.equal(JSON.parse(readFileSync(join(dl, 'status.json'), 'utf8')).reason, 'Lost');
+
+    // marker, no pid (crash between the marker and the spawn): Lost, and never relaunched
+    const np = runPath(e, 'no-pid');
+    mkdirSync(np, { recursive: true });
+    writeFileSync(join(np, 'launching'), '2024-05-01T10:00:00.000Z\n');
+    const ex3 = e.make();
+    const noPid = await ex3.launch(spec('no-pid', 'gate'));
+    assert.equal(noPid.state, 'Failed');
+    assert.equal(noPid.reason, 'Lost');
+    assert.equal(existsSync(join(e.dir, 'launches')), false, 'not relaunched');
+
+    // a live pid that is not this run's wrapper (pid reuse) is not adopted
+    const foreign = runPath(e, 'foreign-pid');
+    mkdirSync(foreign, { recursive: true });
+    writeFileSync(join(foreign, 'launching'), JSON.stringify({ startedAt: '2024-05-01T10:00:00.000Z' }));
+    writeFileSync(join(foreign, 'pid'), `${process.pid}\n`);
+    const notOurs = await e.make().adopt('foreign-pid');
+    assert.ok(notOurs !== 'unknown' && notOurs.reason === 'Lost');
+  } finally {
+    await e.done();
+  }
+});
+
+test('shutdown: running runs end Aborted "Shutdown" and their processes are gone; the queue is dropped', async () => {
+  const e = setup(`
+concurrency: 1
+jobs:
+  "*": { command: [bash, scripts/hang.sh] }
+`);
+  try {
+    await e.ex.launch(spec('sd-run'));
+    await e.ex.launch(spec('sd-queued'));
+    const self = await readPid(runPath(e, 'sd-run', 'artifacts', 'self'));
+    const grandchild = await readPid(runPath(e, 'sd-run', 'artifacts', 'grandchild'));
+    await e.ex.shutdown();
+    const fin = e.seen.find((s) => s.runId === 'sd-run' && s.state !== 'Pending');
+    assert.equal(fin?.state, 'Aborted');
+    assert.equal(fin?.reason, 'Shutdown');
+    await waitFor('processes gone', () => !alive(self) && !alive(grandchild), 5000);
+    assert.equal(e.seen.some((s) => s.runId === 'sd-queued'), false, 'a queued run gets no status');
+    assert.equal(await e.make().adopt('sd-queued'), 'unknown', 'so a restarted controller launches it');
+  } finally {
+    await e.done();
+  }
+});
+
+test('jobs file: defaults, relative paths, and errors naming file, field and reason', () => {
+  const f = parseJobsFile(
+    `
+defaults: { timeout: 2h, env: { A: "1" } }
+jobs:
+  a: { command: [./bin/run.sh, x], cwd: work, env: { B: "2" } }
+  b: { command: [bash, -c, "exit 0"], timeout: 90s, cwd: /abs }
+`,
+    '/etc/rc/jobs.yaml',
+  );
+  assert.equal(f.concurrency, 8);
+  assert.deepEqual(f.entries[0], { pattern: 'a', command: ['/etc/rc/bin/run.sh', 'x'], env: { A: '1', B: '2' }, timeoutMs: 7_200_000, cwd: '/etc/rc/work' });
+  assert.deepEqual(f.entries[1], { pattern: 'b', command: ['bash', '-c', 'exit 0'], env: { A: '1' }, timeoutMs: 90_000, cwd: '/abs' });
+  assert.equal(parseJobsFile('jobs: { x: { command: [y] } }', 'j.yaml').entries[0].timeoutMs, 4 * 3_600_000);
+
+  const bad: [string, RegExp][] = [
+    ['jobs: { e2e: { command: "bash run.sh" } }', /^jobs\.yaml: jobs\.e2e\.command: must be a non-empty array of strings$/],
+    ['jobs: { e2e: { command: [] } }', /^jobs\.yaml: jobs\.e2e\.command: must be a non-empty array of strings$/],
+    ['jobs: { e2e: { env: {} } }', /^jobs\.yaml: jobs\.e2e\.command: is required/],
+    ['jobs: { e2e: { command: [bash, 3] } }', /^jobs\.yaml: jobs\.e2e\.command\.1: must be a string/],
+    ['jobs: { e2e: { command: [x], timeout: 2d } }', /^jobs\.yaml: jobs\.e2e\.timeout: must be a positive Go duration/],
+    ['jobs: { e2e: { command: [x], env: { N: 3 } } }', /^jobs\.yaml: jobs\.e2e\.env\.N: must be a string/],
+    ['jobs: { e2e: { command: [x], comand: [y] } }', /^jobs\.yaml: jobs\.e2e: unknown field "comand"$/],
+    ['concurrency: 0\njobs: {}', /^jobs\.yaml: concurrency: must be a positive integer$/],
+    ['concurrency: many\njobs: {}', /^jobs\.yaml: concurrency: must be a positive integer$/],
+    ['defaults: { timeout: soon }\njobs: {}', /^jobs\.yaml: defaults\.timeout: must be a positive Go duration/],
+    ['concurrency: 2', /^jobs\.yaml: jobs: is required$/],
+    ['jobs: [a, b]', /^jobs\.yaml: jobs: must be a mapping, not array$/],
+    ['jobs: {\n', /^jobs\.yaml: \(root\): invalid YAML/],
+  ];
+  for (const [text, re] of bad) assert.throws(() => parseJobsFile(text, 'jobs.yaml'), { message: re }, text);
+  assert.throws(() => loadJobsFile('/nonexistent/jobs.yaml'), { message: /^\/nonexistent\/jobs\.yaml: \(root\): cannot read the jobs file: ENOENT$/ });
+});
