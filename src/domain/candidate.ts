@@ -1,10 +1,23 @@
-// Promotion candidate (upstream-behavior.md §6.6) with DESIGN §13 item 11 fixed: versions of another
-// major *or* minor are skipped, and the > 80 % success threshold counts finished runs only. For a
-// stream with QE jobs only QE-accepted payloads are candidates (DESIGN §6). Pure.
+// Promotion candidate (upstream-behavior.md §6.6) with DESIGN §13 item 11 fixed: stable versions
+// of another major *or* minor are skipped, and the > 80 % success threshold counts finished runs
+// only. For a stream with QE jobs only QE-accepted payloads are candidates (DESIGN §6). Pure.
+//
+// Promotion lineage. Upstream reads the stable release image to find the integration tag it was
+// promoted from. We have no image to read, so the lineage is the stable payload's
+// `release.openshift.io/from-tag` annotation (set by whoever promotes, e.g. ART tooling that seeds
+// the stable stream). Walking stable versions newest first:
+//   - from-tag names a tag of another stream → that version was not promoted from this stream:
+//     try the next stable version (upstream's rule);
+//   - from-tag names a tag of this stream → promotion time = that tag's creation time;
+//   - no from-tag, or the tag is gone → lineage unknown: promotion time = none, so every
+//     accepted tag of this stream is a candidate.
+// No stable version of the stream's major.minor → no next version → no candidate (upstream).
 import { isStable, qeEntries } from './config/schema.ts';
 import type { Payload, UpgradeResult } from './types.ts';
 import { compareVersions, incrementVersion, parseTolerant, type Version } from './version.ts';
 import type { WorldView } from './world.ts';
+
+export const AnnotationFromTag = 'release.openshift.io/from-tag';
 
 export interface Candidate {
   fromTag: string;
@@ -12,7 +25,7 @@ export interface Candidate {
   upgradeFrom?: string[];
 }
 
-/** `From` versions whose upgrades into `tag` succeeded more than 80 % of their finished runs. */
+/** `From` versions whose upgrades into a tag succeeded in more than 80 % of their finished runs. */
 export function goodUpgradeSources(results: readonly UpgradeResult[]): string[] {
   const by = new Map<string, { ok: number; done: number }>();
   for (const r of results) {
@@ -21,44 +34,52 @@ export function goodUpgradeSources(results: readonly UpgradeResult[]): string[] 
     if (r.state !== 'Pending') e.done++;
     by.set(r.from, e);
   }
-  return [...by.entries()].filter(([, e]) => e.done > 0 && (100 * e.ok) / e.done > 80).map(([f]) => f).sort();
+  return [...by.entries()]
+    .filter(([, e]) => e.done > 0 && (100 * e.ok) / e.done > 80)
+    .map(([f]) => f)
+    .sort();
+}
+
+/** Every tag of every Stable stream that parses (tolerantly) as a version, newest version first. */
+export function stableVersions(view: WorldView): { v: Version; p: Payload }[] {
+  const out: { v: Version; p: Payload }[] = [];
+  for (const s of view.streams()) {
+    if (!isStable(s.config)) continue;
+    for (const p of view.payloads(s.name)) {
+      const v = parseTolerant(p.tag);
+      if (v) out.push({ v, p });
+    }
+  }
+  return out.sort((a, b) => compareVersions(b.v, a.v) || (a.p.tag < b.p.tag ? 1 : a.p.tag > b.p.tag ? -1 : 0));
+}
+
+/** The next version to promote from `streamName` and the promotion time candidates must be newer than. */
+export function nextVersion(view: WorldView, streamName: string): { name: string; promotedAt: string } | null {
+  const own = parseTolerant(streamName);
+  if (!own) return null;
+  for (const { v, p } of stableVersions(view)) {
+    if (v.major !== own.major || v.minor !== own.minor) continue;
+    const fromTag = p.annotations[AnnotationFromTag];
+    const origin = fromTag ? view.findTag(fromTag) : undefined;
+    if (origin && origin.stream !== streamName) continue;
+    const name = incrementVersion(v);
+    if (!name) return null;
+    return { name, promotedAt: origin?.createdAt ?? '' };
+  }
+  return null;
 }
 
 export function findCandidate(view: WorldView, streamName: string): Candidate | null {
   const rec = view.stream(streamName);
   if (!rec) return null;
-  const own = parseTolerant(streamName);
-  if (!own) return null;
-  // stable releases of the same major.minor, newest first
-  const stable: { v: Version; p: Payload }[] = [];
-  for (const s of view.streams()) {
-    if (!isStable(s.config)) continue;
-    for (const p of view.payloads(s.name)) {
-      const v = parseTolerant(p.tag);
-      if (v && v.major === own.major && v.minor === own.minor) stable.push({ v, p });
-    }
-  }
-  stable.sort((a, b) => compareVersions(b.v, a.v));
-  let name: string;
-  let promotedAt = '';
-  if (stable.length > 0) {
-    const next = incrementVersion(stable[0].v);
-    if (!next) return null;
-    name = next;
-    // the integration payload the stable release came from, when it is recorded; else the stable release itself
-    const from = stable[0].p.annotations['release.openshift.io/from-tag'];
-    const origin = from ? view.payload(streamName, from) : undefined;
-    promotedAt = origin?.createdAt ?? stable[0].p.createdAt;
-  } else {
-    return null;
-  }
+  const next = nextVersion(view, streamName);
+  if (!next) return null;
   const wantQE = qeEntries(rec.config).length > 0;
-  const candidates = view
+  const best = view
     .payloads(streamName)
-    .filter((p) => (wantQE ? p.qe.state === 'QEAccepted' && p.phase === 'Accepted' : p.phase === 'Accepted'))
-    .filter((p) => p.createdAt > promotedAt);
-  const best = candidates[0];
+    .filter((p) => p.phase === 'Accepted' && (!wantQE || p.qe.state === 'QEAccepted') && p.createdAt > next.promotedAt)
+    .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))[0];
   if (!best) return null;
   const upgradeFrom = goodUpgradeSources(view.upgradesInto(best.tag));
-  return { fromTag: best.tag, name, ...(upgradeFrom.length ? { upgradeFrom } : {}) };
+  return { fromTag: best.tag, name: next.name, ...(upgradeFrom.length ? { upgradeFrom } : {}) };
 }

@@ -1,11 +1,12 @@
 // The Fastify app: upstream-compatible API, our writes and live feed, metrics, health, OpenAPI,
-// and (when given) the web console. Errors are mapped in one handler.
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+// and (when given) the web console. Errors are mapped in one handler: upstream's routes answer
+// upstream's plain text, ours answer JSON {"error": "…"}; bad input is a 4xx, never a 500.
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { OperationError, type Operations } from '../controller/operations.ts';
-import { eventRoutes } from './api/events.ts';
+import { eventRoutes, type EventRouteOptions } from './api/events.ts';
+import { sendJson, type ApiContext } from './api/shared.ts';
 import { streamRoutes } from './api/streams.ts';
 import { writeRoutes } from './api/writes.ts';
-import { sendJson, type ApiContext } from './api/shared.ts';
 import { Authenticator, type TokenEntry } from './auth.ts';
 import { HttpError } from './errors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -16,22 +17,36 @@ export interface AppOptions {
   tokens?: TokenEntry[];
   /** base URL of the artifacts server for downloadURL fields ("" → upstream's empty downloadURL) */
   artifactsUrl?: string;
-  logger?: FastifyServerOptions['logger'];
+  /** Fastify logger options (the Authorization header is always redacted) */
+  logger?: boolean | Record<string, unknown>;
+  /** metrics shared with the controller (reconcile duration); a fresh registry when absent */
   metrics?: Metrics;
-  /** the web console (src/http/pages) */
+  /** the web console (src/http/pages), registered last */
   registerPages?: (app: FastifyInstance) => Promise<void>;
+  /** request body limit in bytes (default 1 MiB) */
   bodyLimit?: number;
+  events?: EventRouteOptions;
 }
 
 const OP_STATUS = { bad_request: 400, not_found: 404, conflict: 409 } as const;
+const PLAIN = 'text/plain; charset=utf-8';
+const jsonError = (message: string) => JSON.stringify({ error: message }) + '\n';
+
+function loggerOption(logger: AppOptions['logger']): FastifyServerOptions['logger'] {
+  if (!logger) return false;
+  // tokens never reach the log, whatever serializers the caller configures
+  return { ...(typeof logger === 'object' ? logger : {}), redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' } };
+}
 
 export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: o.logger ?? false,
+    logger: loggerOption(o.logger),
     bodyLimit: o.bodyLimit ?? 1 << 20,
     routerOptions: { maxParamLength: 500, ignoreTrailingSlash: false },
-    // the authorization header is never logged
-    ...(o.logger ? { logger: { ...(typeof o.logger === 'object' ? o.logger : {}), redact: ['req.headers.authorization'] } } : {}),
+    // a malformed URL (bad percent-encoding) is the client's mistake, answered like Go's server does
+    frameworkErrors: (_err, _req, reply) => {
+      void (reply as unknown as FastifyReply).code(400).type(PLAIN).send('400 Bad Request\n');
+    },
   });
   const metrics = o.metrics ?? createMetrics();
   metrics.bind(o.ops.state);
@@ -39,33 +54,43 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   const auth = new Authenticator(o.tokens ?? []);
   const reg = new RouteRegistry();
 
-  app.setNotFoundHandler((_req, reply) => reply.code(404).type('text/plain; charset=utf-8').send('404 page not found\n'));
+  app.setNotFoundHandler((_req, reply) => reply.code(404).type(PLAIN).send('404 page not found\n'));
   app.setErrorHandler((err: FastifyError | HttpError | OperationError | Error, req, reply) => {
     if (err instanceof HttpError) {
       reply.code(err.status).headers(err.headers);
-      return err.plain ? reply.type('text/plain; charset=utf-8').send(err.message + '\n') : reply.type('application/json').send(JSON.stringify({ error: err.message }) + '\n');
+      return err.plain ? reply.type(PLAIN).send(err.message + '\n') : reply.type('application/json').send(jsonError(err.message));
     }
-    if (err instanceof OperationError) return reply.code(OP_STATUS[err.code]).type('application/json').send(JSON.stringify({ error: err.message }) + '\n');
+    if (err instanceof OperationError) return reply.code(OP_STATUS[err.code] ?? 400).type('application/json').send(jsonError(err.message));
     const status = (err as FastifyError).statusCode;
     if (status && status >= 400 && status < 500) {
-      const message = status === 413 ? 'request body too large' : (err as FastifyError).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported content type: send application/json' : `invalid request: ${err.message}`;
-      return reply.code(status).type('application/json').send(JSON.stringify({ error: message }) + '\n');
+      const code = (err as FastifyError).code;
+      const message =
+        status === 413 ? `request body too large (limit ${o.bodyLimit ?? 1 << 20} bytes)`
+        : code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported content type: send application/json'
+        : code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? 'the request body is not valid JSON'
+        : code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'the request body is empty but Content-Type is application/json'
+        : `invalid request: ${err.message}`;
+      return reply.code(status).type('application/json').send(jsonError(message));
     }
     req.log.error({ err }, 'request failed');
-    return reply.code(500).type('application/json').send(JSON.stringify({ error: 'internal error' }) + '\n');
+    return reply.code(500).type('application/json').send(jsonError('internal error'));
   });
   app.addHook('onResponse', async (req, reply) => {
+    // the route pattern, not the URL, so label cardinality stays bounded
     metrics.httpDuration.observe({ route: req.routeOptions.url ?? 'unmatched', method: req.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
-  o.ops.subscribe((e) => metrics.events.inc({ type: e.type }));
+  const offEvents = o.ops.subscribe((e) => metrics.events.inc({ type: e.type }));
+  app.addHook('onClose', async () => offEvents());
 
   streamRoutes(app, reg, ctx);
   writeRoutes(app, reg, ctx, auth);
-  eventRoutes(app, reg, ctx);
+  eventRoutes(app, reg, ctx, o.events);
 
-  reg.route(app, { method: 'GET', url: '/healthz', summary: 'Liveness', tag: 'ops', produces: 'text/plain' }, async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok\n'));
-  reg.route(app, { method: 'GET', url: '/readyz', summary: 'Readiness: state loaded and first reconcile done', tag: 'ops', produces: 'text/plain', responses: { '200': 'ready', '503': 'starting' } }, async (_req, reply) =>
-    o.ops.ready() ? reply.type('text/plain; charset=utf-8').send('ok\n') : reply.code(503).type('text/plain; charset=utf-8').send('not ready\n'),
+  reg.route(app, { method: 'GET', url: '/healthz', summary: 'Liveness', tag: 'ops', produces: 'text/plain' }, async (_req, reply) => reply.type(PLAIN).send('ok\n'));
+  reg.route(
+    app,
+    { method: 'GET', url: '/readyz', summary: 'Readiness: state loaded and the first reconcile of every stream done', tag: 'ops', produces: 'text/plain', responses: { '200': 'ready', '503': 'starting' } },
+    async (_req, reply) => (o.ops.ready() ? reply.type(PLAIN).send('ok\n') : reply.code(503).type(PLAIN).send('not ready\n')),
   );
   reg.route(app, { method: 'GET', url: '/metrics', summary: 'Prometheus metrics', tag: 'ops', produces: 'text/plain' }, async (_req, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
@@ -73,13 +98,10 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   reg.route(app, { method: 'GET', url: '/openapi.json', summary: 'This document', tag: 'ops', produces: 'application/json' }, async (_req, reply) => sendJson(reply, reg.document()));
 
   if (o.registerPages) {
-    const before = new Set<string>();
+    // routes the console registers are recorded too, so /openapi.json lists every route
     app.addHook('onRoute', (r) => {
-      const methods = Array.isArray(r.method) ? r.method : [r.method];
-      for (const m of methods) {
-        if (m === 'HEAD' || before.has(`${m} ${r.url}`) || reg.docs.some((d) => d.url === r.url && d.method === m)) continue;
-        before.add(`${m} ${r.url}`);
-        reg.docs.push({ method: m, url: r.url, summary: 'Web console page', tag: 'console', produces: 'text/html' });
+      for (const m of Array.isArray(r.method) ? r.method : [r.method]) {
+        if (m !== 'HEAD') reg.record({ method: m, url: r.url, summary: 'Web console', tag: 'console', produces: 'text/html' });
       }
     });
     await o.registerPages(app);

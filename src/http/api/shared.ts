@@ -26,13 +26,42 @@ export function tagObject(ctx: ApiContext, p: Payload): TagObject {
   return { name: p.tag, phase: p.phase, pullSpec: p.pullSpec, downloadURL: downloadURL(ctx, p.tag), qePhase: p.qe.state };
 }
 
-/** Two-space indentation and a trailing newline, as upstream's pretty JSON. */
+/**
+ * Two-space indentation (or `indent`) and a trailing newline, as upstream's pretty JSON, with
+ * upstream's bare `application/json` (a Buffer, so Fastify adds no charset parameter).
+ */
 export function sendJson(reply: FastifyReply, body: unknown, indent: number | string = 2): FastifyReply {
-  return reply.type('application/json').send(JSON.stringify(body, null, indent) + '\n');
+  return reply.type('application/json').send(Buffer.from(JSON.stringify(body, null, indent) + '\n'));
 }
 
-export function sendText(reply: FastifyReply, text: string): FastifyReply {
-  return reply.type('text/plain; charset=utf-8').send(text.endsWith('\n') ? text : text + '\n');
+/** One value and a newline as `text/plain`, as upstream's `fmt.Fprintln` answers (§6.4 formats). */
+export function sendPlain(reply: FastifyReply, text: string): FastifyReply {
+  return reply.type('text/plain').send(text + '\n');
+}
+
+/** Go's strconv.Quote, for error texts that embed one. */
+export function goQuote(s: string): string {
+  const esc: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v' };
+  let out = '';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (esc[ch]) out += esc[ch];
+    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else if (c >= 0x80 && c <= 0x9f) out += `\\u00${c.toString(16)}`;
+    else out += ch;
+  }
+  return `"${out}"`;
+}
+
+/**
+ * Go's strconv.Atoi on a 64-bit platform: the number, or the error text upstream prints
+ * (`strconv.Atoi: parsing "x": invalid syntax` / `value out of range`).
+ */
+export function goAtoi(s: string): number | string {
+  if (!/^[+-]?\d+$/.test(s)) return `strconv.Atoi: parsing ${goQuote(s)}: invalid syntax`;
+  const n = BigInt(s);
+  if (n > 9223372036854775807n || n < -9223372036854775808n) return `strconv.Atoi: parsing ${goQuote(s)}: value out of range`;
+  return n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : n < BigInt(Number.MIN_SAFE_INTEGER) ? Number.MIN_SAFE_INTEGER : Number(n);
 }
 
 /** Query parameter values as a list (repeated parameters stay separate). */

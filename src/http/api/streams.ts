@@ -1,59 +1,90 @@
-// Upstream's read routes under /api/v1 (upstream-behavior.md §6.3–§6.11, §6.18) plus the QE
-// additions of DESIGN.md §6. Errors here are plain text, exactly as upstream words them.
-import type { FastifyInstance } from 'fastify';
+// Upstream's read routes under /api/v1 and the redirects (upstream-behavior.md §6.3–§6.11, §6.18)
+// plus the QE additions of DESIGN.md §6. Errors here are plain text, worded exactly as upstream's.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { findCandidate } from '../../domain/candidate.ts';
-import { changeLog, changeLogHtml, emptyChangeLog } from '../../domain/changelog.ts';
+import { isStable, type ReleaseConfig } from '../../domain/config/schema.ts';
 import { parseDuration } from '../../domain/duration.ts';
-import { isStable, qeEntries, type ReleaseConfig } from '../../domain/config/schema.ts';
+import { previousPayload, releaseInfo } from '../../domain/releaseinfo.ts';
 import type { Payload } from '../../domain/types.ts';
-import { summarizeUpgrades } from '../../domain/upgrade.ts';
 import { parseRange, sortTagNamesDescending } from '../../domain/version.ts';
-import { payloadResults } from '../../domain/views.ts';
 import { upstreamError } from '../errors.ts';
 import type { RouteRegistry } from '../openapi.ts';
-import { listedStreams, matchesPhase, param, queryList, queryOne, sendJson, sendText, tagObject, type ApiContext } from './shared.ts';
+import { downloadURL, goAtoi, listedStreams, matchesPhase, param, queryList, queryOne, sendJson, sendPlain, tagObject, type ApiContext } from './shared.ts';
 
 const FORMAT_ERROR = "error: Must specify one of '', 'json', 'pullSpec', 'name', or 'downloadURL";
-const LIST_KINDS: Record<string, (p: Payload) => boolean> = {
-  accepted: (p) => p.phase === 'Accepted',
-  rejected: (p) => p.phase === 'Rejected',
-  ready: (p) => p.phase === 'Ready',
-  all: () => true,
-  qeaccepted: (p) => p.qe.state === 'QEAccepted',
-  qerejected: (p) => p.qe.state === 'QERejected',
+const NO_STREAM = 'no release configuration exists with the requested name';
+const NO_TAGS = 'no tags exist within the release that satisfy the request';
+const NO_ARTIFACTS = 'No artifacts download URL is configured, cannot show download link';
+
+/** The lists of /api/v1/releasestreams/{kind}: upstream's four plus our two QE verdicts. */
+const LIST_KINDS: Record<string, { match: (p: Payload) => boolean; summary: string }> = {
+  accepted: { match: (p) => p.phase === 'Accepted', summary: 'Accepted tags of every stream' },
+  rejected: { match: (p) => p.phase === 'Rejected', summary: 'Rejected tags of every stream' },
+  ready: { match: (p) => p.phase === 'Ready', summary: 'Ready tags of every stream' },
+  all: { match: () => true, summary: 'All tags of every stream' },
+  qeaccepted: { match: (p) => p.qe.state === 'QEAccepted', summary: 'QE-accepted tags of every stream (ours)' },
+  qerejected: { match: (p) => p.qe.state === 'QERejected', summary: 'QE-rejected tags of every stream (ours)' },
 };
 
-/** The payload a release page compares against by default (upstream §6.5 rules a–c). */
-export function previousPayload(ctx: ApiContext, p: Payload): Payload | undefined {
-  const list = ctx.ops.state.payloads(p.stream);
-  const older = list.filter((x) => x.createdAt < p.createdAt || (x.createdAt === p.createdAt && x.tag < p.tag));
-  const rec = ctx.ops.state.stream(p.stream);
-  for (const [, step] of Object.entries(rec?.config.publish ?? {})) {
-    if (!step.tagRef || step.disabled) continue;
-    const ref = ctx.ops.state.published(p.stream).find((r) => r.name === step.tagRef!.name);
-    const target = ref && older.find((x) => x.tag === ref.tag);
-    if (target) return target;
+/**
+ * The tag /latest selects (§6.4), checking parameters in upstream's order: `in`, `rel`, then the
+ * stream, then the matches. `phase` (ours, repeatable) defaults to Accepted; QE states filter on
+ * the QE phase.
+ */
+function selectLatest(ctx: ApiContext, req: FastifyRequest): Payload {
+  const name = param(req, 'release');
+  let inRange: ((v: string) => boolean) | undefined;
+  const range = queryOne(req, 'in') ?? '';
+  if (range) {
+    try {
+      inRange = parseRange(range);
+    } catch (e) {
+      throw upstreamError(400, `error: ?in must be a valid semantic version range: ${(e as Error).message}`);
+    }
   }
-  return older.find((x) => x.phase === 'Accepted') ?? older[0];
+  let rel = 0;
+  const relStr = queryOne(req, 'rel') ?? '';
+  if (relStr) {
+    const r = goAtoi(relStr);
+    if (typeof r === 'string') throw upstreamError(400, `error: ?rel must be non-negative integer: ${r}`);
+    if (r < 0) throw upstreamError(400, 'error: ?rel must be non-negative integer');
+    rel = r;
+  }
+  if (!ctx.ops.state.stream(name)) throw upstreamError(404, NO_STREAM);
+  const phases = queryList(req, 'phase').filter(Boolean);
+  const prefix = queryOne(req, 'prefix') ?? '';
+  const matches = ctx.ops.state
+    .payloads(name)
+    .filter((p) => matchesPhase(p, phases.length ? phases : ['Accepted']) && p.tag.startsWith(prefix) && (!inRange || inRange(p.tag)));
+  const p = sortTagNamesDescending(matches, (x) => x.tag)[rel];
+  if (!p) throw upstreamError(404, NO_TAGS);
+  return p;
 }
 
-/** Config as upstream serialises it: `expires` in nanoseconds; `{}` when there are no verify entries. */
-function configBody(c: ReleaseConfig, jobType: string): unknown {
-  if (!c.verify || Object.keys(c.verify).length === 0) return {};
-  const pick = (f: (v: NonNullable<ReleaseConfig['verify']>[string]) => boolean) =>
-    Object.fromEntries(Object.entries(c.verify ?? {}).filter(([, v]) => f(v)).sort(([a], [b]) => (a < b ? -1 : 1)));
-  switch (jobType) {
-    case '': {
-      const out: Record<string, unknown> = { ...c };
-      if (typeof c.expires === 'string') {
-        try {
-          out.expires = Math.round(parseDuration(c.expires) * 1e6);
-        } catch {
-          out.expires = 0;
-        }
-      }
-      return out;
+/** The whole config as upstream serialises it: `expires` as nanoseconds (never formatted back). */
+function configJson(c: ReleaseConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...c };
+  if (typeof c.expires === 'string') {
+    try {
+      out.expires = Math.round(parseDuration(c.expires) * 1e6);
+    } catch {
+      out.expires = 0;
     }
+  }
+  return out;
+}
+
+/**
+ * §6.8: `{}` for a stream without verify entries (whatever jobType says: upstream's quirk, kept on
+ * the wire); null for an unknown jobType.
+ */
+function configBody(c: ReleaseConfig, jobType: string): unknown {
+  const verify = Object.entries(c.verify ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (verify.length === 0) return {};
+  const pick = (f: (v: (typeof verify)[number][1]) => boolean) => Object.fromEntries(verify.filter(([, v]) => f(v)));
+  switch (jobType) {
+    case '':
+      return configJson(c);
     case 'informing':
       return pick((v) => Boolean(v.optional));
     case 'blocking':
@@ -72,16 +103,18 @@ export function streamRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiC
 
   reg.route(
     app,
-    { method: 'GET', url: '/api/v1/releasestream/:release/tags', summary: 'Tags of a stream (all phases), newest version first', tag: 'upstream', query: { phase: 'repeatable; a phase or QEAccepted/QERejected/…', format: "'' or json" }, produces: 'application/json', responses: { '200': 'tags', '400': 'bad format', '404': 'unknown stream' } },
+    {
+      method: 'GET', url: '/api/v1/releasestream/:release/tags', summary: 'Tags of a stream (all phases), newest version first', tag: 'upstream',
+      query: { phase: 'repeatable: keep tags in any of these phases (QEAccepted, QERejected… filter on the QE phase)', format: "'' or json" },
+      produces: 'application/json', responses: { '200': 'the stream and its tags (null when none match)', '400': 'bad format', '404': 'unknown stream' },
+    },
     async (req, reply) => {
       const name = param(req, 'release');
-      const rec = state.stream(name);
-      if (!rec) throw upstreamError(404, `Unable to find release ${name}`);
+      if (!state.stream(name)) throw upstreamError(404, `Unable to find release ${name}`);
       const format = queryOne(req, 'format') ?? '';
       if (format !== '' && format !== 'json') throw upstreamError(400, FORMAT_ERROR);
       const phases = queryList(req, 'phase').filter(Boolean);
-      let list = state.payloads(name) as Payload[];
-      if (phases.length) list = list.filter((p) => matchesPhase(p, phases));
+      const list = phases.length ? state.payloads(name).filter((p) => matchesPhase(p, phases)) : [...state.payloads(name)];
       const tags = sortTagNamesDescending(list, (p) => p.tag).map((p) => tagObject(ctx, p));
       return sendJson(reply, { name, tags: tags.length ? tags : null });
     },
@@ -90,94 +123,60 @@ export function streamRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiC
   reg.route(
     app,
     {
-      method: 'GET', url: '/api/v1/releasestream/:release/latest', summary: 'Newest payload in a phase (default Accepted; QEAccepted/QERejected allowed)', tag: 'upstream',
-      query: { phase: 'Accepted (default) or another phase / QE state', prefix: 'tag name prefix', in: 'semantic version range', rel: 'skip the first n matches', format: 'json, pullSpec, name or downloadURL' },
-      produces: 'application/json', responses: { '200': 'the tag', '400': 'bad parameter', '404': 'no such stream or tag' },
+      method: 'GET', url: '/api/v1/releasestream/:release/latest', summary: 'Newest tag in a phase (default Accepted; QEAccepted/QERejected filter on the QE phase)', tag: 'upstream',
+      query: { phase: 'repeatable; default Accepted', prefix: 'tag name prefix', in: 'semantic version range, e.g. >4.15.0-0 <4.16.0-0', rel: 'skip the first n matches', format: "'', json, pullSpec, name or downloadURL" },
+      produces: 'application/json', responses: { '200': 'the tag (JSON, or one value as text/plain)', '400': 'bad parameter', '404': 'no such stream or no matching tag' },
     },
     async (req, reply) => {
-      const name = param(req, 'release');
-      const rec = state.stream(name);
-      if (!rec) throw upstreamError(404, 'no release configuration exists with the requested name');
-      const format = queryOne(req, 'format') ?? '';
-      if (!['', 'json', 'pullSpec', 'name', 'downloadURL'].includes(format)) throw upstreamError(400, FORMAT_ERROR);
-      const phases = queryList(req, 'phase').filter(Boolean);
-      let list = (state.payloads(name) as Payload[]).filter((p) => matchesPhase(p, phases.length ? phases : ['Accepted']));
-      const prefix = queryOne(req, 'prefix');
-      if (prefix) list = list.filter((p) => p.tag.startsWith(prefix));
-      const range = queryOne(req, 'in');
-      if (range !== undefined && range !== '') {
-        let test: (v: string) => boolean;
-        try {
-          test = parseRange(range);
-        } catch (e) {
-          throw upstreamError(400, `error: ?in must be a valid semantic version range: ${(e as Error).message}`);
-        }
-        list = list.filter((p) => test(p.tag));
+      const t = tagObject(ctx, selectLatest(ctx, req));
+      switch (queryOne(req, 'format') ?? '') {
+        case 'pullSpec':
+          return sendPlain(reply, t.pullSpec);
+        case 'downloadURL':
+          return sendPlain(reply, t.downloadURL);
+        case 'name':
+          return sendPlain(reply, t.name);
+        case '':
+        case 'json':
+          return sendJson(reply, t);
+        default:
+          throw upstreamError(400, FORMAT_ERROR);
       }
-      let rel = 0;
-      const relStr = queryOne(req, 'rel');
-      if (relStr !== undefined && relStr !== '') {
-        if (!/^-?\d+$/.test(relStr)) throw upstreamError(400, `error: ?rel must be non-negative integer: strconv.Atoi: parsing ${JSON.stringify(relStr)}: invalid syntax`);
-        rel = Number(relStr);
-        if (rel < 0) throw upstreamError(400, 'error: ?rel must be non-negative integer');
-      }
-      const sorted = sortTagNamesDescending(list, (p) => p.tag);
-      const p = sorted[rel];
-      if (!p) throw upstreamError(404, 'no tags exist within the release that satisfy the request');
-      const t = tagObject(ctx, p);
-      if (format === 'pullSpec') return sendText(reply, t.pullSpec);
-      if (format === 'name') return sendText(reply, t.name);
-      if (format === 'downloadURL') return sendText(reply, t.downloadURL);
-      return sendJson(reply, t);
     },
   );
 
   reg.route(
     app,
-    { method: 'GET', url: '/api/v1/releasestream/:release/release/:tag', summary: 'Release info: phase, QE state, job results, upgrades, changelog', tag: 'upstream', query: { from: 'previous tag for the changelog', format: 'short: skip the changelog' }, produces: 'application/json', responses: { '200': 'release info', '404': 'unknown tag' } },
+    {
+      method: 'GET', url: '/api/v1/releasestream/:release/release/:tag', summary: 'Release info: phase, QE state, job results, upgrades, changelog', tag: 'upstream',
+      query: { from: 'previous tag for the changelog', format: 'short: skip the changelog' }, produces: 'application/json', responses: { '200': 'release info', '404': 'unknown tag, or a tag of another stream' },
+    },
     async (req, reply) => {
       const name = param(req, 'release');
       const tag = param(req, 'tag');
+      const fromName = queryOne(req, 'from') ?? '';
       const p = state.findTag(tag);
-      if (!p) throw upstreamError(404, `unable to find release tag ${tag}, it may have been deleted`);
+      const from = fromName ? state.findTag(fromName) : undefined;
+      // upstream looks both tags up together and names the requested tag when either is missing
+      if (!p || (fromName && !from)) throw upstreamError(404, `unable to find release tag ${tag}, it may have been deleted`);
       if (p.stream !== name) throw upstreamError(404, `release tag ${tag} does not belong to release ${name}`);
-      const rec = state.stream(name)!;
-      const fromName = queryOne(req, 'from');
-      let prev: Payload | undefined;
-      if (fromName) {
-        prev = state.findTag(fromName);
-        if (!prev) throw upstreamError(404, `unable to find release tag ${fromName}, it may have been deleted`);
-      } else prev = previousPayload(ctx, p);
       const short = (queryOne(req, 'format') ?? '').toLowerCase() === 'short';
-      const results = payloadResults(rec.config, p, state.runs(name, tag));
-      const resultsOut: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(results)) if (Object.keys(v).length) resultsOut[k] = v;
-      const body: Record<string, unknown> = { name: p.tag, phase: p.phase, qePhase: p.qe.state, results: resultsOut };
-      if (qeEntries(rec.config).length || p.qe.state) {
-        body.qe = { phase: p.qe.state, reason: p.qe.reason, startedAt: p.qe.startedAt, deadline: p.qe.deadline };
-      }
-      const to = summarizeUpgrades(state.upgradesInto(tag), (u) => u.from);
-      const from = summarizeUpgrades(state.upgradesOutOf(tag), (u) => u.to);
-      if (to.length) body.upgradesTo = to;
-      if (from.length) body.upgradesFrom = from;
-      if (prev && !short && prev.pullSpec && p.pullSpec) {
-        const cl = changeLog(prev, p);
-        body.changeLog = Buffer.from(changeLogHtml(cl)).toString('base64');
-        body.changeLogJson = cl;
-      } else body.changeLogJson = emptyChangeLog();
-      return sendJson(reply, body);
+      return sendJson(reply, releaseInfo(state, p, from ?? previousPayload(state, p), { short }));
     },
   );
 
   reg.route(
     app,
-    { method: 'GET', url: '/api/v1/releasestream/:release/config', summary: 'The stream config (expires in ns), or a verify subset by jobType', tag: 'upstream', query: { jobType: "'', informing, blocking, disabled or periodic" }, produces: 'application/json', responses: { '200': 'config', '400': 'bad jobType', '404': 'unknown stream' } },
+    {
+      method: 'GET', url: '/api/v1/releasestream/:release/config', summary: 'The stream config (expires in ns; {} without verify entries), or a verify subset by jobType', tag: 'upstream',
+      query: { jobType: "'', informing, blocking, disabled or periodic" }, produces: 'application/json', responses: { '200': 'config', '400': 'bad jobType', '404': 'unknown stream' },
+    },
     async (req, reply) => {
       const name = param(req, 'release');
       const rec = state.stream(name);
+      // DESIGN §13 item 12: upstream answers 400 here; an unknown stream is a 404 (same text)
       if (!rec) throw upstreamError(404, `error: unknown release stream specified: ${name}`);
-      const jobType = queryOne(req, 'jobType') ?? '';
-      const body = configBody(rec.config, jobType);
+      const body = configBody(rec.config, queryOne(req, 'jobType') ?? '');
       if (body === null) throw upstreamError(400, "error: jobType must be one of '', 'informing', 'blocking', 'disabled' or 'periodic'");
       return sendJson(reply, body);
     },
@@ -185,25 +184,28 @@ export function streamRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiC
 
   reg.route(
     app,
-    { method: 'GET', url: '/api/v1/releasestream/:release/candidate', summary: 'Promotion candidate (QE-accepted payloads only for streams with QE jobs)', tag: 'upstream', produces: 'application/json', responses: { '200': 'candidate or null', '404': 'unknown stream' } },
+    {
+      method: 'GET', url: '/api/v1/releasestream/:release/candidate', summary: 'Promotion candidate (for a stream with QE jobs: QE-accepted payloads only)', tag: 'upstream',
+      produces: 'application/json', responses: { '200': '{"candidate": {...}} or {"candidate": null}', '404': 'unknown stream' },
+    },
     async (req, reply) => {
       const name = param(req, 'release');
-      if (!state.stream(name)) throw upstreamError(404, 'no release configuration exists with the requested name');
+      if (!state.stream(name)) throw upstreamError(404, NO_STREAM);
       return sendJson(reply, { candidate: findCandidate(state, name) });
     },
   );
 
-  for (const kind of Object.keys(LIST_KINDS)) {
-    const qe = kind.startsWith('qe');
+  for (const [kind, { match, summary }] of Object.entries(LIST_KINDS)) {
     reg.route(
       app,
-      { method: 'GET', url: `/api/v1/releasestreams/${kind}`, summary: `${kind} tags of every stream`, tag: qe ? 'qe' : 'upstream', produces: 'application/json' },
+      { method: 'GET', url: `/api/v1/releasestreams/${kind}`, summary: `${summary}: stream → tag names (null when none), one-space indentation`, tag: kind.startsWith('qe') ? 'qe' : 'upstream', produces: 'application/json' },
       async (_req, reply) => {
         const out: Record<string, string[] | null> = {};
-        for (const s of listedStreams(ctx).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-          let list = (state.payloads(s.name) as Payload[]).filter(LIST_KINDS[kind]);
-          if (isStable(s.config)) list = sortTagNamesDescending(list, (p) => p.tag);
-          out[s.name] = list.length ? list.map((p) => p.tag) : null;
+        for (const s of listedStreams(ctx).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+          // integration streams: newest first (the view's order); Stable: semver descending
+          const list = state.payloads(s.name).filter(match);
+          const ordered = isStable(s.config) ? sortTagNamesDescending(list, (p) => p.tag) : list;
+          out[s.name] = ordered.length ? ordered.map((p) => p.tag) : null;
         }
         return sendJson(reply, out, 1);
       },
@@ -212,7 +214,26 @@ export function streamRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiC
 
   reg.route(
     app,
-    { method: 'GET', url: '/api/v1/releasetag/:tag/qualifiers', summary: 'Qualifier summary of a payload (null: none configured)', tag: 'upstream', produces: 'application/json', responses: { '200': 'summary or null', '404': 'no payload' } },
+    {
+      method: 'GET', url: '/api/v1/releasestreams/approvals', summary: 'Team-approved payloads (none: team approval labels are not recorded here)', tag: 'upstream',
+      query: { team: 'team name', prefix: 'tag name prefix', index: 'only element n' }, produces: 'application/json', responses: { '200': 'list ([])', '400': 'bad index' },
+    },
+    async (req, reply) => {
+      const approved: unknown[] = [];
+      const indexStr = queryOne(req, 'index') ?? '';
+      if (indexStr) {
+        const i = goAtoi(indexStr);
+        if (typeof i === 'string' || i < 0) throw upstreamError(400, `error: ?index must be non-negative integer${typeof i === 'string' ? `: ${i}` : ''}`);
+        if (i >= approved.length) throw upstreamError(400, `error: ?index value must be between 0-${approved.length - 1}`);
+        return sendJson(reply, approved[i], 1);
+      }
+      return sendJson(reply, approved, 1);
+    },
+  );
+
+  reg.route(
+    app,
+    { method: 'GET', url: '/api/v1/releasetag/:tag/qualifiers', summary: 'Qualifier summary of a payload (null: none recorded)', tag: 'upstream', produces: 'application/json', responses: { '200': 'summary or null', '404': 'no payload' } },
     async (req, reply) => {
       const tag = param(req, 'tag');
       if (!state.findTag(tag)) throw upstreamError(404, `No release payload found for tag "${tag}"`);
@@ -222,14 +243,34 @@ export function streamRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiC
 
   reg.route(
     app,
-    { method: 'GET', url: '/releasestream/:release/latest', summary: 'Redirect to the newest accepted release page', tag: 'upstream', query: { in: 'range', rel: 'n', prefix: 'prefix' }, responses: { '302': 'redirect', '404': 'none' } },
+    { method: 'GET', url: '/releasestream/:release/latest', summary: 'Redirect to the release page of the newest accepted tag', tag: 'upstream', query: { in: 'range', rel: 'n', prefix: 'prefix', phase: 'phase' }, responses: { '302': 'redirect', '400': 'bad parameter', '404': 'no such stream or tag' } },
+    async (req, reply) => {
+      const p = selectLatest(ctx, req);
+      return reply.redirect(`/releasestream/${encodeURIComponent(p.stream)}/release/${encodeURIComponent(p.tag)}`, 302);
+    },
+  );
+
+  reg.route(
+    app,
+    { method: 'GET', url: '/releasestream/:release/latest/download', summary: 'Redirect to the artifacts of the newest accepted tag', tag: 'upstream', query: { in: 'range', rel: 'n', prefix: 'prefix', phase: 'phase' }, responses: { '302': 'redirect', '404': 'no such stream or tag, or no artifacts server' } },
+    async (req, reply) => {
+      const p = selectLatest(ctx, req);
+      if (!ctx.artifactsUrl) throw upstreamError(404, NO_ARTIFACTS);
+      return reply.redirect(downloadURL(ctx, p.tag), 302);
+    },
+  );
+
+  reg.route(
+    app,
+    { method: 'GET', url: '/releasestream/:release/release/:tag/download', summary: 'Redirect to the artifacts of a tag', tag: 'upstream', responses: { '302': 'redirect', '404': 'unknown tag, or no artifacts server' } },
     async (req, reply) => {
       const name = param(req, 'release');
-      if (!state.stream(name)) throw upstreamError(404, 'no release configuration exists with the requested name');
-      const r = await app.inject({ method: 'GET', url: `/api/v1/releasestream/${encodeURIComponent(name)}/latest`, query: req.query as Record<string, string> });
-      if (r.statusCode !== 200) throw upstreamError(r.statusCode, r.body.trim());
-      const t = JSON.parse(r.body) as { name: string };
-      return reply.redirect(`/releasestream/${encodeURIComponent(name)}/release/${encodeURIComponent(t.name)}`, 302);
+      const tag = param(req, 'tag');
+      const p = state.findTag(tag);
+      if (!p) throw upstreamError(404, `Unable to find release tag ${tag}, it may have been deleted`);
+      if (p.stream !== name) throw upstreamError(404, `Release tag ${tag} does not belong to release ${name}`);
+      if (!ctx.artifactsUrl) throw upstreamError(404, NO_ARTIFACTS);
+      return reply.redirect(downloadURL(ctx, p.tag), 302);
     },
   );
 }
