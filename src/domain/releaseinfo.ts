@@ -29,7 +29,7 @@ export interface ReleaseInfo {
  * The release a payload's changelog starts from by default (upstream §6.5): (a) the payload a
  * `tagRef` publish step of the stream points at, if it is older; else (b) the newest older
  * Accepted payload; else (c) the newest older payload; else (d) for a semver tag, the first tag
- * of the highest-versioned stable-like stream of the same major.minor (never the payload itself).
+ * of the highest-versioned other stable-like stream of the same major.minor.
  */
 export function previousPayload(view: WorldView, p: Payload): Payload | undefined {
   const list = view.payloads(p.stream);
@@ -46,12 +46,14 @@ export function previousPayload(view: WorldView, p: Payload): Payload | undefine
   if (!v) return undefined;
   const stableLike = view
     .streams()
+    // the payload's own stream only has newer tags left: a changelog from those would run backwards
+    .filter((s) => s.name !== p.stream)
     .map((s) => ({ s, v: parseTolerant(s.name) }))
     .filter((x) => x.v || isStable(x.s.config))
     .sort((a, b) => (a.v && b.v ? compareVersions(b.v, a.v) : a.v ? -1 : b.v ? 1 : 0));
   for (const { s, v: sv } of stableLike) {
     if (!sv || sv.major !== v.major || sv.minor !== v.minor) continue;
-    const first = view.payloads(s.name).find((x) => x.tag !== p.tag);
+    const first = view.payloads(s.name)[0];
     if (first) return first;
   }
   return undefined;

@@ -31,7 +31,15 @@ export function tagObject(ctx: ApiContext, p: Payload): TagObject {
  * upstream's bare `application/json` (a Buffer, so Fastify adds no charset parameter).
  */
 export function sendJson(reply: FastifyReply, body: unknown, indent: number | string = 2): FastifyReply {
-  return reply.type('application/json').send(Buffer.from(JSON.stringify(body, null, indent) + '\n'));
+  return reply.type('application/json').send(Buffer.from(goJson(body, indent) + '\n'));
+}
+
+/**
+ * JSON as Go's encoder writes it: `<`, `>`, `&`, U+2028 and U+2029 escaped as \u00XX (they only
+ * ever occur inside strings, so the replacement is safe), which also keeps bodies inert in HTML.
+ */
+export function goJson(body: unknown, indent: number | string = 2): string {
+  return JSON.stringify(body, null, indent).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** One value and a newline as `text/plain`, as upstream's `fmt.Fprintln` answers (§6.4 formats). */
