@@ -29,7 +29,7 @@ export const CONFIGS = {
     name: NIGHTLY,
     to: 'release',
     source: 'ocp-4.16',
-    message: 'Nightly builds of **4.16**',
+    message: 'Nightly builds of **4.16** — see <https://docs.example.com> & ask',
     qe: { gate: 'InformingPassed', timeout: '24h' },
     publish: { tag: { tagRef: { name: '4.16' } } },
     verify: {
@@ -82,7 +82,10 @@ function run(p: Payload, verifyName: string, kind: JobKind, attempt: number, sta
   };
 }
 
-const qeStarted = (tag: string) => ({ startedAt: at(dateOf(tag), 5), deadline: at(dateOf(tag), 29), jobs: ['qe-e2e'] });
+const qeStarted = (tag: string) => {
+  const startedAt = at(dateOf(tag), 5);
+  return { startedAt, deadline: new Date(Date.parse(startedAt) + 24 * 3_600_000).toISOString().replace('.000Z', 'Z'), jobs: ['qe-e2e'] };
+};
 
 /** The seeded payloads, by tag. */
 export const PAYLOADS = (() => {
