@@ -10,14 +10,22 @@ import { apiError } from './errors.ts';
 export const ROLES = ['admin', 'qe', 'ci'] as const;
 export type Role = (typeof ROLES)[number];
 
+const str = { required_error: 'is required', invalid_type_error: 'must be a string' };
+const role = z.enum(ROLES, {
+  errorMap: (i) => ({ message: `must be one of ${ROLES.join(', ')}${i.code === 'invalid_enum_value' ? ` (got ${JSON.stringify(i.received)})` : ''}` }),
+});
 const TokensSchema = z.array(
   z
-    .object({
-      user: z.string().min(1, 'must not be empty'),
-      token: z.string().min(16, 'must be at least 16 characters'),
-      roles: z.array(z.enum(ROLES)).nonempty('must list at least one role'),
-    })
+    .object(
+      {
+        user: z.string(str).min(1, 'must not be empty'),
+        token: z.string(str).min(16, 'must be at least 16 characters'),
+        roles: z.array(role, { required_error: 'is required', invalid_type_error: 'must be a list of roles' }).nonempty('must list at least one role'),
+      },
+      { invalid_type_error: 'must be a mapping with user, token and roles' },
+    )
     .strict(),
+  { invalid_type_error: 'must be a list of {user, token, roles}' },
 );
 
 export interface TokenEntry {
