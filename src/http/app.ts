@@ -67,7 +67,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
       const message =
         status === 413 ? `request body too large (limit ${o.bodyLimit ?? 1 << 20} bytes)`
         : code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported content type: send application/json'
-        : code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? 'the request body is not valid JSON'
+        : code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? 'the request body is not valid JSON (or uses a forbidden key: __proto__, constructor.prototype)'
         : code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'the request body is empty but Content-Type is application/json'
         : `invalid request: ${err.message}`;
       return reply.code(status).type('application/json').send(jsonError(message));

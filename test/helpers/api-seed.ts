@@ -204,6 +204,9 @@ export class ReadOps implements Operations {
   emit(e: EventRecord): void {
     for (const l of this.listeners) l(e);
   }
+  listenerCount(): number {
+    return this.listeners.size;
+  }
   ready(): boolean {
     return true;
   }
