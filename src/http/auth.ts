@@ -89,7 +89,7 @@ export class Authenticator {
     return found;
   }
 
-  /** preHandler: 401 without a valid token, 403 without one of the roles. */
+  /** onRequest hook: 401 without a valid token, 403 without one of the roles. */
   require(...roles: Role[]) {
     return async (req: FastifyRequest, _reply: FastifyReply) => {
       const header = req.headers.authorization;

@@ -1,7 +1,7 @@
 // Every route registers through `RouteRegistry.route()`, which records it for /openapi.json and,
 // for routes with a body, validates the body with the same zod schema the document is generated
 // from — so the document cannot drift from what the server serves and accepts.
-import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, onRequestHookHandler } from 'fastify';
 import { z, type ZodTypeAny } from 'zod';
 import { apiError } from './errors.ts';
 
@@ -78,15 +78,18 @@ export type RouteHandler<B> = (req: FastifyRequest, reply: FastifyReply, body: B
 export class RouteRegistry {
   readonly docs: RouteDoc[] = [];
 
-  route<B extends ZodTypeAny = z.ZodUndefined>(app: FastifyInstance, doc: RouteDoc<B>, handler: RouteHandler<z.infer<B>>, preHandler?: preHandlerHookHandler): void {
+  /**
+   * `authenticate` runs as an onRequest hook: before the body is read or parsed, so a caller
+   * without a valid token gets 401/403 and learns nothing from validation.
+   */
+  route<B extends ZodTypeAny = z.ZodUndefined>(app: FastifyInstance, doc: RouteDoc<B>, handler: RouteHandler<z.infer<B>>, authenticate?: onRequestHookHandler): void {
     this.docs.push(doc);
     const schema = doc.body;
     app.route({
       method: doc.method,
       url: doc.url,
-      // runs after preHandler (authentication), so a caller without a token learns nothing from validation
       handler: (req, reply) => handler(req, reply, schema ? parseBody(schema, req.body) : (undefined as z.infer<B>)),
-      ...(preHandler ? { preHandler } : {}),
+      ...(authenticate ? { onRequest: authenticate } : {}),
     });
   }
 
