@@ -48,6 +48,7 @@ export interface ControllerOptions {
 }
 
 const SYSTEM = 'controller';
+const MAX_BUSY_PASSES = 50;
 
 export class Controller implements Operations {
   readonly state: State;
@@ -63,6 +64,8 @@ export class Controller implements Operations {
   private readonly queue = new Set<string>();
   private readonly timers = new Map<string, { at: number; handle: NodeJS.Timeout }>();
   private readonly building = new Set<string>();
+  /** consecutive passes of a stream that changed something */
+  private readonly busyPasses = new Map<string, number>();
   private readonly listeners = new Set<(e: EventRecord) => void>();
   private readonly idleWaiters: (() => void)[] = [];
   private draining: Promise<void> | null = null;
@@ -238,7 +241,10 @@ export class Controller implements Operations {
       since: this.since.get(stream),
     });
     const changes = planChanges(plan);
-    if (changes.length) await this.commit(changes);
+    if (changes.length) {
+      this.log.debug?.({ stream, changes: changes.map((c) => c.kind + ('payload' in c ? `:${c.payload.tag}` : 'run' in c ? `:${c.run.id}` : '')) }, 'reconcile changes');
+      await this.commit(changes);
+    }
     for (const spec of plan.launches) {
       const run = this.state.run(spec.runId);
       const p = this.state.payload(spec.stream, spec.tag);
@@ -249,11 +255,20 @@ export class Controller implements Operations {
     for (const u of plan.inputUpdates) this.wakeInput(u.input);
     // level-triggered: a pass that changed something is followed by another until nothing changes
     // (e.g. garbage collection after a verdict reached in this pass)
-    if (changes.length > 0) this.wake(stream);
-    else if (plan.requeueAfterMs !== null) {
+    if (changes.length > 0) {
+      const n = (this.busyPasses.get(stream) ?? 0) + 1;
+      this.busyPasses.set(stream, n);
+      if (n <= MAX_BUSY_PASSES) this.wake(stream);
+      else {
+        // a plan that never converges is a bug; back off instead of spinning
+        this.log.error({ stream, passes: n }, 'stream does not converge; backing off');
+        this.wakeAfter(stream, 5000);
+      }
+    } else if (plan.requeueAfterMs !== null) {
       if (plan.requeueAfterMs === 0) this.wake(stream);
       else this.wakeAfter(stream, plan.requeueAfterMs);
     }
+    if (changes.length === 0) this.busyPasses.delete(stream);
     this.onReconcile?.(stream, Number(process.hrtime.bigint() - t0) / 1e9);
     return plan;
   }

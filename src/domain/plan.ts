@@ -225,9 +225,11 @@ function ensureEntries(b: PlanBuilder, p: Payload, entries: [string, ReleaseVeri
       }
       if (!r.source) {
         // No upgrade source: record a finished synthetic run instead of stranding the payload (DESIGN §13 item 7).
-        const id = runName(p.tag, name, attempt, extra);
+        // For an aggregated entry the synthetic run stands in for its aggregator (the run that decides).
+        const aggregated = kind !== 'qe' && (v.aggregatedProwJob?.analysisJobCount ?? 0) > 0;
+        const id = aggregated ? safeJobName(`${p.tag}-${name}`, attempt > 0 ? `aggregator-${attempt}` : 'aggregator') : runName(p.tag, name, attempt, extra);
         b.addRun(p, {
-          id, stream: p.stream, tag: p.tag, verifyName: name, jobName, kind, attempt, generation,
+          id, stream: p.stream, tag: p.tag, verifyName: name, jobName, kind: aggregated ? 'aggregator' : kind, attempt, generation,
           state: 'Succeeded', url: '', upgradeFrom: '', upgradeFromPullSpec: '', createdAt: b.at, startedAt: b.at, finishedAt: b.at,
           reason: `NoUpgradeSource: ${r.why}`, logPath: '',
         });
