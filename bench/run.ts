@@ -5,7 +5,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import autocannon from 'autocannon';
 import { buildState, percentile, runControllerBench } from './controller-bench.ts';
 
 const quick = process.argv.includes('--quick');
@@ -34,7 +33,7 @@ async function coldStart(dir: string, streams: number): Promise<number> {
   const jobs = join(dir, 'jobs.yaml');
   writeFileSync(jobs, 'jobs:\n  "*": { command: ["true"] }\n');
   const t0 = performance.now();
-  const child = spawn(process.execPath, [resolve('bin/release-controller.mjs'), 'serve', '--releases', releases, '--jobs', jobs, '--data', dir, '--db', `sqlite:${join(dir, 'bench.db')}`, '--port', '0', '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [resolve('bin/release-controller.mjs'), 'serve', '--releases', releases, '--jobs', jobs, '--data', dir, '--db', `sqlite:${join(dir, 'bench.db')}`, '--port', '0', '--log-level', 'info'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LOG_LEVEL: 'info' },
   });
@@ -59,8 +58,14 @@ async function coldStart(dir: string, streams: number): Promise<number> {
   }
 }
 
+/** Runs autocannon in its own process (50 connections), so the load generator does not share the server's thread. */
 async function load(url: string, duration: number): Promise<{ rps: number; p99: number; p50: number; errors: number }> {
-  const r = await autocannon({ url, connections: 50, duration, pipelining: 1 });
+  const cli = resolve('node_modules/autocannon/autocannon.js');
+  const child = spawn(process.execPath, [cli, '-c', '50', '-d', String(duration), '-j', url], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  await new Promise((r) => child.once('exit', r));
+  const r = JSON.parse(out) as { requests: { average: number }; latency: { p99: number; p50: number }; errors: number; non2xx: number };
   return { rps: r.requests.average, p99: r.latency.p99, p50: r.latency.p50, errors: r.errors + r.non2xx };
 }
 
@@ -106,7 +111,7 @@ async function main(): Promise<void> {
     const ratio = a.rps / b.rps;
     row(
       `API ${name} (${(body.length / 1024).toFixed(1)} KiB)`,
-      `${a.rps.toFixed(0)} req/s = ${ratio.toFixed(2)} × baseline ${b.rps.toFixed(0)}; p50 ${a.p50} ms, p99 ${a.p99} ms${a.errors ? `, ${a.errors} errors` : ''}`,
+      `${a.rps.toFixed(0)} req/s = ${ratio.toFixed(2)} × baseline ${b.rps.toFixed(0)}; p50 ${a.p50} ms, p99 ${a.p99} ms (baseline p99 ${b.p99} ms)${a.errors ? `, ${a.errors} errors` : ''}`,
       `${target ? `≥ ${target} × baseline, ` : ''}p99 ≤ 20 ms`,
       (target ? ratio >= target : true) && a.p99 <= 20 && a.errors === 0,
     );

@@ -8,6 +8,7 @@ import { sendJson, type ApiContext } from './api/shared.ts';
 import { streamRoutes } from './api/streams.ts';
 import { writeRoutes } from './api/writes.ts';
 import { Authenticator, type TokenEntry } from './auth.ts';
+import { registerResponseCache } from './cache.ts';
 import { HttpError } from './errors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { RouteRegistry } from './openapi.ts';
@@ -82,6 +83,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   const offEvents = o.ops.subscribe((e) => metrics.events.inc({ type: e.type }));
   app.addHook('onClose', async () => offEvents());
 
+  registerResponseCache(app, o.ops.state);
   streamRoutes(app, reg, ctx);
   writeRoutes(app, reg, ctx, auth);
   eventRoutes(app, reg, ctx, o.events);
