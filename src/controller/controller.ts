@@ -66,6 +66,7 @@ export class Controller implements Operations {
   private readonly building = new Set<string>();
   /** consecutive passes of a stream that changed something */
   private readonly busyPasses = new Map<string, number>();
+  private firstPass: { pending: Set<string>; resolve: () => void } | null = null;
   private readonly listeners = new Set<(e: EventRecord) => void>();
   private readonly idleWaiters: (() => void)[] = [];
   private draining: Promise<void> | null = null;
@@ -146,7 +147,12 @@ export class Controller implements Operations {
       this.since.set(s.name, now);
       this.wake(s.name);
     }
-    await this.idle();
+    // ready once every stream has had its first pass (job completions may keep the queue busy)
+    await new Promise<void>((resolve) => {
+      this.firstPass = { pending: new Set(this.state.streams().map((s) => s.name)), resolve };
+      if (this.firstPass.pending.size === 0) resolve();
+    });
+    this.firstPass = null;
     this.isReady = true;
     if (this.resyncMs > 0) {
       this.resyncHandle = setInterval(() => this.resyncAll(), this.resyncMs);
@@ -222,6 +228,7 @@ export class Controller implements Operations {
           this.log.error({ err: e, stream }, 'reconcile failed');
           this.wakeAfter(stream, 5000);
         }
+        if (this.firstPass?.pending.delete(stream) && this.firstPass.pending.size === 0) this.firstPass.resolve();
       }
     } finally {
       this.draining = null;
