@@ -138,6 +138,17 @@ describe('live feed (SSE) with the real Controller', () => {
     }
   });
 
+  test('the app closes while a feed is connected (the feed is ended first)', async () => {
+    const a = await buildApp({ ops: controller });
+    await a.listen({ port: 0, host: '127.0.0.1' });
+    const c = sse(`http://127.0.0.1:${(a.server.address() as { port: number }).port}`, '/api/v1/events');
+    const res = await c.ready;
+    const ended = new Promise<void>((r) => res.on('end', () => r()));
+    await Promise.race([a.close(), new Promise((_r, reject) => setTimeout(() => reject(new Error('app.close() hung on an open feed')), 5000))]);
+    await ended;
+    c.close();
+  });
+
   test('a bad Last-Event-ID / since is a 400 JSON error', async () => {
     const r = await app.inject({ url: '/api/v1/events', headers: { 'last-event-id': 'abc' } });
     assert.equal(r.statusCode, 400);

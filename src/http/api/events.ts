@@ -60,6 +60,11 @@ export interface EventRouteOptions {
 
 export function eventRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiContext, o: EventRouteOptions = {}): void {
   const heartbeatMs = o.heartbeatMs ?? HEARTBEAT_MS;
+  // open feeds never go idle, so the server could not close while one is connected: end them first
+  const open = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of [...open]) end();
+  });
   reg.route(
     app,
     {
@@ -96,12 +101,15 @@ export function eventRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiCo
       const beat = setInterval(() => sender.send(': heartbeat\n\n'), heartbeatMs);
       beat.unref();
       let closed = false;
+      const end = () => res.end();
+      open.add(end);
       const close = () => {
         if (closed) return;
         closed = true;
         off();
         clearInterval(beat);
         queued.length = 0;
+        open.delete(end);
       };
       res.on('close', close);
       if (since === undefined) return;
