@@ -1,23 +1,35 @@
-// `release-controller validate DIR`: exit 0 when every file is valid, 1 with `file: json.path: reason` lines.
-import { existsSync, statSync } from 'node:fs';
-import { loadConfigDir } from '../domain/config/load.ts';
+// `release-controller validate DIR`: exit 0 when every file is valid, 1 with `file: json.path: reason`
+// lines on stdout (warnings and a summary on stderr), 2 when DIR cannot be read.
+import { statSync } from 'node:fs';
+import { loadConfigDir, type LoadResult } from '../domain/config/load.ts';
 import { formatIssue } from '../domain/config/validate.ts';
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 export function runValidate(dir: string, out: (line: string) => void, err: (line: string) => void): number {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    err(`${dir}: no such directory`);
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    err(`error: ${dir}: ${code === 'ENOENT' ? 'no such directory' : `cannot read (${code ?? (e as Error).message})`}`);
     return 2;
   }
-  let r;
+  if (!isDir) {
+    err(`error: ${dir}: not a directory`);
+    return 2;
+  }
+  let r: LoadResult;
   try {
     r = loadConfigDir(dir);
   } catch (e) {
-    err(`${dir}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    err(`error: ${dir}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     return 2;
   }
   for (const e of r.errors) out(formatIssue(e));
   for (const w of r.warnings) err(`warning: ${formatIssue(w)}`);
-  const files = new Set(r.errors.map((e) => e.file)).size;
-  err(`${r.streams.length} stream(s) valid, ${r.errors.length} error(s) in ${files} file(s), ${r.warnings.length} warning(s)`);
+  const badFiles = new Set(r.errors.map((e) => e.file)).size;
+  if (r.streams.length === 0 && r.errors.length === 0) err(`warning: ${dir}: no *.json release configs found`);
+  err(`${plural(r.streams.length, 'stream')} valid, ${plural(r.errors.length, 'error')} in ${plural(badFiles, 'file')}, ${plural(r.warnings.length, 'warning')}`);
   return r.errors.length ? 1 : 0;
 }
