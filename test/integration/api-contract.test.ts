@@ -201,6 +201,7 @@ describe('API contract (seeded through the SQLite store)', () => {
     assert.deepEqual(q.tags.map((t: { name: string }) => t.name), [T(4), T(1)]);
     const none = await get(`/api/v1/releasestream/${NIGHTLY}/tags?phase=Pending`);
     assert.equal(none.body, `{\n  "name": "${NIGHTLY}",\n  "tags": null\n}\n`);
+    assert.equal((await get(`/api/v1/releasestream/${NIGHTLY}/tags?phase=`)).json().tags, null, 'upstream: an empty phase matches nothing');
     const empty = await get(`/api/v1/releasestream/${EMPTY}/tags`);
     assert.equal(empty.json().tags, null);
   });

@@ -95,5 +95,5 @@ export function listedStreams(ctx: ApiContext): StreamRecord[] {
 
 /** Does a payload match a `phase` filter value (upstream phases, or our QE states)? */
 export function matchesPhase(p: Payload, phases: string[]): boolean {
-  return phases.some((ph) => (ph.startsWith('QE') ? p.qe.state === ph : p.phase === ph));
+  return phases.some((ph) => (ph.startsWith('QE') ? p.qe.state === ph : ph !== '' && p.phase === ph));
 }

@@ -113,7 +113,8 @@ export function streamRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiC
       if (!state.stream(name)) throw upstreamError(404, `Unable to find release ${name}`);
       const format = queryOne(req, 'format') ?? '';
       if (format !== '' && format !== 'json') throw upstreamError(400, FORMAT_ERROR);
-      const phases = queryList(req, 'phase').filter(Boolean);
+      // as upstream: `?phase=` (empty) is a filter too, and no tag has an empty phase
+      const phases = queryList(req, 'phase');
       const list = phases.length ? state.payloads(name).filter((p) => matchesPhase(p, phases)) : [...state.payloads(name)];
       const tags = sortTagNamesDescending(list, (p) => p.tag).map((p) => tagObject(ctx, p));
       return sendJson(reply, { name, tags: tags.length ? tags : null });
