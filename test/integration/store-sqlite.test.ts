@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, sqlitePath } from '../../src/adapters/store/open.ts';
 import { openSqliteDatabase, openSqliteStore } from '../../src/adapters/store/sqlite/index.ts';
+import { MIGRATIONS } from '../../src/adapters/store/sqlite/migrations.ts';
 import { event, payload, storeSuite } from './store-suite.ts';
 
 function tempDb(): { dir: string; path: string } {
@@ -22,7 +23,7 @@ storeSuite('sqlite', async () => {
   };
 });
 
-test('sqlite: WAL journal, foreign keys, synchronous NORMAL, busy timeout, migration 1 recorded once', async () => {
+test('sqlite: WAL journal, foreign keys, synchronous NORMAL, busy timeout, every migration recorded once', async () => {
   const { dir, path } = tempDb();
   try {
     const store = openSqliteStore(path);
@@ -35,7 +36,7 @@ test('sqlite: WAL journal, foreign keys, synchronous NORMAL, busy timeout, migra
       assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
       assert.equal(db.pragma('synchronous', { simple: true }), 1); // NORMAL
       assert.ok((db.pragma('busy_timeout', { simple: true }) as number) > 0);
-      assert.deepEqual(db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(), [1]);
+      assert.deepEqual(db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(), MIGRATIONS.map((m) => m.version));
     } finally {
       db.close();
     }

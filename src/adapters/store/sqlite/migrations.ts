@@ -91,6 +91,13 @@ CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events BEGIN SELECT RA
 CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 `,
   },
+  {
+    version: 2,
+    sql: `
+CREATE INDEX job_runs_pending ON job_runs (state) WHERE state = 'Pending';
+CREATE INDEX job_runs_periodic ON job_runs (kind) WHERE kind = 'periodic';
+`,
+  },
 ];
 
 /**

@@ -7,10 +7,14 @@ const params = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 const prefixed = (alias: string, cols: string) => cols.split(', ').map((c) => `${alias}.${c}`).join(', ');
 
 /** Runs of payloads still deciding, plus every Pending or periodic run (mirrors isSettled in controller/state.ts). */
+// Runs of deciding payloads (through the payload index) plus every Pending or periodic run (partial
+// indexes of migration 2), without scanning every run.
 const ACTIVE_RUNS = `
-  SELECT ${prefixed('r', JOB_RUN_COLS)} FROM job_runs r JOIN payloads p ON p.stream = r.stream AND p.tag = r.tag
-  WHERE r.state = 'Pending' OR r.kind = 'periodic' OR p.phase IN ('Pending', 'Ready')
-     OR json_extract(p.qe, '$.state') IN ('QEPending', 'QERunning', 'QESkipped')
+  SELECT ${prefixed('r', JOB_RUN_COLS)} FROM job_runs r WHERE r.rowid IN (
+    SELECT r2.rowid FROM payloads p JOIN job_runs r2 ON r2.stream = p.stream AND r2.tag = p.tag
+      WHERE p.phase IN ('Pending', 'Ready') OR json_extract(p.qe, '$.state') IN ('QEPending', 'QERunning', 'QESkipped')
+    UNION SELECT rowid FROM job_runs WHERE state = 'Pending'
+    UNION SELECT rowid FROM job_runs WHERE kind = 'periodic')
   ORDER BY r.rowid`;
 
 export function prepareStatements(db: Database.Database) {
