@@ -1,5 +1,5 @@
 // Test harness: a real controller on a real SQLite file with real child processes for jobs.
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalBuilder } from '../../src/adapters/builder/local/index.ts';
@@ -96,4 +96,19 @@ export function pullSpec(component: string): string {
   digestCounter++;
   const hex = (component + String(digestCounter)).split('').map((c) => c.charCodeAt(0).toString(16)).join('').padEnd(64, '0').slice(0, 64);
   return `quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:${hex}`;
+}
+
+/** Whether a process still runs (a zombie waiting to be reaped counts as gone). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
 }

@@ -4,18 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanup, config, pullSpec, startHarness, tempDir, waitFor, writeScripts, type Harness } from '../helpers/harness.ts';
+import { cleanup, config, pidAlive, pullSpec, startHarness, tempDir, waitFor, writeScripts, type Harness } from '../helpers/harness.ts';
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/openshift-release/releases/release-ocp-4.16.json', import.meta.url), 'utf8'));
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('the 4.16 nightly fixture: accepted with a retry, rejected naming the failed job, timeouts kill the job', async () => {
   const dir = tempDir();
