@@ -367,7 +367,8 @@ function stageQE(b: PlanBuilder, p0: Payload, ci: Map<string, EntryStatus>): voi
   }
   const entries = names.map((n) => [n, b.config.verify![n]] as [string, ReleaseVerification]);
   let statuses = qeStatuses(b.config, p, runs);
-  ensureEntries(b, p, entries, statuses, cur.generation);
+  // a required QE job already failed for good: the verdict is QERejected, launching more cannot change it
+  if (qeVerdict(b.config, names, statuses).state !== 'QERejected') ensureEntries(b, p, entries, statuses, cur.generation);
   statuses = qeStatuses(b.config, p, b.runsOf(p));
   const v = qeVerdict(b.config, names, statuses);
   b.setQE(p, { ...cur, state: v.state, reason: v.reason, message: v.message });
