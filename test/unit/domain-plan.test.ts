@@ -250,9 +250,10 @@ test('plan: input → Pending → Ready → CI launches (no QE) → Accepted →
   ]);
   for (const l of verify.launches) {
     assert.equal(l.pullSpec, sim.payload(tag).pullSpec);
-    assert.equal(l.jobName, (BASE.verify as Raw)[l.verifyName] && (BASE.verify as Record<string, { prowJob: { name: string } }>)[l.verifyName].prowJob.name);
+    assert.equal(l.jobName, (BASE.verify as Record<string, { prowJob: { name: string } }>)[l.verifyName].prowJob.name);
   }
   const kinds = Object.fromEntries(verify.runs.map((r) => [r.verifyName, r.kind]));
+  assert.deepEqual(Object.keys(kinds).sort(), CI_JOBS, 'every enabled non-QE entry, the disabled one not');
   assert.deepEqual(kinds, { 'aws-ovn-serial': 'blocking', 'aws-ovn-upgrade-micro': 'upgrade', 'fips-scan': 'informing', 'hypershift-ovn-conformance': 'informing', 'metal-ipi-ovn-ipv6': 'blocking' });
   assert.equal(sim.runs(tag, (r) => r.kind === 'qe').length, 0, 'no QE run before the gate opens');
   assert.equal(sim.payload(tag).phase, 'Ready');
@@ -697,8 +698,8 @@ test('plan: a stream without QE jobs keeps qe.state "" through its whole life (n
   const sim = new Sim(makeConfig((c) => {
     const v = c.verify as Record<string, Raw>;
     for (const n of QE_JOBS) delete v[n];
-    delete c.qe;
-    return c;
+    const { qe: _qe, ...rest } = c;
+    return rest;
   }));
   sim.setInput(1);
   const tag = sim.settle().payloads[0].tag;
@@ -790,7 +791,7 @@ test('plan: GC of Accepted payloads beyond the newest 5 once past expires', () =
   const payloads: Payload[] = Array.from({ length: 8 }, (_, i) => {
     const at = new Date(T0.getTime() - (i + 1) * 10 * HOUR);
     const tag = tagAt(at);
-    return { stream: STREAM, tag, phase: 'Accepted', createdAt: rfc3339(at), inputHash: `sha256:${i}`, pullSpec: `registry.local/release:${tag}`, digest: '', components: {}, reason: '', message: '', annotations: i === 7 ? { 'release.openshift.io/keep': 'yes' } : {}, override: null, qe: { ...emptyQEStatus(), state: 'QEAccepted' }, phaseChangedAt: rfc3339(at) };
+    return { stream: STREAM, tag, phase: 'Accepted', createdAt: rfc3339(at), inputHash: `sha256:${i}`, pullSpec: `registry.local/release:${tag}`, digest: '', components: {}, reason: '', message: '', annotations: (i === 7 ? { 'release.openshift.io/keep': 'yes' } : {}) as Record<string, string>, override: null, qe: { ...emptyQEStatus(), state: 'QEAccepted' }, phaseChangedAt: rfc3339(at) };
   });
   const sim = new Sim(config, { payloads });
   // ages 10..80 h; beyond the newest 5 (indexes 5, 6; 7 is kept): 60 h and 70 h are past 24 h
