@@ -800,3 +800,69 @@ test('plan: GC of Accepted payloads beyond the newest 5 once past expires', () =
   sim.settle();
   assert.ok(sim.state.payload(STREAM, payloads[7].tag), 'a kept payload is never removed');
 });
+
+// ---------------------------------------------------------------- more gate and config cases
+
+test('plan: an informing job retried after the payload is Accepted (QEPending) opens the gate once it passes', () => {
+  const sim = new Sim(makeConfig((c) => {
+    (c.verify as Record<string, Raw>)['fips-scan'].maxRetries = 1;
+    return c;
+  }));
+  const tag = sim.createReady(1);
+  sim.advance(20 * MIN);
+  for (const n of ['aws-ovn-serial', 'metal-ipi-ovn-ipv6', 'hypershift-ovn-conformance']) sim.finishJob(tag, n, 'Succeeded');
+  sim.settle();
+  assert.equal(sim.payload(tag).phase, 'Accepted');
+  sim.advance(5 * MIN);
+  sim.finishJob(tag, 'fips-scan', 'Failed');
+  const retry = sim.settle();
+  assert.deepEqual(retry.launches.map((l) => l.runId), [`${tag}-fips-scan-1`], 'the informing retry still launches after Accepted while QE waits');
+  assert.equal(sim.payload(tag).qe.state, 'QEPending');
+  sim.advance(5 * MIN);
+  sim.finishJob(tag, 'fips-scan', 'Succeeded');
+  const open = sim.settle();
+  assert.deepEqual(open.launches.map((l) => l.verifyName).sort(), QE_JOBS);
+  assert.equal(sim.payload(tag).qe.state, 'QERunning');
+});
+
+test('plan: a QE job removed from the config while QE runs → its run is cancelled and no longer decides', () => {
+  const sim = new Sim(makeConfig());
+  const tag = sim.createReady(1);
+  drive(sim, tag, { 'qe-serial': 'hang', 'qe-e2e-aws': 'hang' });
+  assert.equal(sim.payload(tag).qe.state, 'QERunning');
+  const next = makeConfig((c) => {
+    const v = c.verify as Record<string, Raw>;
+    delete v['qe-serial'];
+    v['qe-new'] = { qe: true, prowJob: { name: 'periodic-qe-new' } };
+    return c;
+  });
+  sim.state.apply([{ kind: 'putStream', stream: streamRecord(next) }]);
+  const p = sim.pass();
+  assert.deepEqual(p.cancels, [{ runId: `${tag}-qe-serial`, reason: 'RemovedFromConfig' }]);
+  assert.equal(p.launches.length, 0, 'a QE job added after QE started is not launched');
+  sim.finish(sim.pendingRuns(tag).find((r) => r.verifyName === 'qe-serial')!, 'Aborted');
+  sim.settle();
+  sim.advance(MIN);
+  sim.finishJob(tag, 'qe-e2e-aws', 'Succeeded');
+  sim.settle();
+  const q = sim.payload(tag).qe;
+  assert.equal(q.state, 'QEAccepted');
+  assert.equal(q.message, 'QE jobs passed: qe-e2e-aws');
+});
+
+test('plan: minCreationIntervalSeconds holds a new input and requeues for the remaining wait', () => {
+  const sim = new Sim(makeConfig((c) => ({ ...c, maxUnreadyReleases: 0, minCreationIntervalSeconds: 600 })));
+  const first = sim.createReady(1); // created at T0, now T0 + 2 min
+  sim.advance(MIN);
+  sim.setInput(2);
+  const held = sim.settle();
+  assert.equal(held.payloads.filter((p) => p.tag !== first).length, 0);
+  assert.equal(held.creationBlockedBy, 'waiting for 420s');
+  assert.equal(held.requeueAfterMs, 7 * MIN);
+  sim.advance(7 * MIN);
+  const created = sim.settle();
+  const p = created.payloads.find((x) => x.tag !== first);
+  assert.ok(p);
+  assert.equal(p.tag, tagAt(new Date(T0.getTime() + 10 * MIN)));
+  assert.equal(p.phase, 'Pending');
+});
