@@ -2,11 +2,11 @@
 // woken by input changes, job status changes, builds and timers. Each pass asks the domain for a
 // plan and applies it: store first (one transaction), then the in-memory view, then the executor.
 import { inputStreamOf, qeEntries, type ReleaseConfig } from '../domain/config/schema.ts';
-import { applyBuild, planStream, withAnnotations, type LaunchSpec, type Plan } from '../domain/plan.ts';
-import { rfc3339, runName } from '../domain/tagname.ts';
+import { applyBuild, planStream, runKind, withAnnotations, type LaunchSpec, type Plan } from '../domain/plan.ts';
+import { aggregatorRunName, rfc3339, runName } from '../domain/tagname.ts';
 import type { EventRecord, InputTag, JobRun, Payload, StreamRecord, UpgradeResult } from '../domain/types.ts';
-import { ciStatuses } from '../domain/verification.ts';
-import { emptyQEStatus } from '../domain/qe.ts';
+import { ciStatuses, decidingRuns } from '../domain/verification.ts';
+import { emptyQEStatus, qeRunsOf } from '../domain/qe.ts';
 import type { PayloadBuilder } from '../ports/builder.ts';
 import { systemClock, type Clock } from '../ports/clock.ts';
 import type { JobExecutor, JobSpec, JobStatus } from '../ports/executor.ts';
@@ -523,20 +523,19 @@ export class Controller implements Operations {
       if (p.qe.deadline && Date.parse(p.qe.deadline) <= this.clock.now().getTime()) {
         throw new OperationError('conflict', `the QE time limit of ${tag} has passed; re-run the QE jobs instead`);
       }
-      runs = all.filter((r) => r.kind === 'qe' && r.verifyName === verifyName && r.generation === generation);
+      runs = qeRunsOf(all, verifyName, generation);
     } else {
-      const agg = v.aggregatedProwJob && (v.aggregatedProwJob.analysisJobCount ?? 0) > 0;
-      runs = all.filter((r) => r.verifyName === verifyName && (agg ? r.kind === 'aggregator' : r.kind !== 'qe' && r.kind !== 'analysis' && r.kind !== 'periodic' && r.kind !== 'aggregator'));
+      runs = decidingRuns(v, verifyName, all);
     }
     if (runs.some((r) => r.state === 'Pending')) throw new OperationError('conflict', `${verifyName} is still running on ${tag}`);
     if (runs.some((r) => r.state === 'Succeeded' && !r.reason.startsWith('NoUpgradeSource'))) throw new OperationError('conflict', `${verifyName} already succeeded on ${tag}`);
     const attempt = runs.reduce((m, r) => Math.max(m, r.attempt + 1), 0);
     const template = runs[runs.length - 1];
-    const kind = template?.kind ?? (v.qe ? 'qe' : v.upgrade ? 'upgrade' : v.optional ? 'informing' : 'blocking');
+    const kind = template?.kind ?? runKind(v);
     const extra = v.qe && generation > 0 ? `rerun${generation}` : '';
     const at = rfc3339(this.clock.now());
     const run: JobRun = {
-      id: kind === 'aggregator' ? runName(tag, verifyName, 0, `aggregator-${attempt}`) : runName(tag, verifyName, attempt, extra),
+      id: kind === 'aggregator' ? aggregatorRunName(tag, verifyName, attempt) : runName(tag, verifyName, attempt, extra),
       stream, tag, verifyName, jobName: template?.jobName ?? (v.prowJob?.name || verifyName), kind, attempt, generation, state: 'Pending', url: '',
       upgradeFrom: template?.upgradeFrom ?? '', upgradeFromPullSpec: template?.upgradeFromPullSpec ?? '', createdAt: at, startedAt: null, finishedAt: null,
       reason: '', logPath: '',

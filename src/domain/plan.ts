@@ -5,7 +5,7 @@ import { inputStreamOf, isStable, qeEntries, type ReleaseConfig, type ReleaseVer
 import { componentsOf, decideCreation, inputHash, isKept, pendingToAbort, selectGarbage } from './lifecycle.ts';
 import { periodicDue } from './periodic.ts';
 import { emptyQEStatus, evaluateGate, qeJobNames, qeStatuses, qeTimeoutMs, qeVerdict } from './qe.ts';
-import { releaseTagName, rfc3339, runName, safeJobName } from './tagname.ts';
+import { aggregatorRunName, releaseTagName, rfc3339, runName, safeJobName } from './tagname.ts';
 import {
   AnnotationCreationTimestamp,
   AnnotationHash,
@@ -195,7 +195,8 @@ export function withAnnotations(p: Payload, config: ReleaseConfig, runs: readonl
   return { ...p, annotations: a };
 }
 
-function runKind(v: ReleaseVerification): JobKind {
+/** The kind of run a verify entry launches (aggregated entries add analysis and aggregator runs). */
+export function runKind(v: ReleaseVerification): JobKind {
   if (v.qe) return 'qe';
   if (v.upgrade) return 'upgrade';
   return entryGroup(v) === 'blocking' ? 'blocking' : 'informing';
@@ -227,7 +228,7 @@ function ensureEntries(b: PlanBuilder, p: Payload, entries: [string, ReleaseVeri
         // No upgrade source: record a finished synthetic run instead of stranding the payload (DESIGN §13 item 7).
         // For an aggregated entry the synthetic run stands in for its aggregator (the run that decides).
         const aggregated = kind !== 'qe' && (v.aggregatedProwJob?.analysisJobCount ?? 0) > 0;
-        const id = aggregated ? safeJobName(`${p.tag}-${name}`, attempt > 0 ? `aggregator-${attempt}` : 'aggregator') : runName(p.tag, name, attempt, extra);
+        const id = aggregated ? aggregatorRunName(p.tag, name, attempt) : runName(p.tag, name, attempt, extra);
         b.addRun(p, {
           id, stream: p.stream, tag: p.tag, verifyName: name, jobName, kind: aggregated ? 'aggregator' : kind, attempt, generation,
           state: 'Succeeded', url: '', upgradeFrom: '', upgradeFromPullSpec: '', createdAt: b.at, startedAt: b.at, finishedAt: b.at,
@@ -253,7 +254,7 @@ function ensureEntries(b: PlanBuilder, p: Payload, entries: [string, ReleaseVeri
       if (all.length < n || all.some((r) => r.state === 'Pending')) continue;
       const passed = all.filter((r) => r.state === 'Succeeded').length;
       const aggJob = agg.prowJob?.name || DEFAULT_AGGREGATOR_JOB;
-      b.launch(p, { ...base, id: safeJobName(`${p.tag}-${name}`, attempt > 0 ? `aggregator-${attempt}` : 'aggregator'), jobName: aggJob, kind: 'aggregator' }, {
+      b.launch(p, { ...base, id: aggregatorRunName(p.tag, name, attempt), jobName: aggJob, kind: 'aggregator' }, {
         PAYLOAD_TAG: p.tag, VERIFICATION_JOB_NAME: jobName, JOB_START_TIME: b.at, ANALYSIS_JOB_COUNT: String(n), ANALYSIS_JOBS_SUCCEEDED: String(passed),
       });
       continue;

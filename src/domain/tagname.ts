@@ -51,3 +51,8 @@ export function runName(tag: string, verifyName: string, attempt: number, extra 
   const parts = [extra, attempt > 0 ? String(attempt) : ''].filter(Boolean).join('-');
   return safeJobName(`${tag}-${verifyName}`, parts);
 }
+
+/** Run name of an aggregated entry's aggregator (retry n → `-aggregator-n`). */
+export function aggregatorRunName(tag: string, verifyName: string, attempt: number): string {
+  return safeJobName(`${tag}-${verifyName}`, attempt > 0 ? `aggregator-${attempt}` : 'aggregator');
+}

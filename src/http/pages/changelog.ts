@@ -1,10 +1,8 @@
 // Changelog between two payloads from their component snapshots (DESIGN.md §8): components added,
 // removed and changed, with commit ids and source repositories from the image labels.
+import { LABEL_COMMIT, LABEL_SOURCE } from '../../domain/changelog.ts';
 import type { Component, Payload } from '../../domain/types.ts';
 import { h, join, link, type Safe } from './html.ts';
-
-export const LABEL_COMMIT = 'io.openshift.build.commit.id';
-export const LABEL_SOURCE = 'io.openshift.build.source-location';
 
 export interface ComponentChange {
   name: string;
