@@ -6,8 +6,13 @@
 // is meaningful here (verify entries, components, annotations iterate in insertion order), so the
 // state loaded after a restart must equal the state in memory before it.
 import pg from 'pg';
-import type { EventRecord, InputTag, JobRun, Payload, PublishedRef, StreamRecord, UpgradeResult } from '../../../domain/types.ts';
+import type { EventRecord, InputTag, Payload, StreamRecord } from '../../../domain/types.ts';
 import type { Change, EventQuery, Snapshot, Store } from '../../../ports/store.ts';
+import {
+  EVENT_COLS, INPUT_TAG_COLS, JOB_RUN_COLS, PAYLOAD_COLS, PUBLISHED_COLS, STREAM_COLS, UPGRADE_COLS,
+  eventParams, inputTagParams, interner, jobRunFromRow, jobRunParams, json, payloadParams, publishedFromRow, publishedParams,
+  upgradeFromRow, upgradeParams, type Param, type Row,
+} from '../rows.ts';
 
 export interface PostgresStoreOptions {
   /** schema to create (if missing) and use on every pooled connection; default: the server's search_path */
@@ -16,8 +21,6 @@ export interface PostgresStoreOptions {
   max?: number;
 }
 
-type Row = unknown[];
-type Param = string | number | boolean | null;
 type Client = pg.PoolClient;
 
 // ---------------------------------------------------------------------------------------------
@@ -130,15 +133,6 @@ const RECORD_MIGRATION = 'INSERT INTO schema_migrations (version, applied_at) VA
 // Statements. Text is constant; every value is a bind parameter. Names make pg prepare each
 // statement once per pooled connection.
 
-const STREAM_COLS = 'name, config, source_file, input, errors, warnings, locked';
-const INPUT_TAG_COLS = 'input, component, pull_spec, labels, updated_at';
-const PAYLOAD_COLS =
-  'stream, tag, phase, created_at, input_hash, pull_spec, digest, components, reason, message, annotations, override, qe, phase_changed_at';
-const JOB_RUN_COLS =
-  'id, stream, tag, verify_name, job_name, kind, attempt, generation, state, url, upgrade_from, upgrade_from_pull_spec, created_at, started_at, finished_at, reason, log_path';
-const EVENT_COLS = 'id, at, stream, tag, type, actor, message, data';
-const UPGRADE_COLS = 'run_id, from_tag, to_tag, url, state';
-const PUBLISHED_COLS = 'stream, name, tag, updated_at';
 
 const params = (n: number) => Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ');
 const prefixed = (alias: string, cols: string) => cols.split(', ').map((c) => `${alias}.${c}`).join(', ');
@@ -200,8 +194,6 @@ async function run(c: Client | pg.Pool, name: StatementName, values: Param[] = [
 // ---------------------------------------------------------------------------------------------
 // Record ↔ row mapping. pg parses json columns itself; JSON parameters are passed as text.
 
-const json = (v: unknown): string => JSON.stringify(v);
-
 const streamParams = (s: StreamRecord): Param[] => [s.name, json(s.config), s.sourceFile, s.input, json(s.errors), json(s.warnings), s.locked];
 
 const streamFromRow = (r: Row): StreamRecord => ({
@@ -214,8 +206,6 @@ const streamFromRow = (r: Row): StreamRecord => ({
   locked: r[6] as boolean,
 });
 
-const inputTagParams = (input: string, t: InputTag): Param[] => [input, t.component, t.pullSpec, json(t.labels), t.updatedAt];
-
 const inputTagFromRow = (r: Row): InputTag => ({
   input: r[0] as string,
   component: r[1] as string,
@@ -223,11 +213,6 @@ const inputTagFromRow = (r: Row): InputTag => ({
   labels: r[3] as InputTag['labels'],
   updatedAt: r[4] as string,
 });
-
-const payloadParams = (p: Payload): Param[] => [
-  p.stream, p.tag, p.phase, p.createdAt, p.inputHash, p.pullSpec, p.digest, json(p.components), p.reason, p.message,
-  json(p.annotations), p.override === null ? null : json(p.override), json(p.qe), p.phaseChangedAt,
-];
 
 const payloadFromRow = (r: Row): Payload => ({
   stream: r[0] as string,
@@ -246,44 +231,6 @@ const payloadFromRow = (r: Row): Payload => ({
   phaseChangedAt: r[13] as string,
 });
 
-const jobRunParams = (r: JobRun): Param[] => [
-  r.id, r.stream, r.tag, r.verifyName, r.jobName, r.kind, r.attempt, r.generation, r.state, r.url, r.upgradeFrom,
-  r.upgradeFromPullSpec, r.createdAt, r.startedAt, r.finishedAt, r.reason, r.logPath,
-];
-
-/** repeated values are shared through `intern`, which keeps many loaded runs smaller in memory */
-const jobRunFromRow = (r: Row, intern: (s: string) => string): JobRun => ({
-  id: r[0] as string,
-  stream: intern(r[1] as string),
-  tag: intern(r[2] as string),
-  verifyName: intern(r[3] as string),
-  jobName: intern(r[4] as string),
-  kind: intern(r[5] as string) as JobRun['kind'],
-  attempt: r[6] as number,
-  generation: r[7] as number,
-  state: intern(r[8] as string) as JobRun['state'],
-  url: r[9] as string,
-  upgradeFrom: intern(r[10] as string),
-  upgradeFromPullSpec: intern(r[11] as string),
-  createdAt: r[12] as string,
-  startedAt: r[13] as string | null,
-  finishedAt: r[14] as string | null,
-  reason: intern(r[15] as string),
-  logPath: r[16] as string,
-});
-
-function interner(): (s: string) => string {
-  const pool = new Map<string, string>();
-  return (s) => {
-    const hit = pool.get(s);
-    if (hit !== undefined) return hit;
-    pool.set(s, s);
-    return s;
-  };
-}
-
-const eventParams = (e: EventRecord): Param[] => [e.at, e.stream, e.tag, e.type, e.actor, e.message, json(e.data)];
-
 const eventFromRow = (r: Row): EventRecord => ({
   id: Number(r[0]), // BIGINT arrives as a string
   at: r[1] as string,
@@ -294,20 +241,6 @@ const eventFromRow = (r: Row): EventRecord => ({
   message: r[6] as string,
   data: r[7] as EventRecord['data'],
 });
-
-const upgradeParams = (u: UpgradeResult): Param[] => [u.runId, u.from, u.to, u.url, u.state];
-
-const upgradeFromRow = (r: Row): UpgradeResult => ({
-  runId: r[0] as string,
-  from: r[1] as string,
-  to: r[2] as string,
-  url: r[3] as string,
-  state: r[4] as UpgradeResult['state'],
-});
-
-const publishedParams = (p: PublishedRef): Param[] => [p.stream, p.name, p.tag, p.updatedAt];
-
-const publishedFromRow = (r: Row): PublishedRef => ({ stream: r[0] as string, name: r[1] as string, tag: r[2] as string, updatedAt: r[3] as string });
 
 // ---------------------------------------------------------------------------------------------
 

@@ -1,15 +1,16 @@
-// Record ↔ row mapping for the SQLite store. Rows are read with `.raw()` (arrays in SELECT column
-// order) and written as positional parameters, so each mapping sits next to the column list it
-// follows. JSON columns hold JSON.stringify text; booleans are 0/1.
-import type { EventRecord, InputTag, JobRun, Payload, PublishedRef, StreamRecord, UpgradeResult } from '../../../domain/types.ts';
+// Record ↔ row mapping for the SQLite store: rows are read with `.raw()` (arrays in SELECT column
+// order). JSON columns hold JSON.stringify text; booleans are 0/1. What every adapter maps the same
+// way lives in ../rows.ts.
+import type { EventRecord, InputTag, Payload, StreamRecord } from '../../../domain/types.ts';
+import { json, type Param, type Row } from '../rows.ts';
 
-export type Row = unknown[];
-type Param = string | number | null;
+export {
+  EVENT_COLS, INPUT_TAG_COLS, JOB_RUN_COLS, PAYLOAD_COLS, PUBLISHED_COLS, STREAM_COLS, UPGRADE_COLS,
+  eventParams, inputTagParams, interner, jobRunFromRow, jobRunParams, payloadParams, publishedFromRow, publishedParams,
+  upgradeFromRow, upgradeParams, type Row,
+} from '../rows.ts';
 
-const json = (v: unknown): string => JSON.stringify(v);
 const parse = <T>(v: unknown): T => JSON.parse(v as string) as T;
-
-export const STREAM_COLS = 'name, config, source_file, input, errors, warnings, locked';
 
 export function streamParams(s: StreamRecord): Param[] {
   return [s.name, json(s.config), s.sourceFile, s.input, json(s.errors), json(s.warnings), s.locked ? 1 : 0];
@@ -27,24 +28,8 @@ export function streamFromRow(r: Row): StreamRecord {
   };
 }
 
-export const INPUT_TAG_COLS = 'input, component, pull_spec, labels, updated_at';
-
-export function inputTagParams(input: string, t: InputTag): Param[] {
-  return [input, t.component, t.pullSpec, json(t.labels), t.updatedAt];
-}
-
 export function inputTagFromRow(r: Row): InputTag {
   return { input: r[0] as string, component: r[1] as string, pullSpec: r[2] as string, labels: parse(r[3]), updatedAt: r[4] as string };
-}
-
-export const PAYLOAD_COLS =
-  'stream, tag, phase, created_at, input_hash, pull_spec, digest, components, reason, message, annotations, override, qe, phase_changed_at';
-
-export function payloadParams(p: Payload): Param[] {
-  return [
-    p.stream, p.tag, p.phase, p.createdAt, p.inputHash, p.pullSpec, p.digest, json(p.components), p.reason, p.message,
-    json(p.annotations), p.override === null ? null : json(p.override), json(p.qe), p.phaseChangedAt,
-  ];
 }
 
 export function payloadFromRow(r: Row): Payload {
@@ -66,59 +51,6 @@ export function payloadFromRow(r: Row): Payload {
   };
 }
 
-export const JOB_RUN_COLS =
-  'id, stream, tag, verify_name, job_name, kind, attempt, generation, state, url, upgrade_from, upgrade_from_pull_spec, created_at, started_at, finished_at, reason, log_path';
-
-export function jobRunParams(r: JobRun): Param[] {
-  return [
-    r.id, r.stream, r.tag, r.verifyName, r.jobName, r.kind, r.attempt, r.generation, r.state, r.url, r.upgradeFrom,
-    r.upgradeFromPullSpec, r.createdAt, r.startedAt, r.finishedAt, r.reason, r.logPath,
-  ];
-}
-
-/**
- * Maps job run rows; repeated values (stream, tag, names, kind, state, upgrade source, reason) are
- * shared through `intern`, which keeps hundreds of thousands of loaded runs much smaller in memory.
- */
-export function jobRunFromRow(r: Row, intern: (s: string) => string = (s) => s): JobRun {
-  return {
-    id: r[0] as string,
-    stream: intern(r[1] as string),
-    tag: intern(r[2] as string),
-    verifyName: intern(r[3] as string),
-    jobName: intern(r[4] as string),
-    kind: intern(r[5] as string) as JobRun['kind'],
-    attempt: r[6] as number,
-    generation: r[7] as number,
-    state: intern(r[8] as string) as JobRun['state'],
-    url: r[9] as string,
-    upgradeFrom: intern(r[10] as string),
-    upgradeFromPullSpec: intern(r[11] as string),
-    createdAt: r[12] as string,
-    startedAt: r[13] as string | null,
-    finishedAt: r[14] as string | null,
-    reason: intern(r[15] as string),
-    logPath: r[16] as string,
-  };
-}
-
-/** A string pool for one load: equal strings come back as the same string. */
-export function interner(): (s: string) => string {
-  const pool = new Map<string, string>();
-  return (s) => {
-    const hit = pool.get(s);
-    if (hit !== undefined) return hit;
-    pool.set(s, s);
-    return s;
-  };
-}
-
-export const EVENT_COLS = 'id, at, stream, tag, type, actor, message, data';
-
-export function eventParams(e: EventRecord): Param[] {
-  return [e.at, e.stream, e.tag, e.type, e.actor, e.message, json(e.data)];
-}
-
 export function eventFromRow(r: Row): EventRecord {
   return {
     id: r[0] as number,
@@ -130,24 +62,4 @@ export function eventFromRow(r: Row): EventRecord {
     message: r[6] as string,
     data: parse(r[7]),
   };
-}
-
-export const UPGRADE_COLS = 'run_id, from_tag, to_tag, url, state';
-
-export function upgradeParams(u: UpgradeResult): Param[] {
-  return [u.runId, u.from, u.to, u.url, u.state];
-}
-
-export function upgradeFromRow(r: Row): UpgradeResult {
-  return { runId: r[0] as string, from: r[1] as string, to: r[2] as string, url: r[3] as string, state: r[4] as UpgradeResult['state'] };
-}
-
-export const PUBLISHED_COLS = 'stream, name, tag, updated_at';
-
-export function publishedParams(p: PublishedRef): Param[] {
-  return [p.stream, p.name, p.tag, p.updatedAt];
-}
-
-export function publishedFromRow(r: Row): PublishedRef {
-  return { stream: r[0] as string, name: r[1] as string, tag: r[2] as string, updatedAt: r[3] as string };
 }
