@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { buildState, percentile, runControllerBench } from './controller-bench.ts';
+import { buildState, runControllerBench } from './controller-bench.ts';
 
 const quick = process.argv.includes('--quick');
 const scale = quick ? { streams: 20, payloads: 50, open: 5, events: 100, duration: 3 } : { streams: 200, payloads: 100, open: 5, events: 1000, duration: 10 };
@@ -139,7 +139,6 @@ async function main(): Promise<void> {
   const v = Math.max(...rows.map((r) => r.value.length));
   console.log(`\n${'figure'.padEnd(w)}  ${'measured'.padEnd(v)}  target`);
   for (const r of rows) console.log(`${r.what.padEnd(w)}  ${r.value.padEnd(v)}  ${r.target}${r.ok === null ? '' : r.ok ? '  ✓' : '  ✗ missed'}`);
-  void percentile;
 }
 
 main().then(

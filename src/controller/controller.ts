@@ -2,10 +2,10 @@
 // woken by input changes, job status changes, builds and timers. Each pass asks the domain for a
 // plan and applies it: store first (one transaction), then the in-memory view, then the executor.
 import { inputStreamOf, qeEntries, type ReleaseConfig } from '../domain/config/schema.ts';
-import { applyBuild, planStream, runKind, withAnnotations, type LaunchSpec, type Plan } from '../domain/plan.ts';
+import { applyBuild, planStream, runKind, withAnnotations, type Plan } from '../domain/plan.ts';
 import { aggregatorRunName, rfc3339, runName } from '../domain/tagname.ts';
 import type { EventRecord, InputTag, JobRun, Payload, StreamRecord, UpgradeResult } from '../domain/types.ts';
-import { ciStatuses, decidingRuns } from '../domain/verification.ts';
+import { decidingRuns } from '../domain/verification.ts';
 import { emptyQEStatus, qeRunsOf } from '../domain/qe.ts';
 import type { PayloadBuilder } from '../ports/builder.ts';
 import { systemClock, type Clock } from '../ports/clock.ts';
@@ -558,12 +558,6 @@ export class Controller implements Operations {
     await this.launchOne(this.specFor(run, this.state.payload(stream, tag)!, {}));
     this.wake(stream);
   }
-
-  /** CI entry statuses of a payload (for views that need them). */
-  ciStatuses(stream: string, tag: string) {
-    const rec = this.state.stream(stream);
-    return rec ? ciStatuses(rec.config, this.state.runs(stream, tag)) : new Map();
-  }
 }
 
 /** The store changes of a plan, in an order that satisfies foreign keys. */
@@ -578,4 +572,3 @@ export function planChanges(plan: Plan): Change[] {
   return out;
 }
 
-export type { LaunchSpec };

@@ -300,11 +300,10 @@ function stageCreate(b: PlanBuilder, repository: string): void {
 }
 
 function stagePending(b: PlanBuilder, all: readonly Payload[]): void {
-  const created = [...all];
-  for (const p of pendingToAbort(created)) {
+  for (const p of pendingToAbort(all)) {
     b.setPhase(p, 'Failed', 'Aborted', 'Multiple releases were found simultaneously running.');
   }
-  const newest = created.find((p) => b.current(p).phase === 'Pending' && !isKept(p));
+  const newest = all.find((p) => b.current(p).phase === 'Pending' && !isKept(p));
   if (newest) b.plan.builds.push(newest.tag);
 }
 
