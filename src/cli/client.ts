@@ -1,5 +1,6 @@
 // Client subcommands: talk to a running server over its HTTP API (DESIGN.md §10, §11).
 import type { Command } from 'commander';
+import { own } from '../domain/own.ts';
 
 export class CliError extends Error {
   constructor(
@@ -63,7 +64,8 @@ const COLORS: Record<string, string> = {
 };
 
 function paint(s: string, tty: boolean): string {
-  return tty && COLORS[s] ? `${COLORS[s]}${s}\x1b[0m` : s;
+  const color = own(COLORS, s);
+  return tty && color ? `${color}${s}\x1b[0m` : s;
 }
 
 interface TagObj {
@@ -78,22 +80,23 @@ export async function status(o: ClientOptions, stream: string | undefined, limit
   check(all);
   const names = Object.keys((all.json as Record<string, string[] | null>) ?? {}).filter((n) => !stream || n === stream);
   if (stream && names.length === 0) throw new CliError(`unknown release stream ${stream}`, 5);
-  const result: Record<string, TagObj[]> = {};
+  // a Map: stream names come from the server and are never object keys to look up
+  const result = new Map<string, TagObj[]>();
   for (const n of names) {
     const r = await request(o, 'GET', `/api/v1/releasestream/${enc(n)}/tags`);
     check(r);
     const tags = ((r.json as { tags: TagObj[] | null }).tags ?? []).slice(0, limit);
-    result[n] = tags;
+    result.set(n, tags);
   }
   if (o.json) {
-    out(JSON.stringify(result, null, 2));
+    out(JSON.stringify(Object.fromEntries(result), null, 2));
     return;
   }
   const tty = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
-  for (const n of names) {
+  for (const [n, tags] of result) {
     out(n);
-    if (result[n].length === 0) out('  (no payloads)');
-    for (const t of result[n]) out(`  ${t.name.padEnd(48)} ${paint(t.phase, tty).padEnd(tty ? 18 : 9)} ${t.qePhase ? paint(t.qePhase, tty) : ''}`.trimEnd());
+    if (tags.length === 0) out('  (no payloads)');
+    for (const t of tags) out(`  ${t.name.padEnd(48)} ${paint(t.phase, tty).padEnd(tty ? 18 : 9)} ${t.qePhase ? paint(t.qePhase, tty) : ''}`.trimEnd());
   }
 }
 
@@ -112,16 +115,17 @@ export async function latest(o: ClientOptions, stream: string, q: { phase?: stri
 }
 
 export async function inputSet(o: ClientOptions, input: string, pairs: string[], out: (s: string) => void): Promise<void> {
-  const tags: Record<string, string> = {};
+  // a Map, then fromEntries: `tags.__proto__ = …` on a plain object would drop the component silently
+  const tags = new Map<string, string>();
   for (const p of pairs) {
     const i = p.indexOf('=');
     if (i <= 0 || i === p.length - 1) throw new CliError(`expected name=pullspec, got ${JSON.stringify(p)}`, 2);
-    tags[p.slice(0, i)] = p.slice(i + 1);
+    tags.set(p.slice(0, i), p.slice(i + 1));
   }
-  if (Object.keys(tags).length === 0) throw new CliError('give at least one name=pullspec', 2);
-  const r = await request(o, 'PUT', `/api/v1/inputstreams/${enc(input)}/tags`, { tags }, true);
+  if (tags.size === 0) throw new CliError('give at least one name=pullspec', 2);
+  const r = await request(o, 'PUT', `/api/v1/inputstreams/${enc(input)}/tags`, { tags: Object.fromEntries(tags) }, true);
   check(r);
-  out(o.json ? JSON.stringify(r.json, null, 2) : `updated ${Object.keys(tags).length} component(s) of input stream ${input}`);
+  out(o.json ? JSON.stringify(r.json, null, 2) : `updated ${tags.size} component(s) of input stream ${input}`);
 }
 
 export async function write(o: ClientOptions, path: string, body: Record<string, unknown>, done: string, out: (s: string) => void): Promise<void> {

@@ -57,6 +57,12 @@ export function buildProgram(): Command {
     .option('--feed-interval <ms>', 'demo feeder interval in ms', '5000')
     .option('--reset', 'delete the data directory first')
     .option('--log-level <level>', 'log level (env LOG_LEVEL)', process.env.LOG_LEVEL ?? 'info')
+    .option('--no-watch', 'do not watch the releases directory, jobs and tokens files for changes (SIGHUP still reloads them)')
+    .option(
+      '--stop-jobs',
+      'on Ctrl-C/SIGTERM stop running jobs (recorded Interrupted, relaunched on the next start) instead of leaving them running for the next start to re-adopt (env RC_STOP_JOBS=1)',
+      /^(1|true|yes)$/i.test(process.env.RC_STOP_JOBS ?? ''),
+    )
     .action(async (o) =>
       guard(async () => {
         const port = Number(o.port);
@@ -87,6 +93,7 @@ export function buildProgram(): Command {
         srv = await serve({
           releases: o.releases, jobs: o.jobs, data: o.data, db: o.db, tokens: o.tokens, port, host: o.host, registry: o.registry,
           executor: o.executor, demo: o.demo, reset: o.reset, feedInterval: Number(o.feedInterval), logLevel: o.logLevel, artifactsUrl: o.artifactsUrl,
+          stopJobs: Boolean(o.stopJobs), watch: o.watch !== false,
         });
         if (stopping) void finish();
       }),

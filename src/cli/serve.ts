@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { LocalBuilder } from '../adapters/builder/local/index.ts';
 import { LocalExecutor } from '../adapters/jobs/local/index.ts';
-import { loadJobsFile } from '../adapters/jobs/local/jobsfile.ts';
+import { parseJobsFile } from '../adapters/jobs/local/jobsfile.ts';
 import { DemoFeeder } from '../adapters/sources/embedded/feeder.ts';
 import { openStore } from '../adapters/store/open.ts';
 import { Controller } from '../controller/controller.ts';
@@ -14,7 +14,8 @@ import { loadConfigDir } from '../domain/config/load.ts';
 import { buildApp } from '../http/app.ts';
 import { CliError } from './client.ts';
 import { createMetrics } from '../http/metrics.ts';
-import { loadTokensFile } from '../http/auth.ts';
+import { Authenticator, parseTokens } from '../http/auth.ts';
+import { ConfigReloader, RELOAD_KINDS, failedConfigFiles, loadedStreams, readTextFile } from './reload.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEMO_DIR = join(REPO_ROOT, 'demo');
@@ -34,6 +35,12 @@ export interface ServeOptions {
   feedInterval?: number;
   logLevel?: string;
   artifactsUrl?: string;
+  /** watch the releases directory, jobs and tokens files and reload on change (default true); SIGHUP always reloads */
+  watch?: boolean;
+  /** debounce of file change events in ms (default 200) */
+  watchDebounceMs?: number;
+  /** on a clean stop, stop running jobs (recorded Interrupted) instead of leaving them running for the next start */
+  stopJobs?: boolean;
 }
 
 
@@ -57,27 +64,55 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
 
   const loaded = loadConfigDir(releases);
   for (const w of loaded.warnings) log.warn(`config warning: ${formatIssue(w)}`);
-  for (const e of loaded.errors) log.error(`config error (file skipped): ${formatIssue(e)}`);
-  const jobsFile = loadJobsFile(jobs);
-  const tokenEntries = tokens ? loadTokensFile(tokens) : [];
+  const failedFiles = failedConfigFiles(loaded.errors);
+  // no last good version of the jobs or tokens file exists yet: a bad one stops the start
+  const jobsText = readTextFile(jobs, 'jobs file');
+  const jobsFile = parseJobsFile(jobsText, jobs);
+  const tokensText = tokens ? readTextFile(tokens, 'tokens file') : '';
+  const tokenEntries = tokens ? parseTokens(tokensText, tokens) : [];
 
   const store = await openStore(o.db ?? `sqlite:${join(data, 'release-controller.db')}`);
-  const executor = new LocalExecutor({ jobs: jobsFile, runDir: join(data, 'runs') });
+  const executor = new LocalExecutor({ jobs: jobsFile, runDir: join(data, 'runs'), onShutdown: o.stopJobs ? 'stop' : 'detach' });
   const builder = new LocalBuilder(join(data, 'payloads'));
   const metrics = createMetrics();
   const controller = await Controller.create({
     store,
     executor,
     builder,
-    streams: loaded.streams.map((s) => ({ name: s.name, config: s.config, file: s.file, input: s.input })),
+    streams: loadedStreams(loaded),
+    failedFiles,
     log: log.child({ component: 'controller' }),
     registry: o.registry,
     onReconcile: (_s, seconds) => metrics.reconcileDuration.observe(seconds),
   });
+  // a config file that fails validation keeps the stream's last good version (from the store) running
+  for (const p of controller.configProblems()) {
+    const errs = loaded.errors.filter((e) => e.file === p.file).map(formatIssue);
+    log.error(`config error (${p.keptRunning ? `the last good version of ${p.stream} keeps running` : 'file skipped'}): ${errs.join('; ')}`);
+  }
+  const authenticator = new Authenticator(tokenEntries);
+  const reloader = new ConfigReloader({
+    releases,
+    jobs,
+    tokens,
+    controller,
+    executor,
+    authenticator,
+    log: log.child({ component: 'reload' }),
+    debounceMs: o.watchDebounceMs,
+    initial: { jobs: { value: jobsFile, text: jobsText }, ...(tokens ? { tokens: { value: tokenEntries, text: tokensText } } : {}) },
+  });
+  const configProblems = () => reloader.problems();
   const { createPages } = await import('../http/pages/index.ts');
-  const registerPages = createPages(controller, { artifactsUrl: o.artifactsUrl });
-  const app = await buildApp({ ops: controller, tokens: tokenEntries, metrics, logger: false, registerPages, artifactsUrl: o.artifactsUrl });
+  const registerPages = createPages(controller, { artifactsUrl: o.artifactsUrl, configProblems });
+  const app = await buildApp({ ops: controller, authenticator, configProblems, metrics, logger: false, registerPages, artifactsUrl: o.artifactsUrl });
   await app.listen({ port: o.port, host: o.host });
+  const onHangup = () => {
+    log.info('received SIGHUP, reloading the release configs, jobs file and tokens file');
+    void reloader.reload(RELOAD_KINDS, true);
+  };
+  process.on('SIGHUP', onHangup);
+  if (o.watch !== false) reloader.watch();
   const addr = app.server.address();
   const url = typeof addr === 'object' && addr ? `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${addr.port}` : `http://${o.host}:${o.port}`;
   log.info(`release-controller listening on ${url} (${loaded.streams.length} streams, data in ${data})`);
@@ -99,6 +134,8 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   const close = () =>
     (closing ??= (async () => {
       feeder?.stop();
+      process.off('SIGHUP', onHangup);
+      await reloader.close();
       await app.close();
       await controller.stop();
       await store.close();

@@ -1,12 +1,11 @@
 // The reconcile loop (DESIGN.md §3, STYLE.md): a keyed work queue with one key per release stream,
 // woken by input changes, job status changes, builds and timers. Each pass asks the domain for a
 // plan and applies it: store first (one transaction), then the in-memory view, then the executor.
-import { inputStreamOf, qeEntries, type ReleaseConfig } from '../domain/config/schema.ts';
-import { applyBuild, planStream, runKind, withAnnotations, type Plan } from '../domain/plan.ts';
-import { aggregatorRunName, rfc3339, runName } from '../domain/tagname.ts';
-import type { EventRecord, InputTag, JobRun, Payload, StreamRecord, UpgradeResult } from '../domain/types.ts';
-import { decidingRuns } from '../domain/verification.ts';
-import { emptyQEStatus, qeRunsOf } from '../domain/qe.ts';
+import { inputStreamOf, type ReleaseConfig } from '../domain/config/schema.ts';
+import { applyBuild, planStream, withAnnotations, type Plan } from '../domain/plan.ts';
+import { rfc3339 } from '../domain/tagname.ts';
+import type { EventRecord, JobRun, Payload, StreamRecord, UpgradeResult } from '../domain/types.ts';
+import { overridePhase, rerunQE, retryJob, setQEVerdict, updateInputTags, waiveJob, type OpResult } from '../domain/operations.ts';
 import type { PayloadBuilder } from '../ports/builder.ts';
 import { systemClock, type Clock } from '../ports/clock.ts';
 import type { JobExecutor, JobSpec, JobStatus } from '../ports/executor.ts';
@@ -45,6 +44,23 @@ export interface ControllerOptions {
   onReconcile?: (stream: string, seconds: number) => void;
   /** full resync period (ms); 0 disables (default 60 s) */
   resyncMs?: number;
+  /** config files that failed validation (their streams' last good versions keep running) */
+  failedFiles?: FailedConfigFile[];
+}
+
+export interface FailedConfigFile {
+  file: string;
+  /** `path: reason` lines */
+  errors: string[];
+}
+
+export interface ConfigProblem {
+  file: string;
+  /** the stream the file defined at its last good load, when known */
+  stream?: string;
+  errors: string[];
+  /** the stream's last good config is still running */
+  keptRunning: boolean;
 }
 
 const SYSTEM = 'controller';
@@ -72,10 +88,16 @@ export class Controller implements Operations {
   private draining: Promise<void> | null = null;
   private resyncHandle: NodeJS.Timeout | null = null;
   private started = false;
+  private problems: ConfigProblem[] = [];
   private stopped = false;
   private isReady = false;
   /** serialises every store write + state apply so the view always matches the store */
   private writeChain: Promise<unknown> = Promise.resolve();
+  /**
+   * the serialised section: every reconcile pass, operation, job status and build result reads the
+   * state, decides and commits inside it, so no update is lost with an asynchronous store
+   */
+  private section: Promise<unknown> = Promise.resolve();
 
   private constructor(opts: ControllerOptions, state: State) {
     this.store = opts.store;
@@ -97,29 +119,7 @@ export class Controller implements Operations {
     const snapshot = await opts.store.load({ activeRunsOnly: Boolean(loader) });
     const state = State.fromSnapshot(snapshot, { loader });
     const c = new Controller(opts, state);
-    const changes: Change[] = [];
-    const loaded = new Set<string>();
-    for (const s of opts.streams) {
-      loaded.add(s.name);
-      const rec: StreamRecord = {
-        name: s.name,
-        config: s.config,
-        sourceFile: s.file,
-        input: s.input ?? inputStreamOf(s.config),
-        errors: s.errors ?? [],
-        warnings: s.warnings ?? [],
-        locked: false,
-      };
-      const old = state.stream(s.name);
-      if (!old || JSON.stringify(old) !== JSON.stringify(rec)) changes.push({ kind: 'putStream', stream: rec });
-    }
-    // streams whose config file went away keep their payloads but are no longer reconciled
-    for (const old of state.streams()) {
-      if (loaded.has(old.name)) continue;
-      const msg = 'config no longer loaded';
-      if (!old.errors.includes(msg)) changes.push({ kind: 'putStream', stream: { ...old, errors: [...old.errors, msg] } });
-    }
-    if (changes.length) await c.commit(changes);
+    await c.applyConfigs(opts.streams, opts.failedFiles ?? []);
     c.executor.onStatus((st) => void c.onJobStatus(st));
     return c;
   }
@@ -137,7 +137,7 @@ export class Controller implements Operations {
         // recorded but never handed to the executor (crash between record and launch): launch it now
         const p = this.state.payload(run.stream, run.tag);
         if (!p) continue;
-        await this.launchOne(this.specFor(run, p, {}));
+        await this.launchOne(this.specFor(run, p));
       } else {
         await this.onJobStatus(st);
       }
@@ -164,6 +164,67 @@ export class Controller implements Operations {
     return this.isReady && !this.stopped;
   }
 
+  /**
+   * Records the stream configs of a (re)load. Valid configs replace the stored ones (payloads keep
+   * the job set they were created with, so an edit applies to new payloads only). A file that
+   * failed validation keeps the last good version of its stream running, with the error kept for
+   * the console and /metrics; a stream whose file is gone stops being reconciled. Returns the
+   * names of the streams whose config changed (they are woken).
+   */
+  async applyConfigs(streams: LoadedStream[], failedFiles: FailedConfigFile[] = []): Promise<string[]> {
+    const changes: Change[] = [];
+    const changed: string[] = [];
+    const loaded = new Set<string>();
+    const problems: ConfigProblem[] = [];
+    const failedByFile = new Map(failedFiles.map((f) => [f.file, f.errors]));
+    for (const s of streams) {
+      loaded.add(s.name);
+      const old = this.state.stream(s.name);
+      const rec: StreamRecord = {
+        name: s.name,
+        config: s.config,
+        sourceFile: s.file,
+        input: s.input ?? inputStreamOf(s.config),
+        errors: s.errors ?? [],
+        warnings: s.warnings ?? [],
+        locked: old?.locked ?? false,
+        ...(old?.conditions ? { conditions: old.conditions } : {}),
+      };
+      if (!old || JSON.stringify(old) !== JSON.stringify(rec)) {
+        changes.push({ kind: 'putStream', stream: rec });
+        changed.push(s.name);
+      }
+    }
+    for (const old of this.state.streams()) {
+      if (loaded.has(old.name)) continue;
+      const errors = failedByFile.get(old.sourceFile);
+      if (errors && old.errors.length === 0) {
+        // the file is there but invalid now: the last good version keeps running
+        problems.push({ file: old.sourceFile, stream: old.name, errors, keptRunning: true });
+        failedByFile.delete(old.sourceFile);
+        continue;
+      }
+      const msg = 'config no longer loaded';
+      if (!old.errors.includes(msg)) {
+        changes.push({ kind: 'putStream', stream: { ...old, errors: [...old.errors, msg] } });
+        changed.push(old.name);
+      }
+    }
+    for (const [file, errors] of failedByFile) problems.push({ file, errors, keptRunning: false });
+    this.problems = problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    if (changes.length) await this.commit(changes);
+    for (const name of changed) {
+      if (!this.since.has(name)) this.since.set(name, this.clock.now());
+      if (this.started) this.wake(name);
+    }
+    return changed;
+  }
+
+  /** Config files that failed validation at the last (re)load, and whether an older version still runs. */
+  configProblems(): ConfigProblem[] {
+    return this.problems;
+  }
+
   /** Stops timers and running jobs; the store stays consistent (runs end as Aborted). */
   async stop(): Promise<void> {
     if (this.stopped) return;
@@ -174,6 +235,9 @@ export class Controller implements Operations {
     this.queue.clear();
     await this.draining;
     await this.executor.shutdown();
+    // statuses reported by the shutdown (interrupted runs) are recorded before the store closes
+    await new Promise((r) => setImmediate(r));
+    await this.section.catch(() => undefined);
     await this.writeChain.catch(() => undefined);
   }
 
@@ -239,30 +303,36 @@ export class Controller implements Operations {
   /** One pass over one stream. Public for tests and benchmarks; normally driven by wake(). */
   async reconcile(stream: string): Promise<Plan | null> {
     const t0 = process.hrtime.bigint();
-    const rec = this.state.stream(stream);
-    if (!rec) return null;
-    const now = this.clock.now();
-    if (!this.since.has(stream)) this.since.set(stream, now);
-    const plan = planStream(this.state, stream, now, {
-      repositoryFor: (c) => this.repositoryFor(c),
-      since: this.since.get(stream),
+    const decided = await this.exclusive(async () => {
+      const rec = this.state.stream(stream);
+      if (!rec) return null;
+      const now = this.clock.now();
+      if (!this.since.has(stream)) this.since.set(stream, now);
+      const plan = planStream(this.state, stream, now, {
+        repositoryFor: (c) => this.repositoryFor(c),
+        since: this.since.get(stream),
+      });
+      const changes = planChanges(plan);
+      if (changes.length) {
+        this.log.debug?.({ stream, changes: changes.map((c) => c.kind + ('payload' in c ? `:${c.payload.tag}` : 'run' in c ? `:${c.run.id}` : '')) }, 'reconcile changes');
+        await this.commit(changes);
+      }
+      return { plan, changed: changes.length > 0 };
     });
-    const changes = planChanges(plan);
-    if (changes.length) {
-      this.log.debug?.({ stream, changes: changes.map((c) => c.kind + ('payload' in c ? `:${c.payload.tag}` : 'run' in c ? `:${c.run.id}` : '')) }, 'reconcile changes');
-      await this.commit(changes);
-    }
+    if (!decided) return null;
+    const { plan, changed } = decided;
+    // executor calls outside the section: their status reports take it themselves
     for (const spec of plan.launches) {
       const run = this.state.run(spec.runId);
       const p = this.state.payload(spec.stream, spec.tag);
-      if (run && p) await this.launchOne(this.specFor(run, p, spec.env));
+      if (run && p) await this.launchOne(this.specFor(run, p));
     }
     for (const c of plan.cancels) await this.executor.cancel(c.runId, c.reason).catch((e) => this.log.warn({ err: e, run: c.runId }, 'cancel failed'));
     for (const tag of plan.builds) this.startBuild(stream, tag);
     for (const u of plan.inputUpdates) this.wakeInput(u.input);
     // level-triggered: a pass that changed something is followed by another until nothing changes
     // (e.g. garbage collection after a verdict reached in this pass)
-    if (changes.length > 0) {
+    if (changed) {
       const n = (this.busyPasses.get(stream) ?? 0) + 1;
       this.busyPasses.set(stream, n);
       if (n <= MAX_BUSY_PASSES) this.wake(stream);
@@ -275,7 +345,7 @@ export class Controller implements Operations {
       if (plan.requeueAfterMs === 0) this.wake(stream);
       else this.wakeAfter(stream, plan.requeueAfterMs);
     }
-    if (changes.length === 0) this.busyPasses.delete(stream);
+    if (!changed) this.busyPasses.delete(stream);
     this.onReconcile?.(stream, Number(process.hrtime.bigint() - t0) / 1e9);
     return plan;
   }
@@ -289,6 +359,13 @@ export class Controller implements Operations {
   }
 
   // ---------------------------------------------------------------- writes
+
+  /** Runs `fn` alone: after every earlier section has finished (executor calls stay outside). */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.section.then(fn);
+    this.section = next.catch(() => undefined);
+    return next;
+  }
 
   /** Store first, then the view, then listeners. Serialised so the view matches the store. */
   private commit(changes: Change[]): Promise<void> {
@@ -310,7 +387,8 @@ export class Controller implements Operations {
     return next;
   }
 
-  private specFor(run: JobRun, p: Payload, env: Record<string, string>): JobSpec {
+  /** The executor's spec of a recorded run: everything from the run itself, so a relaunch is identical. */
+  private specFor(run: JobRun, p: Payload): JobSpec {
     return {
       runId: run.id,
       jobName: run.jobName,
@@ -319,7 +397,7 @@ export class Controller implements Operations {
       verifyName: run.verifyName,
       pullSpec: p.pullSpec,
       initialPullSpec: run.upgradeFromPullSpec,
-      env,
+      env: run.env ?? {},
       labels: {
         'release.openshift.io/verify': 'true',
         'release.openshift.io/payload': p.tag,
@@ -354,12 +432,14 @@ export class Controller implements Operations {
     void this.builder
       .build({ stream, tag, repository: this.repositoryFor(rec.config), components: p.components, previous, createdAt: p.createdAt })
       .catch((e: Error) => ({ ok: false as const, reason: 'CreateReleaseFailed', message: e.message }))
-      .then(async (result) => {
-        const cur = this.state.payload(stream, tag);
-        if (!cur || this.stopped) return;
-        const applied = applyBuild(this.state, cur, result, this.clock.now());
-        if (applied) await this.commit([{ kind: 'putPayload', payload: applied.payload }, { kind: 'appendEvent', event: applied.event }]);
-      })
+      .then((result) =>
+        this.exclusive(async () => {
+          const cur = this.state.payload(stream, tag);
+          if (!cur || this.stopped) return;
+          const applied = applyBuild(this.state, cur, result, this.clock.now());
+          if (applied) await this.commit([{ kind: 'putPayload', payload: applied.payload }, { kind: 'appendEvent', event: applied.event }]);
+        }),
+      )
       .catch((e) => this.log.error({ err: e, tag }, 'recording build result failed'))
       .finally(() => {
         this.building.delete(tag);
@@ -369,9 +449,15 @@ export class Controller implements Operations {
 
   /** Records a status reported by the executor and wakes the run's stream. */
   private async onJobStatus(st: JobStatus): Promise<void> {
+    const recorded = await this.exclusive(() => this.recordJobStatus(st));
+    if (recorded && !this.stopped) this.wake(recorded);
+  }
+
+  /** Inside the section: the run's new state, its event and upgrade result; returns the stream to wake. */
+  private async recordJobStatus(st: JobStatus): Promise<string | null> {
     const run = this.state.run(st.runId);
-    if (!run) return;
-    if (this.stopped && st.reason !== 'Shutdown' && st.state === 'Pending') return;
+    if (!run) return null;
+    if (this.stopped && st.state === 'Pending') return null;
     const next: JobRun = {
       ...run,
       state: st.state,
@@ -381,19 +467,21 @@ export class Controller implements Operations {
       finishedAt: st.finishedAt ?? run.finishedAt,
       reason: st.reason || run.reason,
     };
-    if (run.state !== 'Pending' && next.state !== run.state) return; // a finished run never changes again
-    if (JSON.stringify(next) === JSON.stringify(run)) return;
+    if (run.state !== 'Pending') return null; // a finished (or interrupted) run never changes again
+    if (JSON.stringify(next) === JSON.stringify(run)) return null;
     const changes: Change[] = [{ kind: 'putJobRun', run: next }];
     if (next.state !== run.state) {
+      const what = next.state === 'Interrupted' ? 'Interrupted, will be relaunched' : next.state;
       changes.push({
         kind: 'appendEvent',
         event: {
           at: rfc3339(this.clock.now()), stream: run.stream, tag: run.tag, type: 'JobStateChanged', actor: SYSTEM,
-          message: `${run.kind} job ${run.verifyName} attempt ${run.attempt + 1}: ${next.state}${next.reason ? ` (${next.reason})` : ''}`,
+          message: `${run.kind} job ${run.verifyName} attempt ${run.attempt + 1}: ${what}${next.reason ? ` (${next.reason})` : ''}`,
           data: { verifyName: run.verifyName, runId: run.id, state: next.state, kind: run.kind, reason: next.reason },
         },
       });
-      if (run.upgradeFrom) {
+      // an interrupted upgrade did not test anything: no upgrade result
+      if (run.upgradeFrom && next.state !== 'Interrupted') {
         const result: UpgradeResult = { from: run.upgradeFrom, to: run.tag, url: next.url, runId: run.id, state: next.state === 'Succeeded' ? 'Succeeded' : 'Failed' };
         changes.push({ kind: 'putUpgrade', result });
       }
@@ -406,7 +494,7 @@ export class Controller implements Operations {
       changes.push({ kind: 'putPayload', payload: withAnnotations(p, rec.config, runs) });
     }
     await this.commit(changes);
-    if (!this.stopped) this.wake(run.stream);
+    return run.stream;
   }
 
   // ---------------------------------------------------------------- Operations
@@ -420,149 +508,61 @@ export class Controller implements Operations {
     return this.store.listEvents(q);
   }
 
-  private userEvent(stream: string, tag: string, type: string, user: string, message: string, data: Record<string, unknown>): Change {
-    return { kind: 'appendEvent', event: { at: rfc3339(this.clock.now()), stream, tag, type, actor: user, message, data } };
-  }
-
-  private requirePayload(stream: string, tag: string): { rec: StreamRecord; p: Payload } {
-    const rec = this.state.stream(stream);
-    if (!rec) throw new OperationError('not_found', `unknown release stream ${stream}`);
-    const p = this.state.payload(stream, tag);
-    if (!p) throw new OperationError('not_found', `unknown release tag ${tag} in stream ${stream}`);
-    return { rec, p };
+  /**
+   * Runs a domain operation inside the serialised section (against the state as it is then),
+   * records its changes, then hands its cancellations and launches to the executor outside it.
+   */
+  private async operate(decide: (now: Date) => OpResult): Promise<void> {
+    const c = await this.exclusive(async () => {
+      const r = decide(this.clock.now());
+      if (!r.ok) throw new OperationError(r.refusal.code, r.refusal.message);
+      const ch = r.changes;
+      const changes: Change[] = [];
+      if (ch.inputTags) changes.push({ kind: 'setInputTags', input: ch.inputTags.input, tags: ch.inputTags.tags });
+      if (ch.payload) changes.push({ kind: 'putPayload', payload: ch.payload });
+      for (const run of ch.runs) changes.push({ kind: 'putJobRun', run });
+      for (const e of ch.events) changes.push({ kind: 'appendEvent', event: e });
+      if (changes.length) await this.commit(changes);
+      return ch;
+    });
+    for (const x of c.cancels) await this.executor.cancel(x.runId, x.reason).catch((e) => this.log.warn({ err: e, run: x.runId }, 'cancel failed'));
+    for (const id of c.launches) {
+      const run = this.state.run(id);
+      const p = run && this.state.payload(run.stream, run.tag);
+      if (run && p) await this.launchOne(this.specFor(run, p));
+    }
+    for (const s of c.wake) this.wake(s);
   }
 
   async setInputTags(input: string, tags: Record<string, string>, user: string, labels: Record<string, Record<string, string>> = {}): Promise<void> {
-    const names = Object.keys(tags);
-    if (!input.trim()) throw new OperationError('bad_request', 'input stream name must not be empty');
-    if (names.length === 0) throw new OperationError('bad_request', 'tags: at least one component is required');
-    for (const n of names) {
-      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(n)) throw new OperationError('bad_request', `tags: invalid component name ${JSON.stringify(n)}`);
-      if (typeof tags[n] !== 'string' || !tags[n].trim()) throw new OperationError('bad_request', `tags.${n}: pull spec must be a non-empty string`);
-    }
-    const at = rfc3339(this.clock.now());
-    const merged = new Map(this.state.inputTags(input).map((t) => [t.component, t]));
-    const changed: string[] = [];
-    for (const n of names) {
-      const old = merged.get(n);
-      const l = labels[n] ?? old?.labels ?? {};
-      if (old && old.pullSpec === tags[n] && JSON.stringify(old.labels) === JSON.stringify(l)) continue;
-      merged.set(n, { input, component: n, pullSpec: tags[n], labels: l, updatedAt: at } satisfies InputTag);
-      changed.push(n);
-    }
-    if (changed.length === 0) return;
-    const changes: Change[] = [{ kind: 'setInputTags', input, tags: [...merged.values()] }];
-    const bound = this.state.streams().filter((s) => s.input === input);
-    const msg = `input stream ${input} updated: ${changed.sort().join(', ')}`;
-    if (bound.length === 0) changes.push(this.userEvent('', '', 'InputUpdated', user, msg, { input, components: changed }));
-    for (const s of bound) changes.push(this.userEvent(s.name, '', 'InputUpdated', user, msg, { input, components: changed }));
-    await this.commit(changes);
-    this.wakeInput(input);
+    await this.operate((now) => updateInputTags(this.state, { input, tags, labels, user }, now));
   }
 
   async overridePhase(stream: string, tag: string, phase: 'Accepted' | 'Rejected', reason: string, user: string): Promise<void> {
-    if (phase !== 'Accepted' && phase !== 'Rejected') throw new OperationError('bad_request', 'phase must be Accepted or Rejected');
-    if (!reason.trim()) throw new OperationError('bad_request', 'reason is required');
-    const { rec, p } = this.requirePayload(stream, tag);
-    if (p.phase === 'Pending') throw new OperationError('conflict', `${tag} is still Pending: it can be overridden once its payload is built`);
-    if (p.phase === 'Failed') throw new OperationError('conflict', `${tag} is Failed: a payload that could not be built cannot be overridden`);
-    const at = rfc3339(this.clock.now());
-    const next: Payload = {
-      ...p, phase, override: { phase, reason, user, at }, reason: `ReleasePayloadManually${phase}`, message: reason,
-      phaseChangedAt: p.phase === phase ? p.phaseChangedAt : at,
-    };
-    await this.commit([
-      { kind: 'putPayload', payload: withAnnotations(next, rec.config, this.state.runs(stream, tag)) },
-      this.userEvent(stream, tag, 'PhaseOverridden', user, `manually ${phase} (was ${p.phase}): ${reason}`, { phase, previous: p.phase, reason }),
-    ]);
-    this.wake(stream);
+    await this.operate((now) => overridePhase(this.state, { stream, tag, phase, reason, user }, now));
   }
 
   async qeVerdict(stream: string, tag: string, verdict: 'QEAccepted' | 'QERejected', reason: string, user: string): Promise<void> {
-    if (verdict !== 'QEAccepted' && verdict !== 'QERejected') throw new OperationError('bad_request', 'verdict must be QEAccepted or QERejected');
-    if (!reason.trim()) throw new OperationError('bad_request', 'reason is required');
-    const { rec, p } = this.requirePayload(stream, tag);
-    if (!p.qe.state && qeEntries(rec.config).length === 0) throw new OperationError('conflict', `stream ${stream} has no QE jobs`);
-    if (p.phase !== 'Accepted' && p.phase !== 'Ready') throw new OperationError('conflict', `${tag} is ${p.phase}: a QE verdict needs a Ready or Accepted payload`);
-    const at = rfc3339(this.clock.now());
-    const qe = { ...(p.qe.state ? p.qe : emptyQEStatus()), state: verdict, reason: 'ManualOverride', message: reason, override: { phase: verdict, reason, user, at } };
-    await this.commit([
-      { kind: 'putPayload', payload: withAnnotations({ ...p, qe }, rec.config, this.state.runs(stream, tag)) },
-      this.userEvent(stream, tag, 'QEVerdictOverridden', user, `QE verdict set to ${verdict} (was ${p.qe.state || 'none'}): ${reason}`, { qePhase: verdict, previous: p.qe.state, reason }),
-    ]);
-    this.wake(stream);
+    await this.operate((now) => setQEVerdict(this.state, { stream, tag, verdict, reason, user }, now));
   }
 
   async qeRerun(stream: string, tag: string, reason: string, user: string): Promise<void> {
-    if (!reason.trim()) throw new OperationError('bad_request', 'reason is required');
-    const { rec, p } = this.requirePayload(stream, tag);
-    if (qeEntries(rec.config).length === 0) throw new OperationError('conflict', `stream ${stream} has no QE jobs`);
-    if (p.phase !== 'Accepted') throw new OperationError('conflict', `${tag} is ${p.phase}: QE jobs run only on Accepted payloads`);
-    const running = this.state.runs(stream, tag).filter((r) => r.kind === 'qe' && r.state === 'Pending');
-    const qe = { ...emptyQEStatus(), state: 'QEPending' as const, generation: p.qe.generation + 1, message: `re-run requested by ${user}` };
-    await this.commit([
-      { kind: 'putPayload', payload: withAnnotations({ ...p, qe }, rec.config, this.state.runs(stream, tag)) },
-      this.userEvent(stream, tag, 'QERerun', user, `QE jobs re-run (generation ${qe.generation}): ${reason}`, { generation: qe.generation, previous: p.qe.state, reason }),
-    ]);
-    for (const r of running) await this.executor.cancel(r.id, 'Rerun').catch(() => undefined);
-    this.wake(stream);
+    await this.operate((now) => rerunQE(this.state, { stream, tag, reason, user }, now));
   }
 
   async retryJob(stream: string, tag: string, verifyName: string, reason: string, user: string): Promise<void> {
-    if (!reason.trim()) throw new OperationError('bad_request', 'reason is required');
-    const { rec, p } = this.requirePayload(stream, tag);
-    const v = rec.config.verify?.[verifyName];
-    if (!v || v.disabled) throw new OperationError('not_found', `stream ${stream} has no verification job ${verifyName}`);
-    if (p.phase === 'Pending' || p.phase === 'Failed') throw new OperationError('conflict', `${tag} is ${p.phase}: its jobs cannot be retried`);
-    const all = this.state.runs(stream, tag);
-    let runs: JobRun[];
-    let generation = 0;
-    if (v.qe) {
-      if (!p.qe.startedAt) throw new OperationError('conflict', `QE jobs of ${tag} have not started`);
-      generation = p.qe.generation;
-      if (p.qe.deadline && Date.parse(p.qe.deadline) <= this.clock.now().getTime()) {
-        throw new OperationError('conflict', `the QE time limit of ${tag} has passed; re-run the QE jobs instead`);
-      }
-      runs = qeRunsOf(all, verifyName, generation);
-    } else {
-      runs = decidingRuns(v, verifyName, all);
-    }
-    if (runs.some((r) => r.state === 'Pending')) throw new OperationError('conflict', `${verifyName} is still running on ${tag}`);
-    if (runs.some((r) => r.state === 'Succeeded' && !r.reason.startsWith('NoUpgradeSource'))) throw new OperationError('conflict', `${verifyName} already succeeded on ${tag}`);
-    const attempt = runs.reduce((m, r) => Math.max(m, r.attempt + 1), 0);
-    const template = runs[runs.length - 1];
-    const kind = template?.kind ?? runKind(v);
-    const extra = v.qe && generation > 0 ? `rerun${generation}` : '';
-    const at = rfc3339(this.clock.now());
-    const run: JobRun = {
-      id: kind === 'aggregator' ? aggregatorRunName(tag, verifyName, attempt) : runName(tag, verifyName, attempt, extra),
-      stream, tag, verifyName, jobName: template?.jobName ?? (v.prowJob?.name || verifyName), kind, attempt, generation, state: 'Pending', url: '',
-      upgradeFrom: template?.upgradeFrom ?? '', upgradeFromPullSpec: template?.upgradeFromPullSpec ?? '', createdAt: at, startedAt: null, finishedAt: null,
-      reason: '', logPath: '',
-    };
-    if (this.state.run(run.id)) throw new OperationError('conflict', `run ${run.id} already exists`);
-    if (v.upgrade && !run.upgradeFromPullSpec) throw new OperationError('conflict', `${verifyName} has no upgrade source for ${tag}`);
-    const changes: Change[] = [
-      { kind: 'putJobRun', run },
-      this.userEvent(stream, tag, 'JobRetryRequested', user, `${verifyName} retried (attempt ${attempt + 1}): ${reason}`, { verifyName, runId: run.id, attempt, reason }),
-    ];
-    // a retried blocking job may still accept a payload it rejected; a retried QE job reopens the verdict
-    if (!v.qe && p.phase === 'Rejected' && !p.override) {
-      changes.push({ kind: 'putPayload', payload: withAnnotations({ ...p, phase: 'Ready', reason: '', message: '', phaseChangedAt: at }, rec.config, all) });
-      changes.push(this.userEvent(stream, tag, 'PhaseChanged', user, `Rejected → Ready (job ${verifyName} retried)`, { phase: 'Ready', previous: 'Rejected' }));
-    }
-    if (v.qe && p.qe.state === 'QERejected' && !p.qe.override) {
-      changes.push({ kind: 'putPayload', payload: withAnnotations({ ...p, qe: { ...p.qe, state: 'QERunning', reason: '', message: '' } }, rec.config, all) });
-    }
-    await this.commit(changes);
-    await this.launchOne(this.specFor(run, this.state.payload(stream, tag)!, {}));
-    this.wake(stream);
+    await this.operate((now) => retryJob(this.state, { stream, tag, verifyName, reason, user }, now));
+  }
+
+  async waiveJob(stream: string, tag: string, verifyName: string, reason: string, user: string): Promise<void> {
+    await this.operate((now) => waiveJob(this.state, { stream, tag, verifyName, reason, user }, now));
   }
 }
 
 /** The store changes of a plan, in an order that satisfies foreign keys. */
 export function planChanges(plan: Plan): Change[] {
   const out: Change[] = [];
+  if (plan.streamUpdate) out.push({ kind: 'putStream', stream: plan.streamUpdate });
   for (const p of plan.deletes) out.push({ kind: 'deletePayload', stream: p.stream, tag: p.tag });
   for (const p of plan.payloads) out.push({ kind: 'putPayload', payload: p });
   for (const r of plan.runs) out.push({ kind: 'putJobRun', run: r });

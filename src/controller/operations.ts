@@ -15,6 +15,20 @@ export class OperationError extends Error {
   }
 }
 
+/** A file that failed to (re)load: what the console and /metrics show. */
+export interface ConfigFileProblem {
+  /** which file: a release stream config, the jobs file or the tokens file */
+  kind: 'releases' | 'jobs' | 'tokens';
+  /** releases: the path relative to the releases directory; jobs/tokens: the path given */
+  file: string;
+  /** the stream the file defined at its last good load, when known */
+  stream?: string;
+  /** `path: reason` lines */
+  errors: string[];
+  /** the last good version is still running */
+  keptRunning: boolean;
+}
+
 export interface Operations {
   /** the in-memory view every read uses */
   readonly state: State;
@@ -29,4 +43,11 @@ export interface Operations {
   subscribe(listener: (e: EventRecord) => void): () => void;
   /** true once the state is loaded and the first reconcile of every stream is done */
   ready(): boolean;
+  /** release config files that failed validation at the last (re)load (Controller.configProblems) */
+  configProblems?(): { file: string; stream?: string; errors: string[]; keptRunning: boolean }[];
+}
+
+/** The release config problems an Operations reports, as console and /metrics show them. */
+export function releaseConfigProblems(ops: Pick<Operations, 'configProblems'>): ConfigFileProblem[] {
+  return (ops.configProblems?.() ?? []).map((p) => ({ kind: 'releases', file: p.file, ...(p.stream !== undefined ? { stream: p.stream } : {}), errors: p.errors, keptRunning: p.keptRunning }));
 }

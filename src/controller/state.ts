@@ -3,12 +3,17 @@
 import type { Change, Snapshot } from '../ports/store.ts';
 import type { InputTag, JobRun, Payload, PublishedRef, StreamRecord, UpgradeResult } from '../domain/types.ts';
 import type { WorldView } from '../domain/world.ts';
+import { needsPass } from '../domain/plan.ts';
 
 const key = (stream: string, tag: string) => `${stream}\u0000${tag}`;
 
-/** A payload whose verdicts are final: its finished runs may be dropped from memory and reloaded. */
+/**
+ * A payload whose verdicts can no longer change by themselves (the reconcile loop no longer plans
+ * it): its finished runs may be dropped from memory and reloaded. Mirrored by the stores' queries
+ * of active runs.
+ */
 export function isSettled(p: Payload): boolean {
-  return p.phase !== 'Pending' && p.phase !== 'Ready' && p.qe.state !== 'QEPending' && p.qe.state !== 'QERunning' && p.qe.state !== 'QESkipped';
+  return p.phase !== 'Pending' && !needsPass(p);
 }
 
 export interface StateOptions {

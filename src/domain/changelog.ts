@@ -1,5 +1,6 @@
 // Changelog between two payloads from their component snapshots (DESIGN.md §8), shaped like
 // upstream's `changeLogJson` and its HTML changelog (upstream-behavior.md §6.5). Pure.
+import { own } from './own.ts';
 import type { Component, Payload } from './types.ts';
 
 export const LABEL_COMMIT = 'io.openshift.build.commit.id';
@@ -46,8 +47,8 @@ function digestOf(pullSpec: string): string {
   return i >= 0 ? pullSpec.slice(i + 1) : '';
 }
 
-const commitOf = (c: Component) => c.labels?.[LABEL_COMMIT] ?? '';
-const sourceOf = (c: Component) => (c.labels?.[LABEL_SOURCE] ?? '').replace(/\/+$/, '');
+const commitOf = (c: Component) => own(c.labels, LABEL_COMMIT) ?? '';
+const sourceOf = (c: Component) => (own(c.labels, LABEL_SOURCE) ?? '').replace(/\/+$/, '');
 
 function image(name: string, c: Component, fromCommit = ''): ChangeLogImage {
   const commit = commitOf(c);
@@ -78,8 +79,8 @@ export function changeLog(from: Payload, to: Payload): ChangeLogJson {
   const updated: ChangeLogImage[] = [];
   const rebuilt: ChangeLogImage[] = [];
   for (const n of names) {
-    const a = from.components[n];
-    const b = to.components[n];
+    const a = own(from.components, n);
+    const b = own(to.components, n);
     if (!a && b) added.push(image(n, b));
     else if (a && !b) removed.push(image(n, a));
     else if (a && b && (a.pullSpec !== b.pullSpec || commitOf(a) !== commitOf(b))) {

@@ -1,10 +1,12 @@
 // One reconcile pass of a release stream as a pure function: state + config + now → actions.
 // Stages, in upstream's order: remove garbage → create → pending → ready (verify) → QE →
 // publish → periodics. The controller applies the returned actions through its ports.
-import { inputStreamOf, isStable, qeEntries, type ReleaseConfig, type ReleaseVerification } from './config/schema.ts';
+import { ciEntries, inputStreamOf, isStable, qeEntries, type ReleaseConfig, type ReleaseVerification } from './config/schema.ts';
+import { entryConditions, freezeJobs, isQEAccepted, judgingConfig, removedEntries } from './judging.ts';
+import { own } from './own.ts';
 import { componentsOf, decideCreation, inputHash, isKept, pendingToAbort, selectGarbage } from './lifecycle.ts';
 import { periodicDue } from './periodic.ts';
-import { emptyQEStatus, evaluateGate, qeJobNames, qeStatuses, qeTimeoutMs, qeVerdict } from './qe.ts';
+import { emptyQEStatus, evaluateGate, qeDecision, qeJobNames, qeStatuses, qeTimeoutMs } from './qe.ts';
 import { aggregatorRunName, releaseTagName, rfc3339, runName, safeJobName } from './tagname.ts';
 import {
   AnnotationCreationTimestamp,
@@ -24,9 +26,10 @@ import {
   type Phase,
   type PublishedRef,
   type QEStatus,
+  type StreamRecord,
 } from './types.ts';
 import { resolveUpgradeSource } from './upgrade.ts';
-import { ciStatuses, ciVerdict, entryGroup, type EntryStatus } from './verification.ts';
+import { ciStatuses, ciVerdict, entryGroup, relaunchSuffix, type EntryConditions, type EntryStatus } from './verification.ts';
 import { qeVerifyAnnotation } from './views.ts';
 import type { WorldView } from './world.ts';
 
@@ -58,6 +61,8 @@ export interface Plan {
   requeueAfterMs: number | null;
   /** why no payload was created, for the console */
   creationBlockedBy: string;
+  /** the stream record with its new conditions, when they changed (each distinct condition is recorded once) */
+  streamUpdate: StreamRecord | null;
 }
 
 export interface PlanOptions {
@@ -68,7 +73,7 @@ export interface PlanOptions {
 }
 
 function emptyPlan(): Plan {
-  return { payloads: [], deletes: [], runs: [], events: [], published: [], inputUpdates: [], launches: [], cancels: [], builds: [], requeueAfterMs: null, creationBlockedBy: '' };
+  return { payloads: [], deletes: [], runs: [], events: [], published: [], inputUpdates: [], launches: [], cancels: [], builds: [], requeueAfterMs: null, creationBlockedBy: '', streamUpdate: null };
 }
 
 class PlanBuilder {
@@ -76,6 +81,8 @@ class PlanBuilder {
   /** payloads changed in this pass (latest version), by tag */
   private changed = new Map<string, Payload>();
   private newRuns = new Map<string, JobRun[]>();
+  /** stream conditions seen in this pass: key → message */
+  readonly conditions = new Map<string, { tag: string; message: string; data: Record<string, unknown> }>();
   constructor(
     readonly view: WorldView,
     readonly stream: string,
@@ -142,9 +149,19 @@ class PlanBuilder {
     arr.push(run);
   }
 
-  /** records a run and asks the executor to start it (record-then-launch) */
-  launch(p: Payload, run: Omit<JobRun, 'state' | 'url' | 'createdAt' | 'startedAt' | 'finishedAt' | 'reason' | 'logPath'>, env: Record<string, string> = {}): void {
+  /** a condition of the stream that holds in this pass (recorded, with an event, only when new or changed) */
+  condition(key: string, tag: string, message: string, data: Record<string, unknown> = {}): void {
+    this.conditions.set(key, { tag, message, data });
+  }
+
+  cancelRun(runId: string, reason: string): void {
+    if (!this.plan.cancels.some((c) => c.runId === runId)) this.plan.cancels.push({ runId, reason });
+  }
+
+  /** records a run and asks the executor to start it (record-then-launch); the environment is kept with the run */
+  launch(p: Payload, run: Omit<JobRun, 'state' | 'url' | 'createdAt' | 'startedAt' | 'finishedAt' | 'reason' | 'logPath' | 'env'>, env: Record<string, string> = {}): void {
     const full: JobRun = { ...run, state: 'Pending', url: '', createdAt: this.at, startedAt: null, finishedAt: null, reason: '', logPath: '' };
+    if (Object.keys(env).length) full.env = env;
     this.addRun(p, full);
     this.plan.launches.push({
       runId: full.id,
@@ -160,7 +177,8 @@ class PlanBuilder {
   }
 
   /** payloads touched in this pass, with derived annotations refreshed */
-  finish(): Plan {
+  finish(complete = true): Plan {
+    if (complete) this.finishConditions();
     for (const p of this.changed.values()) {
       const next = withAnnotations(p, this.config, this.runsOf(p));
       const old = this.view.payload(p.stream, p.tag);
@@ -168,6 +186,20 @@ class PlanBuilder {
       this.plan.payloads.push(next);
     }
     return this.plan;
+  }
+
+  private finishConditions(): void {
+    const rec = this.view.stream(this.stream);
+    const old = rec?.conditions ?? {};
+    const next: Record<string, string> = {};
+    for (const k of [...this.conditions.keys()].sort()) next[k] = this.conditions.get(k)!.message;
+    for (const [k, c] of this.conditions) {
+      if (own(old, k) !== c.message) this.event(c.tag, 'JobError', c.message, { ...c.data, condition: k });
+    }
+    if (rec && JSON.stringify(old) !== JSON.stringify(next)) {
+      const { conditions: _old, ...rest } = rec;
+      this.plan.streamUpdate = Object.keys(next).length ? { ...rest, conditions: next } : rest;
+    }
   }
 }
 
@@ -202,12 +234,15 @@ export function runKind(v: ReleaseVerification): JobKind {
   return entryGroup(v) === 'blocking' ? 'blocking' : 'informing';
 }
 
-/** Launches whatever a set of entries needs now (first attempts, due retries, synthetic runs). */
-function ensureEntries(b: PlanBuilder, p: Payload, entries: [string, ReleaseVerification][], statuses: Map<string, EntryStatus>, generation: number): void {
+/**
+ * Launches whatever a set of entries needs now: first attempts, due retries, relaunches of
+ * interrupted attempts. Entries with a condition (waived, not run, waiting, removed) launch nothing.
+ */
+function ensureEntries(b: PlanBuilder, p: Payload, entries: [string, ReleaseVerification][], statuses: Map<string, EntryStatus>, generation: number, conditions: EntryConditions): void {
   const now = b.now.getTime();
   for (const [name, v] of entries) {
     const st = statuses.get(name);
-    if (!st || st.nextAttempt === null) continue;
+    if (!st || st.nextAttempt === null || conditions.has(name)) continue;
     if (st.notBefore > now) {
       b.requeue(st.notBefore - now);
       continue;
@@ -215,28 +250,14 @@ function ensureEntries(b: PlanBuilder, p: Payload, entries: [string, ReleaseVeri
     const attempt = st.nextAttempt;
     const kind = runKind(v);
     const jobName = v.prowJob?.name || name;
-    const extra = kind === 'qe' && generation > 0 ? `rerun${generation}` : '';
+    const extra = [kind === 'qe' && generation > 0 ? `rerun${generation}` : '', relaunchSuffix(st.interruptions)].filter(Boolean).join('-');
     let upgradeFrom = '';
     let upgradeFromPullSpec = '';
     if (v.upgrade) {
-      const r = resolveUpgradeSource(b.view, b.config, p, v, 'verify');
-      if (!r.ok) {
-        b.event(p.tag, 'JobError', `${name}: ${r.error}`, { verifyName: name });
-        continue;
-      }
-      if (!r.source) {
-        // No upgrade source: record a finished synthetic run instead of stranding the payload (DESIGN §13 item 7).
-        // For an aggregated entry the synthetic run stands in for its aggregator (the run that decides).
-        const aggregated = kind !== 'qe' && (v.aggregatedProwJob?.analysisJobCount ?? 0) > 0;
-        const id = aggregated ? aggregatorRunName(p.tag, name, attempt) : runName(p.tag, name, attempt, extra);
-        b.addRun(p, {
-          id, stream: p.stream, tag: p.tag, verifyName: name, jobName, kind: aggregated ? 'aggregator' : kind, attempt, generation,
-          state: 'Succeeded', url: '', upgradeFrom: '', upgradeFromPullSpec: '', createdAt: b.at, startedAt: b.at, finishedAt: b.at,
-          reason: `NoUpgradeSource: ${r.why}`, logPath: '',
-        });
-        b.event(p.tag, 'JobStateChanged', `${name}: no upgrade source (${r.why}); recorded as succeeded`, { verifyName: name, runId: id, state: 'Succeeded', kind });
-        continue;
-      }
+      // an earlier attempt keeps its source; otherwise resolve it (entryConditions vetted that one exists)
+      const prev = st.runs.find((r) => r.upgradeFromPullSpec);
+      const r = prev ? { ok: true as const, source: { tag: prev.upgradeFrom, pullSpec: prev.upgradeFromPullSpec }, why: '' } : resolveUpgradeSource(b.view, b.config, p, v, 'verify');
+      if (!r.ok || !r.source) continue; // QE upgrade entries without a source wait (shown on the release page)
       upgradeFrom = r.source.tag;
       upgradeFromPullSpec = r.source.pullSpec;
     }
@@ -245,16 +266,22 @@ function ensureEntries(b: PlanBuilder, p: Payload, entries: [string, ReleaseVeri
     if (agg && (agg.analysisJobCount ?? 0) > 0 && kind !== 'qe') {
       const n = agg.analysisJobCount ?? 0;
       const runs = b.runsOf(p).filter((r) => r.verifyName === name && r.kind === 'analysis');
+      const byId = new Map(runs.map((r) => [r.id, r]));
+      const deciding: JobRun[] = [];
       for (let i = 0; i < n; i++) {
-        const id = runName(p.tag, name, 0, `analysis-${i}`);
-        if (runs.some((r) => r.id === id)) continue;
-        b.launch(p, { ...base, id, jobName, kind: 'analysis', attempt: 0 });
+        // analysis run i, or its relaunch after an interruption
+        let k = 0;
+        let id = runName(p.tag, name, 0, `analysis-${i}`);
+        while (byId.get(id)?.state === 'Interrupted') id = runName(p.tag, name, 0, `analysis-${i}-i${++k}`);
+        const have = byId.get(id);
+        if (have) deciding.push(have);
+        else b.launch(p, { ...base, id, jobName, kind: 'analysis', attempt: 0 });
       }
-      const all = b.runsOf(p).filter((r) => r.verifyName === name && r.kind === 'analysis');
-      if (all.length < n || all.some((r) => r.state === 'Pending')) continue;
-      const passed = all.filter((r) => r.state === 'Succeeded').length;
+      if (deciding.length < n || deciding.some((r) => r.state === 'Pending')) continue;
+      const passed = deciding.filter((r) => r.state === 'Succeeded').length;
       const aggJob = agg.prowJob?.name || DEFAULT_AGGREGATOR_JOB;
-      b.launch(p, { ...base, id: aggregatorRunName(p.tag, name, attempt), jobName: aggJob, kind: 'aggregator' }, {
+      const aggId = st.interruptions > 0 ? safeJobName(aggregatorRunName(p.tag, name, attempt), relaunchSuffix(st.interruptions)) : aggregatorRunName(p.tag, name, attempt);
+      b.launch(p, { ...base, id: aggId, jobName: aggJob, kind: 'aggregator' }, {
         PAYLOAD_TAG: p.tag, VERIFICATION_JOB_NAME: jobName, JOB_START_TIME: b.at, ANALYSIS_JOB_COUNT: String(n), ANALYSIS_JOBS_SUCCEEDED: String(passed),
       });
       continue;
@@ -294,6 +321,7 @@ function stageCreate(b: PlanBuilder, repository: string): void {
   const p: Payload = {
     stream: b.stream, tag, phase: 'Pending', createdAt: b.at, inputHash: hash, pullSpec: `${repository}:${tag}`, digest: '',
     components: componentsOf(tags), reason: '', message: '', annotations: {}, override: null, qe, phaseChangedAt: b.at,
+    jobs: freezeJobs(b.config),
   };
   b.put(p);
   b.event(tag, 'PayloadCreated', `${tag} created from input stream ${input}`, { phase: 'Pending', input, hash });
@@ -309,32 +337,76 @@ function stagePending(b: PlanBuilder, all: readonly Payload[]): void {
 
 function stageVerify(b: PlanBuilder, p0: Payload): void {
   let p = b.current(p0);
-  const entries = Object.entries(b.config.verify ?? {}).filter(([, v]) => !v.disabled && !v.qe).sort(([a], [c]) => (a < c ? -1 : 1));
-  let statuses = ciStatuses(b.config, b.runsOf(p));
-  if (p.phase === 'Ready' || (p.phase === 'Accepted' && p.qe.state === 'QEPending' && !p.qe.startedAt)) {
-    ensureEntries(b, p, entries, statuses, 0);
-    statuses = ciStatuses(b.config, b.runsOf(p));
+  // a payload from before job sets were frozen is judged by the entries its stream has now
+  if (!p.jobs) {
+    p = { ...p, jobs: freezeJobs(b.config) };
+    b.put(p);
+  }
+  let jobs = p.jobs!;
+  const judged = judgingConfig(b.config, p);
+  let statuses = ciStatuses(judged, b.runsOf(p));
+  // entries removed or disabled in the config since: unfinished work is cancelled, shown as removed
+  for (const name of removedEntries(b.config, jobs)) {
+    const st = statuses.get(name);
+    if (own(jobs.removed, name) || own(jobs.waivers, name) || !st || st.state === 'Success' || st.state === 'Failure') continue;
+    for (const r of b.runsOf(p)) if (r.verifyName === name && r.state === 'Pending' && r.kind !== 'qe' && r.kind !== 'periodic') b.cancelRun(r.id, 'RemovedFromConfig');
+    jobs = { ...jobs, removed: { ...jobs.removed, [name]: b.at } };
+    p = { ...b.current(p), jobs };
+    b.put(p);
+    b.event(p.tag, 'JobRemoved', `${name} was removed from the stream config; its unfinished work is cancelled (waive it to accept ${p.tag} without it)`, { verifyName: name });
+  }
+  let conditions = entryConditions(b.view, b.config, p, b.runsOf(p));
+  if (p.phase === 'Ready' || p.phase === 'Accepted') {
+    ensureEntries(b, p, ciEntries(judged), statuses, 0, conditions);
+    statuses = ciStatuses(judged, b.runsOf(p));
+    conditions = entryConditions(b.view, b.config, p, b.runsOf(p));
   }
   if (p.phase === 'Ready' && !p.override) {
-    const v = ciVerdict(b.config, statuses);
+    const v = ciVerdict(judged, statuses, conditions);
     if (v.verdict) p = b.setPhase(p, v.verdict, v.reason, v.message);
+    else {
+      // a visible reason while blocking entries wait for something that may never come by itself
+      const waiting = [...conditions.entries()].filter(([n, c]) => (c.kind === 'waiting' || c.kind === 'removed') && entryGroup(own(judged.verify, n)!) === 'blocking');
+      const message = waiting.map(([n, c]) => (c.kind === 'waiting' ? c.why : `${n} was ${c.why}; waive it to accept without it`)).join('; ');
+      if (message !== p.message) {
+        p = b.setPhase(p, 'Ready', '', message);
+        if (message) b.event(p.tag, 'VerificationWaiting', message, { verifyNames: waiting.map(([n]) => n) });
+      }
+    }
   }
-  stageQE(b, p, statuses);
+  // Accepted payloads keep being planned until every CI entry is final (informing retries)
+  const done = [...statuses].every(([n, st]) => st.state === 'Success' || st.state === 'Failure' || conditions.has(n));
+  if (b.current(p).jobs!.ciDone !== done) {
+    p = { ...b.current(p), jobs: { ...b.current(p).jobs!, ciDone: done } };
+    b.put(p);
+  }
+  stageQE(b, p, statuses, conditions);
 }
 
-function stageQE(b: PlanBuilder, p0: Payload, ci: Map<string, EntryStatus>): void {
+function cancelQERuns(b: PlanBuilder, p: Payload, reason: string): void {
+  for (const r of b.runsOf(p)) if (r.kind === 'qe' && r.generation === p.qe.generation && r.state === 'Pending') b.cancelRun(r.id, reason);
+}
+
+function stageQE(b: PlanBuilder, p0: Payload, ci: Map<string, EntryStatus>, conditions: EntryConditions): void {
   let p = b.current(p0);
   const qe = p.qe;
   if (qe.override) return; // an override wins until a re-run
-  if (qe.state === 'QEAccepted' || qe.state === 'QERejected') return;
-  const names = qeJobNames(b.config, qe);
+  if (qe.state === 'QEAccepted' || qe.state === 'QERejected' || qe.state === 'QESkipped') return;
+  if ((p.phase === 'Rejected' || p.phase === 'Failed') && qe.state) {
+    // QE never decides for a payload CI did not accept
+    cancelQERuns(b, p, `Payload${p.phase}`);
+    b.setQE(p, { ...qe, state: 'QESkipped', reason: `Payload${p.phase}`, message: `payload is ${p.phase}; QE jobs do not run` });
+    return;
+  }
+  const before = judgingConfig(b.config, p);
+  const names = qeJobNames(before, qe);
   if (!qe.startedAt) {
     if (names.length === 0) {
       if (qe.state !== '') b.setQE(p, { ...qe, state: '', reason: '', message: '' });
       return;
     }
     if (qe.state === '' && p.phase !== 'Pending' && p.phase !== 'Ready') return; // verified before the stream had QE jobs
-    const gate = evaluateGate(b.config, p, ci);
+    const gate = evaluateGate(before, p, ci, conditions);
     if (gate.skipped) {
       b.setQE(p, { ...qe, state: 'QESkipped', reason: gate.skipped.reason, message: gate.skipped.message });
       return;
@@ -343,36 +415,35 @@ function stageQE(b: PlanBuilder, p0: Payload, ci: Map<string, EntryStatus>): voi
       b.setQE(p, { ...qe, state: 'QEPending', reason: '', message: gate.description });
       return;
     }
+    // the QE job set (and each definition) is frozen now
     const deadline = new Date(b.now.getTime() + qeTimeoutMs(b.config));
-    p = b.setQE(p, { ...qe, state: 'QERunning', reason: '', message: '', startedAt: b.at, deadline: rfc3339(deadline), jobs: names });
+    const verify = Object.fromEntries(names.map((n) => [n, own(before.verify, n)!]));
+    p = b.setQE(p, { ...qe, state: 'QERunning', reason: '', message: '', startedAt: b.at, deadline: rfc3339(deadline), jobs: names, verify });
   }
   // QE running
   const cur = p.qe;
-  const runs = b.runsOf(p);
-  // jobs removed from the config while running: cancel their runs, recompute without them
-  for (const r of runs) {
-    if (r.kind === 'qe' && r.generation === cur.generation && r.state === 'Pending' && !names.includes(r.verifyName)) {
-      b.plan.cancels.push({ runId: r.id, reason: 'RemovedFromConfig' });
-    }
+  const judged = judgingConfig(b.config, p);
+  const active = qeJobNames(judged, cur);
+  // jobs removed from the config while running: cancel their runs, decide without them
+  for (const r of b.runsOf(p)) {
+    if (r.kind === 'qe' && r.generation === cur.generation && r.state === 'Pending' && !active.includes(r.verifyName)) b.cancelRun(r.id, 'RemovedFromConfig');
   }
-  if (names.length === 0) {
+  if (active.length === 0) {
     b.setQE(p, { ...cur, state: '', reason: '', message: 'all QE jobs were removed from the stream config' });
     return;
   }
-  const deadline = cur.deadline ? Date.parse(cur.deadline) : NaN;
-  if (Number.isFinite(deadline) && b.now.getTime() >= deadline) {
-    for (const r of runs) if (r.kind === 'qe' && r.generation === cur.generation && r.state === 'Pending') b.plan.cancels.push({ runId: r.id, reason: 'QETimeout' });
-    b.setQE(p, { ...cur, state: 'QERejected', reason: 'QETimeout', message: `QE jobs did not finish within ${b.config.qe?.timeout ?? '24h'}` });
-    return;
+  const now = b.now.getTime();
+  let v = qeDecision(judged, p, b.runsOf(p), now);
+  if (v.state === 'QERunning') {
+    const entries = active.map((n) => [n, own(judged.verify, n)!] as [string, ReleaseVerification]);
+    ensureEntries(b, p, entries, qeStatuses(judged, p, b.runsOf(p)), cur.generation, new Map());
+    v = qeDecision(judged, p, b.runsOf(p), now);
   }
-  const entries = names.map((n) => [n, b.config.verify![n]] as [string, ReleaseVerification]);
-  let statuses = qeStatuses(b.config, p, runs);
-  // a required QE job already failed for good: the verdict is QERejected, launching more cannot change it
-  if (qeVerdict(b.config, names, statuses).state !== 'QERejected') ensureEntries(b, p, entries, statuses, cur.generation);
-  statuses = qeStatuses(b.config, p, b.runsOf(p));
-  const v = qeVerdict(b.config, names, statuses);
+  // a verdict (or the time limit) ends whatever QE runs are still going
+  if (v.state !== 'QERunning') cancelQERuns(b, p, v.timedOut ? 'QETimeout' : 'QEVerdict');
   b.setQE(p, { ...cur, state: v.state, reason: v.reason, message: v.message });
-  if (v.state === 'QERunning' && Number.isFinite(deadline)) b.requeue(deadline - b.now.getTime());
+  const deadline = cur.deadline ? Date.parse(cur.deadline) : NaN;
+  if (v.state === 'QERunning' && Number.isFinite(deadline)) b.requeue(deadline - now);
   // keep qe-verify annotation current while QE runs
   if (v.state === 'QERunning') b.put(b.current(p));
 }
@@ -382,7 +453,7 @@ function stagePublish(b: PlanBuilder, all: readonly Payload[]): void {
   if (steps.length === 0) return;
   const cur = all.map((p) => b.current(p));
   const newestAccepted = cur.find((p) => p.phase === 'Accepted');
-  const newestQE = cur.find((p) => p.qe.state === 'QEAccepted');
+  const newestQE = cur.find(isQEAccepted);
   const published = new Map(b.view.published(b.stream).map((r) => [r.name, r]));
   const input = inputStreamOf(b.config);
   for (const [name, step] of steps) {
@@ -427,7 +498,7 @@ function stagePeriodics(b: PlanBuilder, all: readonly Payload[], since: Date): v
     try {
       d = periodicDue(per, periodicRuns.get(name), since, b.now);
     } catch (e) {
-      b.event(target.tag, 'JobError', `periodic ${name}: ${(e as Error).message}`, { verifyName: name });
+      b.condition(`periodic/${name}`, target.tag, `periodic ${name}: ${(e as Error).message}`, { verifyName: name });
       continue;
     }
     if (!d.due) {
@@ -439,8 +510,9 @@ function stagePeriodics(b: PlanBuilder, all: readonly Payload[], since: Date): v
     if (per.upgrade) {
       const r = resolveUpgradeSource(b.view, b.config, target, per, 'periodic');
       if (!r.ok || !r.source) {
-        // upstream: an impossible periodic is an error for that launch, not a fake success
-        b.event(target.tag, 'JobError', `periodic ${name}: ${r.ok ? `no upgrade source (${r.why})` : r.error}`, { verifyName: name });
+        // upstream: an impossible periodic is an error for that launch, not a fake success;
+        // recorded once while it lasts (the next accepted payload wakes the stream)
+        b.condition(`periodic/${name}`, target.tag, `periodic ${name}: ${r.ok ? `no upgrade source (${r.why})` : r.error}`, { verifyName: name });
         continue;
       }
       upgradeFrom = r.source.tag;
@@ -453,6 +525,18 @@ function stagePeriodics(b: PlanBuilder, all: readonly Payload[], since: Date): v
   }
 }
 
+/**
+ * Whether a payload's verdicts can still change by themselves: Ready; QE still open on a built
+ * payload; Accepted with CI entries not final yet (informing retries). Settled payloads are not
+ * planned again (an operation — retry, override, re-run — reopens them explicitly).
+ */
+export function needsPass(p: Payload): boolean {
+  if (p.phase === 'Pending') return false;
+  if (p.phase === 'Ready') return true;
+  if (p.qe.state === 'QEPending' || p.qe.state === 'QERunning') return true;
+  return p.phase === 'Accepted' && p.jobs != null && !p.jobs.ciDone;
+}
+
 /** One reconcile pass of a stream. Returns only what must change: a second pass does nothing. */
 export function planStream(view: WorldView, streamName: string, now: Date, opts: PlanOptions = {}): Plan {
   const rec = view.stream(streamName);
@@ -460,7 +544,7 @@ export function planStream(view: WorldView, streamName: string, now: Date, opts:
   const b = new PlanBuilder(view, streamName, rec.config, now);
   if (stageGarbage(b)) {
     b.requeue(0);
-    return b.finish();
+    return b.finish(false);
   }
   const repository = opts.repositoryFor ? opts.repositoryFor(rec.config) : `registry.local/${rec.config.to || 'release'}`;
   stageCreate(b, repository);
@@ -469,8 +553,7 @@ export function planStream(view: WorldView, streamName: string, now: Date, opts:
   stagePending(b, all);
   for (const p of all) {
     const cur = b.current(p);
-    const qeOpen = cur.qe.state === 'QEPending' || cur.qe.state === 'QERunning' || cur.qe.state === 'QESkipped';
-    if (cur.phase === 'Ready' || (qeOpen && cur.phase !== 'Pending')) stageVerify(b, cur);
+    if (needsPass(cur)) stageVerify(b, cur);
   }
   stagePublish(b, all);
   stagePeriodics(b, all, opts.since ?? now);

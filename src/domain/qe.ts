@@ -1,8 +1,9 @@
 // QE jobs (DESIGN.md §6): the gate, the QE job set, and the QE verdict. Pure.
 import { QE_GATES, qeEntries, type QEGate, type ReleaseConfig } from './config/schema.ts';
 import { parseDuration } from './duration.ts';
+import { own } from './own.ts';
 import type { JobRun, Payload, QEState, QEStatus } from './types.ts';
-import { entryGroup, entryStatus, type EntryStatus } from './verification.ts';
+import { effectiveState, entryGroup, entryStatus, type EntryConditions, type EntryStatus, type JobState } from './verification.ts';
 
 export const DEFAULT_QE_TIMEOUT_MS = 24 * 3_600_000;
 
@@ -28,7 +29,8 @@ export function emptyQEStatus(): QEStatus {
 
 /**
  * The QE verify names that apply to a payload: before QE starts, the stream's current QE entries;
- * once started, the set frozen at start minus entries removed from the config since.
+ * once started, the set frozen at start minus entries removed or disabled in the config since
+ * (their running jobs are cancelled; the others keep the definitions frozen at start).
  */
 export function qeJobNames(config: ReleaseConfig, qe: QEStatus): string[] {
   const current = qeEntries(config).map(([n]) => n);
@@ -49,7 +51,7 @@ export interface GateResult {
  * Whether QE jobs may start. `statuses` are the CI entry statuses of the payload.
  * Async and disabled informing jobs are ignored; a Rejected/Failed payload never opens the gate.
  */
-export function evaluateGate(config: ReleaseConfig, payload: Payload, statuses: Map<string, EntryStatus>): GateResult {
+export function evaluateGate(config: ReleaseConfig, payload: Payload, statuses: Map<string, EntryStatus>, conditions: EntryConditions = new Map()): GateResult {
   const gate = qeGate(config);
   if (payload.phase === 'Rejected' || payload.phase === 'Failed') {
     return {
@@ -60,10 +62,13 @@ export function evaluateGate(config: ReleaseConfig, payload: Payload, statuses: 
   }
   if (payload.phase !== 'Accepted') return { open: false, skipped: null, description: `waiting for the payload to be Accepted (gate ${gate})` };
   if (gate === 'Accepted') return { open: true, skipped: null, description: 'open: payload Accepted (gate Accepted)' };
-  const informing: EntryStatus[] = [];
+  const informing: { name: string; state: JobState }[] = [];
   for (const [name, v] of Object.entries(config.verify ?? {})) {
     if (v.disabled || v.qe || entryGroup(v) !== 'informing') continue;
-    informing.push(statuses.get(name) ?? { name, state: 'Unknown', runs: [], nextAttempt: 0, notBefore: 0 });
+    const st = statuses.get(name) ?? { name, state: 'Unknown', runs: [], nextAttempt: 0, notBefore: 0, interruptions: 0 };
+    // an informing job that cannot run (no upgrade source) does not hold the gate
+    const state = effectiveState(st, conditions.get(name));
+    if (state !== null) informing.push({ name, state });
   }
   const waiting = informing.filter((s) => s.state === 'Pending' || s.state === 'Unknown').map((s) => s.name).sort();
   const failed = informing.filter((s) => s.state === 'Failure').map((s) => s.name).sort();
@@ -94,7 +99,7 @@ export function qeVerdict(config: ReleaseConfig, names: string[], statuses: Map<
   const required: EntryStatus[] = [];
   const all: EntryStatus[] = [];
   for (const name of names) {
-    const v = config.verify?.[name];
+    const v = own(config.verify, name);
     const st = statuses.get(name);
     if (!v || !st) continue;
     all.push(st);
@@ -107,13 +112,47 @@ export function qeVerdict(config: ReleaseConfig, names: string[], statuses: Map<
   return { state: 'QERunning', reason: '', message: '' };
 }
 
-/** Status of every QE entry of a payload for its current generation. */
-export function qeStatuses(config: ReleaseConfig, payload: Payload, runs: readonly JobRun[]): Map<string, EntryStatus> {
+/** Runs as they stood at `at`: a run that finished later counts as still running then. */
+export function runsAsOf(runs: readonly JobRun[], at: number): JobRun[] {
+  return runs.map((r) => {
+    if (r.state === 'Pending' || !r.finishedAt) return r;
+    const f = Date.parse(r.finishedAt);
+    return Number.isFinite(f) && f > at ? { ...r, state: 'Pending', finishedAt: null } : r;
+  });
+}
+
+/**
+ * Status of every QE entry of a payload for its current generation. `config` is the payload's
+ * judging config (frozen QE definitions); with `asOf`, runs that finished after it count as running.
+ */
+export function qeStatuses(config: ReleaseConfig, payload: Payload, runs: readonly JobRun[], asOf?: number): Map<string, EntryStatus> {
   const out = new Map<string, EntryStatus>();
   for (const name of qeJobNames(config, payload.qe)) {
-    const v = config.verify?.[name];
+    const v = own(config.verify, name);
     if (!v) continue;
-    out.set(name, entryStatus(name, v, qeRunsOf(runs, name, payload.qe.generation)));
+    const mine = qeRunsOf(runs, name, payload.qe.generation);
+    out.set(name, entryStatus(name, v, asOf === undefined ? mine : runsAsOf(mine, asOf)));
   }
   return out;
+}
+
+export interface QEDecision extends QEVerdict {
+  /** the time limit passed with the verdict still open */
+  timedOut: boolean;
+}
+
+/**
+ * The QE verdict of a started payload at `now`. The verdict from runs that finished before the
+ * deadline comes first: a run that finished in time counts even when the controller looks late;
+ * only an open verdict at the deadline is a timeout.
+ */
+export function qeDecision(config: ReleaseConfig, payload: Payload, runs: readonly JobRun[], now: number): QEDecision {
+  const names = qeJobNames(config, payload.qe);
+  const deadline = payload.qe.deadline ? Date.parse(payload.qe.deadline) : NaN;
+  const late = Number.isFinite(deadline) && now >= deadline;
+  const v = qeVerdict(config, names, qeStatuses(config, payload, runs, late ? deadline : undefined));
+  if (late && v.state === 'QERunning') {
+    return { state: 'QERejected', reason: 'QETimeout', message: `QE jobs did not finish within ${config.qe?.timeout ?? '24h'}`, timedOut: true };
+  }
+  return { ...v, timedOut: false };
 }

@@ -1,5 +1,5 @@
 // Core vocabulary of the product (DESIGN.md §2, §4, §6). Pure data, no I/O.
-import type { ReleaseConfig } from './config/schema.ts';
+import type { ReleaseConfig, ReleaseVerification } from './config/schema.ts';
 
 export const PHASES = ['Pending', 'Ready', 'Accepted', 'Rejected', 'Failed'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -29,7 +29,11 @@ export const AnnotationKeep = 'release.openshift.io/keep';
 export const AnnotationQEVerify = 'release.openshift.io/qe-verify';
 export const AnnotationQEPhase = 'release.openshift.io/qe-phase';
 
-export const JOB_RUN_STATES = ['Pending', 'Succeeded', 'Failed', 'Aborted'] as const;
+/**
+ * `Interrupted`: the run was stopped by the controller's own shutdown, a lost executor or a crash.
+ * It is not a result: it never consumes a retry and never rejects; the attempt is relaunched.
+ */
+export const JOB_RUN_STATES = ['Pending', 'Succeeded', 'Failed', 'Aborted', 'Interrupted'] as const;
 export type JobRunState = (typeof JOB_RUN_STATES)[number];
 
 export const JOB_KINDS = ['blocking', 'informing', 'upgrade', 'qe', 'analysis', 'aggregator', 'periodic'] as const;
@@ -60,6 +64,11 @@ export interface StreamRecord {
   errors: string[];
   warnings: string[];
   locked: boolean;
+  /**
+   * conditions the controller reported for the stream (a periodic without an upgrade source, …):
+   * key → message; each distinct condition is recorded once, not once per pass
+   */
+  conditions?: Record<string, string>;
 }
 
 export interface Override {
@@ -78,9 +87,29 @@ export interface QEStatus {
   deadline: string | null;
   /** bumped by a re-run; runs of older generations no longer count */
   generation: number;
-  /** QE verify names frozen when QE started (config edits after that only remove jobs) */
+  /** QE verify names frozen when QE started */
   jobs: string[];
+  /** the QE verify entries as they were when QE started (absent on payloads from before freezing) */
+  verify?: Record<string, ReleaseVerification>;
   override: Override | null;
+}
+
+export interface Waiver {
+  reason: string;
+  user: string;
+  at: string;
+}
+
+/** The job set a payload is judged by, frozen when it was created (DESIGN.md §14). */
+export interface PayloadJobs {
+  /** CI verify entries (not QE, not disabled) of the stream when the payload was created */
+  verify: Record<string, ReleaseVerification>;
+  /** frozen entries later removed or disabled in the config: name → when it was noticed */
+  removed: Record<string, string>;
+  /** entries a person marked as passed (they could not run): name → who, when, why */
+  waivers: Record<string, Waiver>;
+  /** every CI entry is final (nothing running, no retry due): no more CI passes are needed */
+  ciDone: boolean;
 }
 
 export interface Payload {
@@ -101,6 +130,8 @@ export interface Payload {
   qe: QEStatus;
   /** when the phase last changed */
   phaseChangedAt: string;
+  /** frozen job set, waivers; null/absent on payloads from before freezing (frozen on their next pass) */
+  jobs?: PayloadJobs | null;
 }
 
 export interface JobRun {
@@ -125,6 +156,8 @@ export interface JobRun {
   finishedAt: string | null;
   reason: string;
   logPath: string;
+  /** the extra launch environment (aggregators: ANALYSIS_JOB_COUNT …), so a relaunch is identical */
+  env?: Record<string, string>;
 }
 
 export interface EventRecord {

@@ -8,12 +8,27 @@ export type JobState = 'Success' | 'Failure' | 'Pending' | 'Unknown';
 export interface EntryStatus {
   name: string;
   state: JobState;
-  /** runs of this entry that count (attempt order), excluding analysis runs */
+  /** runs of this entry that count (attempt order), excluding analysis and interrupted runs */
   runs: JobRun[];
   /** attempt number the next launch would use, or null when nothing should launch */
   nextAttempt: number | null;
   /** earliest time (ms since epoch) the next attempt may launch */
   notBefore: number;
+  /**
+   * how many runs of `nextAttempt` were interrupted (controller stop, lost executor): the relaunch
+   * of an interrupted attempt keeps its attempt number and gets the run-name suffix `i<n>`
+   */
+  interruptions: number;
+}
+
+/** A run that was stopped by the controller's own shutdown, a lost executor or a crash: not a result. */
+export function isInterrupted(run: JobRun): boolean {
+  return run.state === 'Interrupted';
+}
+
+/** The run-name part that tells relaunches of an interrupted attempt apart (`''` for the first launch). */
+export function relaunchSuffix(interruptions: number): string {
+  return interruptions > 0 ? `i${interruptions}` : '';
 }
 
 const MINUTE = 60_000;
@@ -30,23 +45,32 @@ export function isFinished(run: JobRun): boolean {
 
 /**
  * Status of one verify entry from its runs (latest generation only for QE entries — the caller
- * filters). `runs` must belong to this entry and exclude analysis runs.
+ * filters). `runs` must belong to this entry and exclude analysis runs. Interrupted runs are not
+ * results: they never use up an attempt; the interrupted attempt is launched again at once.
  */
-export function entryStatus(name: string, entry: Pick<ReleaseVerification, 'maxRetries'>, runs: JobRun[]): EntryStatus {
-  const sorted = [...runs].sort((a, b) => a.attempt - b.attempt);
+export function entryStatus(name: string, entry: Pick<ReleaseVerification, 'maxRetries'>, runs: readonly JobRun[]): EntryStatus {
+  const all = [...runs].sort((a, b) => a.attempt - b.attempt || (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+  const sorted = all.filter((r) => !isInterrupted(r));
   const maxAttempts = 1 + Math.max(0, entry.maxRetries ?? 0);
-  if (sorted.length === 0) return { name, state: 'Unknown', runs: sorted, nextAttempt: 0, notBefore: 0 };
-  if (sorted.some((r) => r.state === 'Succeeded')) return { name, state: 'Success', runs: sorted, nextAttempt: null, notBefore: 0 };
+  const base = { name, runs: sorted, interruptions: 0 };
+  if (sorted.some((r) => r.state === 'Succeeded')) return { ...base, state: 'Success', nextAttempt: null, notBefore: 0 };
   const last = sorted[sorted.length - 1];
-  if (last.state === 'Pending') return { name, state: 'Pending', runs: sorted, nextAttempt: null, notBefore: 0 };
+  if (last?.state === 'Pending') return { ...base, state: 'Pending', nextAttempt: null, notBefore: 0 };
+  // the attempt after the last real result; interrupted runs of it are relaunched under a new name
+  const next = last ? last.attempt + 1 : 0;
+  const interruptions = all.filter((r) => isInterrupted(r) && r.attempt === next).length;
+  if (!last) {
+    return interruptions > 0
+      ? { ...base, state: 'Pending', nextAttempt: 0, notBefore: 0, interruptions }
+      : { ...base, state: 'Unknown', nextAttempt: 0, notBefore: 0 };
+  }
   // last attempt Failed or Aborted
-  const next = last.attempt + 1;
   if (next < maxAttempts) {
     const finished = last.finishedAt ? Date.parse(last.finishedAt) : NaN;
-    const notBefore = Number.isFinite(finished) ? finished + retryBackoffMs(next) : 0;
-    return { name, state: 'Pending', runs: sorted, nextAttempt: next, notBefore };
+    const notBefore = interruptions > 0 || !Number.isFinite(finished) ? 0 : finished + retryBackoffMs(next);
+    return { ...base, state: 'Pending', nextAttempt: next, notBefore, interruptions };
   }
-  return { name, state: 'Failure', runs: sorted, nextAttempt: null, notBefore: 0 };
+  return { ...base, state: 'Failure', nextAttempt: null, notBefore: 0 };
 }
 
 /** Upstream's aggregate over job states: Pending > Unknown > Failure > Success; empty → Unknown. */
@@ -100,19 +124,57 @@ export interface CIVerdict {
 }
 
 /**
+ * Why an entry is judged without (or before) a run of its own (DESIGN §14):
+ * - `waived`: a person marked it passed (it could not run); counts as Succeeded;
+ * - `notRun`: it cannot run and does not gate (an upgrade job of a stream's first payloads; an
+ *   informing upgrade job without a source);
+ * - `waiting`: it cannot run yet (no upgrade source for another reason); blocks acceptance;
+ * - `removed`: removed or disabled in the config after the payload was created; its unfinished
+ *   work was cancelled; blocks acceptance unless it had already finished (waive it to accept).
+ */
+export interface EntryCondition {
+  kind: 'waived' | 'notRun' | 'waiting' | 'removed';
+  why: string;
+}
+
+export type EntryConditions = ReadonlyMap<string, EntryCondition>;
+
+const NO_CONDITIONS: EntryConditions = new Map();
+
+/** The state an entry counts with once its condition is taken into account (null: it does not count). */
+export function effectiveState(st: EntryStatus, cond: EntryCondition | undefined): JobState | null {
+  if (!cond) return st.state;
+  switch (cond.kind) {
+    case 'waived':
+      return 'Success';
+    case 'notRun':
+      return st.runs.length > 0 ? st.state : null;
+    case 'waiting':
+    case 'removed':
+      return st.state === 'Success' || st.state === 'Failure' ? st.state : 'Unknown';
+  }
+}
+
+/**
  * CI verdict from entry statuses (QE entries excluded by the caller). Blocking jobs decide; with
  * no blocking jobs, accept once every non-async informing entry has finished (DESIGN §13 item 9).
+ * A waived entry counts as passed; a not-run one does not count; a waiting or removed one keeps
+ * the payload undecided (no job passes without running).
  */
-export function ciVerdict(config: ReleaseConfig, statuses: Map<string, EntryStatus>): CIVerdict {
-  const blocking: EntryStatus[] = [];
-  const informing: EntryStatus[] = [];
+export function ciVerdict(config: ReleaseConfig, statuses: Map<string, EntryStatus>, conditions: EntryConditions = NO_CONDITIONS): CIVerdict {
+  const blocking: { name: string; state: JobState; held: boolean }[] = [];
+  const informing: { name: string; state: JobState }[] = [];
   for (const [name, v] of Object.entries(config.verify ?? {})) {
     if (v.disabled || v.qe) continue;
     const st = statuses.get(name);
     if (!st) continue;
+    const cond = conditions.get(name);
+    const state = effectiveState(st, cond);
+    if (state === null) continue;
     const g = entryGroup(v);
-    if (g === 'blocking') blocking.push(st);
-    else if (g === 'informing') informing.push(st);
+    // held: undecided only because it cannot run (waiting for a source, removed)
+    if (g === 'blocking') blocking.push({ name, state, held: state === 'Unknown' && (cond?.kind === 'waiting' || cond?.kind === 'removed') });
+    else if (g === 'informing') informing.push({ name, state });
   }
   if (blocking.length === 0) {
     const done = informing.every((s) => s.state === 'Success' || s.state === 'Failure');
@@ -120,7 +182,11 @@ export function ciVerdict(config: ReleaseConfig, statuses: Map<string, EntryStat
       ? { verdict: 'Accepted', reason: 'ReleasePayloadAccepted', message: '' }
       : { verdict: null, reason: '', message: '' };
   }
-  const agg = aggregateStates(blocking.map((s) => s.state));
+  // a blocking failure rejects once every other entry finished or can only wait
+  const agg = aggregateStates(blocking.filter((s) => !s.held).map((s) => s.state));
+  if (agg === 'Failure' || blocking.some((s) => s.held)) {
+    if (agg !== 'Failure') return { verdict: null, reason: '', message: '' };
+  }
   if (agg === 'Success') return { verdict: 'Accepted', reason: 'ReleasePayloadAccepted', message: '' };
   if (agg === 'Failure') {
     const failed = blocking.filter((s) => s.state === 'Failure').map((s) => s.name).sort();

@@ -1,5 +1,6 @@
 // Read models derived from state for the API and the console (pure).
 import type { ReleaseConfig } from './config/schema.ts';
+import { own } from './own.ts';
 import { qeStatuses } from './qe.ts';
 import type { JobRun, Payload } from './types.ts';
 import { ciStatuses, entryGroup, verificationStatus, type EntryStatus, type VerificationStatus } from './verification.ts';
@@ -12,9 +13,8 @@ export interface PayloadResults {
 }
 
 function sortedRecord(m: Map<string, VerificationStatus>): Record<string, VerificationStatus> {
-  const out: Record<string, VerificationStatus> = {};
-  for (const k of [...m.keys()].sort()) out[k] = m.get(k)!;
-  return out;
+  // fromEntries defines own properties: a key such as `__proto__` stays a plain entry
+  return Object.fromEntries([...m.keys()].sort().map((k) => [k, m.get(k)!]));
 }
 
 /**
@@ -32,7 +32,7 @@ export function payloadResults(config: ReleaseConfig, payload: Payload, runs: re
   const add = (statuses: Map<string, EntryStatus>) => {
     for (const [name, st] of statuses) {
       if (st.runs.length === 0) continue;
-      const v = config.verify?.[name];
+      const v = own(config.verify, name);
       if (!v) continue;
       groups[entryGroup(v)].set(name, verificationStatus(st, v.maxRetries ?? 0));
     }
@@ -49,12 +49,10 @@ export function payloadResults(config: ReleaseConfig, payload: Payload, runs: re
 
 /** The `release.openshift.io/qe-verify` annotation value: verify name → {state,url,retries,transitionTime}. */
 export function qeVerifyAnnotation(config: ReleaseConfig, payload: Payload, runs: readonly JobRun[]): string {
-  const out: Record<string, { state: string; url: string; retries: number; transitionTime?: string }> = {};
   const statuses = qeStatuses(config, payload, runs);
-  for (const name of [...statuses.keys()].sort()) {
-    const st = statuses.get(name)!;
-    const v = verificationStatus(st, config.verify?.[name]?.maxRetries ?? 0);
-    out[name] = { state: v.state, url: v.url, retries: v.retries ?? 0, ...(v.transitionTime ? { transitionTime: v.transitionTime } : {}) };
-  }
-  return JSON.stringify(out);
+  const out = [...statuses.keys()].sort().map((name) => {
+    const v = verificationStatus(statuses.get(name)!, own(config.verify, name)?.maxRetries ?? 0);
+    return [name, { state: v.state, url: v.url, retries: v.retries ?? 0, ...(v.transitionTime ? { transitionTime: v.transitionTime } : {}) }] as const;
+  });
+  return JSON.stringify(Object.fromEntries(out));
 }

@@ -2,7 +2,7 @@
 // and (when given) the web console. Errors are mapped in one handler: upstream's routes answer
 // upstream's plain text, ours answer JSON {"error": "…"}; bad input is a 4xx, never a 500.
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
-import { OperationError, type Operations } from '../controller/operations.ts';
+import { OperationError, releaseConfigProblems, type ConfigFileProblem, type Operations } from '../controller/operations.ts';
 import { eventRoutes, type EventRouteOptions } from './api/events.ts';
 import { sendJson, type ApiContext } from './api/shared.ts';
 import { streamRoutes } from './api/streams.ts';
@@ -16,6 +16,10 @@ import { RouteRegistry } from './openapi.ts';
 export interface AppOptions {
   ops: Operations;
   tokens?: TokenEntry[];
+  /** the authenticator to use instead of one built from `tokens` (serve replaces its tokens on reload) */
+  authenticator?: Authenticator;
+  /** files that failed to (re)load, for /metrics (default: the release config problems of `ops`) */
+  configProblems?: () => readonly ConfigFileProblem[];
   /** base URL of the artifacts server for downloadURL fields ("" → upstream's empty downloadURL) */
   artifactsUrl?: string;
   /** Fastify logger options (the Authorization header is always redacted) */
@@ -51,8 +55,9 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   });
   const metrics = o.metrics ?? createMetrics();
   metrics.bind(o.ops.state);
+  metrics.bindConfigProblems(o.configProblems ?? (() => releaseConfigProblems(o.ops)));
   const ctx: ApiContext = { ops: o.ops, artifactsUrl: o.artifactsUrl ?? '' };
-  const auth = new Authenticator(o.tokens ?? []);
+  const auth = o.authenticator ?? new Authenticator(o.tokens ?? []);
   const reg = new RouteRegistry();
 
   app.setNotFoundHandler((_req, reply) => reply.code(404).type(PLAIN).send('404 page not found\n'));

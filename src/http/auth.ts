@@ -74,9 +74,14 @@ declare module 'fastify' {
 }
 
 export class Authenticator {
-  private readonly entries: { digest: Buffer; user: string; roles: Role[] }[];
+  private entries: { digest: Buffer; user: string; roles: Role[] }[] = [];
   constructor(tokens: TokenEntry[]) {
-    this.entries = tokens.map((t) => ({ digest: digest(t.token), user: t.user, roles: t.roles }));
+    this.setTokens(tokens);
+  }
+
+  /** Replaces the token list (a reload of the tokens file); requests from now on use the new list. */
+  setTokens(tokens: TokenEntry[]): void {
+    this.entries = tokens.map((t) => ({ digest: digest(t.token), user: t.user, roles: [...t.roles] }));
   }
 
   identify(header: string | undefined): Principal | null {

@@ -1,6 +1,7 @@
 // Prometheus metrics (/metrics): payloads by phase and QE state, job runs by state, reconcile
 // duration and HTTP latency. One registry per app so several apps can live in one process.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ConfigFileProblem } from '../controller/operations.ts';
 import type { State } from '../controller/state.ts';
 
 export interface Metrics {
@@ -9,11 +10,14 @@ export interface Metrics {
   httpDuration: Histogram<'route' | 'method' | 'status'>;
   events: Counter<'type'>;
   bind(state: State): void;
+  /** the source of release_controller_config_errors (files that failed to reload) */
+  bindConfigProblems(problems: () => readonly Pick<ConfigFileProblem, 'kind' | 'file' | 'errors'>[]): void;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   let state: State | null = null;
+  let configProblems: (() => readonly Pick<ConfigFileProblem, 'kind' | 'file' | 'errors'>[]) | null = null;
   new Gauge({
     name: 'release_controller_payloads',
     help: 'Payloads by stream, phase and QE state',
@@ -48,6 +52,16 @@ export function createMetrics(): Metrics {
       for (const [k, n] of Object.entries(counts)) this.set({ state: k }, n);
     },
   });
+  new Gauge({
+    name: 'release_controller_config_errors',
+    help: 'Errors of a config, jobs or tokens file that failed to (re)load (its last good version keeps running); absent once fixed',
+    labelNames: ['file', 'kind'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of configProblems?.() ?? []) this.inc({ file: p.file, kind: p.kind }, Math.max(1, p.errors.length));
+    },
+  });
   const reconcileDuration = new Histogram({
     name: 'release_controller_reconcile_duration_seconds',
     help: 'Duration of one reconcile pass of a stream',
@@ -70,6 +84,9 @@ export function createMetrics(): Metrics {
     events,
     bind(s: State) {
       state = s;
+    },
+    bindConfigProblems(fn) {
+      configProblems = fn;
     },
   };
 }

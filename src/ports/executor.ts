@@ -19,7 +19,11 @@ export interface JobSpec {
 export interface JobStatus {
   runId: string;
   state: JobRunState;
-  /** why a run ended this way: "", "Timeout", "Lost", "Aborted", "exit code 3" … */
+  /**
+   * why a run ended this way: "", "Timeout", "Aborted", "exit code 3" … For `Interrupted` (not a
+   * result: the attempt is relaunched, DESIGN.md §14): "Shutdown" (stopped by our own shutdown) or
+   * "Lost" / "Lost: killed by SIGKILL" (the process or the executor connection went away).
+   */
   reason: string;
   url: string;
   logPath: string;
@@ -34,11 +38,19 @@ export interface JobExecutor {
   launch(spec: JobSpec): Promise<JobStatus>;
   /**
    * Called at start-up for runs the store still has as Pending: the executor re-adopts runs it
-   * can still see, reports finished ones, and says "unknown" for ones it never started.
+   * can still see, reports finished ones, and says "unknown" for ones it never started. A run
+   * that started but whose process is gone without a result is reported `Interrupted` "Lost".
    */
   adopt(runId: string, jobName?: string): Promise<JobStatus | 'unknown'>;
   cancel(runId: string, reason: string): Promise<void>;
   onStatus(listener: JobStatusListener): void;
-  /** stops every running job (used on shutdown) */
+  /**
+   * Used on the controller's clean stop. Queued (not started) runs are dropped without a status.
+   * Running jobs are either let go of, still running, so the next controller adopt()s them and
+   * their work is done once (the default of the local executor), or stopped and reported
+   * `Interrupted` reason "Shutdown" (local: `onShutdown: 'stop'`, `serve --stop-jobs`). Never
+   * reports a shutdown as Failed or Aborted. Resolves promptly when it lets go; when it stops
+   * jobs, once they are gone (bounded by the kill grace).
+   */
   shutdown(): Promise<void>;
 }

@@ -44,13 +44,20 @@ export interface HarnessOptions {
   configs: ReleaseConfig[];
   jobsYaml: string;
   killGraceMs?: number;
+  /** what close() does with running jobs (default 'stop', so no test leaves processes behind) */
+  onShutdown?: 'detach' | 'stop';
 }
 
 export async function startHarness(o: HarnessOptions): Promise<Harness> {
   const dir = o.dir ?? tempDir();
   const store = openSqliteStore(join(dir, 'rc.db'));
   const jobs = parseJobsFile(o.jobsYaml, join(dir, 'jobs.yaml'));
-  const executor = new LocalExecutor({ jobs, runDir: join(dir, 'runs'), ...(o.killGraceMs !== undefined ? { killGraceMs: o.killGraceMs } : {}) });
+  const executor = new LocalExecutor({
+    jobs,
+    runDir: join(dir, 'runs'),
+    onShutdown: o.onShutdown ?? 'stop',
+    ...(o.killGraceMs !== undefined ? { killGraceMs: o.killGraceMs } : {}),
+  });
   const controller = await Controller.create({
     store,
     executor,

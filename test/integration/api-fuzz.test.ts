@@ -1,14 +1,21 @@
 // Malformed requests never get a 5xx (DESIGN.md §12): ≥ 1,000 generated requests from a fixed
 // seed — bad JSON, wrong types, odd path segments (%00, %2F, .., unicode, very long), oversized
 // bodies, odd and repeated query parameters, every method — against the real Controller on a
-// seeded SQLite store. The server still answers /healthz afterwards.
+// seeded SQLite store. The server still answers /healthz afterwards, and no request naming a
+// stream, tag or job the seed does not have succeeds.
+//
+// Then a deterministic pass: every route with a name placeholder, with that name replaced by an
+// Object.prototype member (`__proto__`, `constructor`, `toString`…), answers exactly as it does
+// for an ordinary unknown name, for GET and for its write method with a valid token and body;
+// afterwards no job run has such a verify name and no payload phase moved.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Controller } from '../../src/controller/controller.ts';
 import { buildApp } from '../../src/http/app.ts';
+import { createPages } from '../../src/http/pages/index.ts';
 import type { Store } from '../../src/ports/store.ts';
-import { NIGHTLY, STABLE, T, seededController } from '../helpers/api-seed.ts';
+import { CONFIGS, NIGHTLY, PAYLOADS, RUNS, STABLE, T, seededController, type IdleExecutor } from '../helpers/api-seed.ts';
 import { cleanup, tempDir } from '../helpers/harness.ts';
 
 const SEED = 0x5eed1234;
@@ -79,6 +86,28 @@ const QUERY_VALUES = [
   '99999999999999999999999', '1e3', '0x10', 'NaN', '%00', '%FF', '%', 'a'.repeat(4000), 'ü', '<b>', T(1), 'nope', 'informing', 'periodic', 'disabled', '[]', '{}', 'true',
 ];
 
+/** Names the seed has, by placeholder: a request naming anything else must never get a 2xx. */
+const KNOWN = new Map<string, Set<string>>([
+  ['release', new Set(Object.keys(CONFIGS))],
+  ['tag', new Set(PAYLOADS.keys())],
+  ['job', new Set(Object.values(CONFIGS).flatMap((c) => [...Object.keys(c.verify ?? {}), ...Object.keys(c.periodic ?? {})]))],
+]);
+
+const decoded = (s: string) => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
+/** A segment that names nothing the seed has (`.`, `..` and empty segments rewrite the path instead). */
+function unknownName(kind: string, segment: string): boolean {
+  const known = KNOWN.get(kind);
+  const name = decoded(segment);
+  return !!known && !['', '.', '..'].includes(name) && !known.has(name);
+}
+
 const CONTENT_TYPES = [undefined, 'application/json', 'application/json; charset=utf-8', 'application/json; charset=latin1', 'text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream', 'multipart/form-data; boundary=x', 'application/xml', 'application/json+evil', '*/*', ''];
 
 function body(r: ReturnType<typeof rng>): string | undefined {
@@ -147,7 +176,12 @@ describe('fuzz: malformed requests never 5xx', () => {
       const method = r.pick(['GET', 'GET', 'GET', 'POST', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'] as const);
       // half the path parameters are real names, so requests get past routing into the handlers
       const VALID: Record<string, string[]> = { release: [NIGHTLY, STABLE], tag: [T(1), T(3), T(4), T(7), '4.15.3'], job: ['gcp', 'aws-serial', 'qe-e2e'], input: ['ocp-4.16', 'fuzz-input'] };
-      let path = r.pick(ROUTES).replace(/\{([a-z]+)\}/g, (_m, k: string) => (VALID[k] && r.chance(0.5) ? r.pick(VALID[k]) : r.pick(SEGMENTS)));
+      const unknown: string[] = [];
+      let path = r.pick(ROUTES).replace(/\{([a-z]+)\}/g, (_m, k: string) => {
+        const v = VALID[k] && r.chance(0.5) ? r.pick(VALID[k]) : r.pick(SEGMENTS);
+        if (unknownName(k, v)) unknown.push(k);
+        return v;
+      });
       if (r.chance(0.05)) path += '/' + r.pick(SEGMENTS);
       if (r.chance(0.03)) path = '/' + 'p/'.repeat(3000 + r.int(3000));
       if (r.chance(0.03)) path += '//';
@@ -172,6 +206,8 @@ describe('fuzz: malformed requests never 5xx', () => {
         const res = await app.inject({ method, url, headers, ...(payload !== undefined ? { payload } : {}) });
         status = res.statusCode;
         if (status >= 500) failures.push(`${method} ${url.slice(0, 200)} → ${status} ${res.body.slice(0, 200)}`);
+        // a stream, tag or job that does not exist is never found, whatever it is called
+        if (status >= 200 && status < 300 && unknown.length) failures.push(`${method} ${url.slice(0, 200)} → ${status} for an unknown ${unknown.join(', ')}`);
       } catch (e) {
         status = -1;
         failures.push(`${method} ${url.slice(0, 200)} → threw ${(e as Error).message}`);
@@ -185,5 +221,161 @@ describe('fuzz: malformed requests never 5xx', () => {
     const h = await app.inject({ url: '/healthz' });
     assert.equal(h.statusCode, 200);
     assert.equal(h.body, 'ok\n');
+  });
+});
+
+// ---------------------------------------------------------------- names that are prototype members
+
+/** Object.prototype members (and `prototype`): as a stream, tag, job or input name they mean nothing. */
+const PROTO_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'prototype'] as const;
+/** the ordinary unknown name whose answer each prototype name must get */
+const UNKNOWN = 'no-such-thing';
+
+/** The seed's value of each placeholder that is not under test. */
+const VALID_NAME = new Map<string, string>([
+  ['release', NIGHTLY],
+  // Accepted, QE started, gcp failed: each write below, with valid names, would be carried out on it
+  ['tag', T(3)],
+  ['job', 'gcp'],
+  ['input', 'ocp-4.16'],
+  ['kind', 'all'],
+  ['run', RUNS[0].id],
+  ['from', T(1)],
+  ['jobType', 'informing'],
+  ['phase', 'Accepted'],
+]);
+
+/** Placeholders naming a thing that must exist: an unknown one is a 4xx (query values and a new input may be fine). */
+const MUST_EXIST = new Set(['release', 'tag', 'job', 'kind', 'run']);
+
+/**
+ * Routes beyond ROUTES (kept as they are, so the generated sequence above stays the same): the
+ * waive write, name-like query values, the list kinds and the web console.
+ */
+const PROTO_EXTRA_ROUTES = [
+  '/api/v1/releasestream/{release}/release/{tag}/jobs/{job}/waive',
+  '/api/v1/releasestreams/{kind}',
+  '/api/v1/releasestream/{release}/release/{tag}?from={from}',
+  '/api/v1/releasestream/{release}/config?jobType={jobType}',
+  '/api/v1/releasestream/{release}/tags?phase={phase}',
+  '/api/v1/releasestream/{release}/latest?phase={phase}',
+  '/releasestream/{release}',
+  '/releasestream/{release}/release/{tag}',
+  '/releasestream/{release}/release/{tag}?from={from}',
+  '/releasetag/{tag}',
+  '/releasetag/{tag}?from={from}',
+  '/logs/{run}',
+];
+
+const placeholders = (tpl: string) => [...tpl.matchAll(/\{([A-Za-z]+)\}/g)].map((m) => m[1]);
+const PROTO_ROUTES = [...ROUTES, ...PROTO_EXTRA_ROUTES].filter((tpl) => placeholders(tpl).length > 0 && placeholders(tpl).every((k) => VALID_NAME.has(k)));
+
+const tokenOf = (role: 'admin' | 'qe' | 'ci') => TOKENS.find((t) => t.roles.includes(role as never))!.token;
+const PULL = `quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:${'e'.repeat(64)}`;
+
+/** The write method of a route, with a token of a role it accepts and a body it accepts (writes.ts Bodies). */
+const WRITES = new Map<string, { method: 'PUT' | 'POST'; token: string; body: unknown }>([
+  ['/api/v1/inputstreams/{input}/tags', { method: 'PUT', token: tokenOf('ci'), body: { tags: { cli: PULL } } }],
+  ['/api/v1/releasestream/{release}/release/{tag}/override', { method: 'POST', token: tokenOf('admin'), body: { phase: 'Accepted', reason: 'x' } }],
+  ['/api/v1/releasestream/{release}/release/{tag}/qe', { method: 'POST', token: tokenOf('qe'), body: { verdict: 'QEAccepted', reason: 'x' } }],
+  ['/api/v1/releasestream/{release}/release/{tag}/qe/rerun', { method: 'POST', token: tokenOf('qe'), body: { reason: 'x' } }],
+  ['/api/v1/releasestream/{release}/release/{tag}/jobs/{job}/retry', { method: 'POST', token: tokenOf('ci'), body: { reason: 'x' } }],
+  ['/api/v1/releasestream/{release}/release/{tag}/jobs/{job}/waive', { method: 'POST', token: tokenOf('ci'), body: { reason: 'x' } }],
+]);
+
+function fill(tpl: string, kind: string, name: string): string {
+  return tpl.replace(/\{([A-Za-z]+)\}/g, (_m, k: string) => encodeURIComponent(k === kind ? name : VALID_NAME.get(k)!));
+}
+
+/** A body with the name under test written as {name}, so answers for different names compare. */
+const generic = (body: string, name: string) => body.split(name).join('{name}');
+
+const isBogusName = (n: string) => n === UNKNOWN || (PROTO_NAMES as readonly string[]).includes(n);
+
+describe('names that are Object.prototype members are unknown names', () => {
+  let dir: string;
+  let store: Store;
+  let controller: Controller;
+  let executor: IdleExecutor;
+  let app: FastifyInstance;
+  let phasesBefore: string[];
+
+  const phases = () => controller.state.streams().flatMap((s) => controller.state.payloads(s.name).map((p) => `${p.stream} ${p.tag} ${p.phase} ${p.qe.state}`)).sort();
+
+  before(async () => {
+    dir = tempDir('rc-api-proto-');
+    // not started: nothing reconciles unless a request wakes a stream
+    ({ controller, store, executor } = await seededController(dir));
+    app = await buildApp({ ops: controller, tokens: TOKENS, registerPages: createPages(controller) });
+    phasesBefore = phases();
+  });
+  after(async () => {
+    await app.close();
+    await controller.stop();
+    await store.close();
+    cleanup(dir);
+  });
+
+  for (const tpl of PROTO_ROUTES) {
+    const write = WRITES.get(tpl);
+    for (const kind of placeholders(tpl)) {
+      for (const method of ['GET', ...(write ? [write.method] : [])] as const) {
+        test(`${method} ${tpl}: {${kind}} = ${PROTO_NAMES.join(' | ')} answers as {${kind}} = ${UNKNOWN}`, async () => {
+          const send = (name: string) =>
+            app.inject({
+              method,
+              url: fill(tpl, kind, name),
+              ...(method === 'GET' ? {} : { headers: { authorization: `Bearer ${write!.token}`, 'content-type': 'application/json' }, payload: JSON.stringify(write!.body) }),
+            });
+          const base = await send(UNKNOWN);
+          if (MUST_EXIST.has(kind)) assert.ok(base.statusCode >= 400 && base.statusCode < 500, `${UNKNOWN} → ${base.statusCode} ${base.body.slice(0, 200)}`);
+          // the token and the body are accepted: only the name is refused
+          if (method !== 'GET' && MUST_EXIST.has(kind)) assert.equal(base.statusCode, 404, `${UNKNOWN} → ${base.statusCode} ${base.body.slice(0, 200)}`);
+          const json = tpl.startsWith('/api/');
+          const wrong: string[] = [];
+          for (const name of PROTO_NAMES) {
+            const res = await send(name);
+            if (res.statusCode !== base.statusCode || (json && generic(res.body, name) !== generic(base.body, UNKNOWN))) {
+              wrong.push(`${name} → ${res.statusCode} ${res.body.slice(0, 160).replace(/\s+/g, ' ')}`);
+            }
+          }
+          assert.deepEqual(wrong, [], `expected ${base.statusCode} ${base.body.slice(0, 160).replace(/\s+/g, ' ')} (as for ${UNKNOWN})`);
+        });
+      }
+    }
+  }
+
+  test('component names in an input update that are prototype members are plain component names', async () => {
+    const wrong: string[] = [];
+    for (const [i, name] of [UNKNOWN, ...PROTO_NAMES.filter((n) => n !== '__proto__')].entries()) {
+      const input = `proto-components-${i}`;
+      const res = await app.inject({
+        method: 'PUT', url: `/api/v1/inputstreams/${input}/tags`, headers: { authorization: `Bearer ${tokenOf('ci')}`, 'content-type': 'application/json' }, payload: JSON.stringify({ tags: { [name]: PULL } }),
+      });
+      const tags = controller.state.inputTags(input).map((t) => [t.component, t.pullSpec, JSON.stringify(t.labels)]);
+      if (res.statusCode !== 200) wrong.push(`${name} → ${res.statusCode} ${res.body.slice(0, 160)}`);
+      else assert.deepEqual(tags, [[name, PULL, '{}']], name);
+    }
+    assert.deepEqual(wrong, []);
+    // `__proto__` as a JSON key is refused by the body parser before any handler runs
+    const res = await app.inject({
+      method: 'PUT', url: '/api/v1/inputstreams/proto-components/tags', headers: { authorization: `Bearer ${tokenOf('ci')}`, 'content-type': 'application/json' }, payload: `{"tags": {"__proto__": "${PULL}"}}`,
+    });
+    assert.equal(res.statusCode, 400);
+    assert.deepEqual(controller.state.inputTags('proto-components'), []);
+  });
+
+  test('afterwards: no job run is named after an unknown or prototype name', async () => {
+    await controller.idle();
+    const bogus = (runs: { id: string; verifyName: string }[]) => runs.filter((r) => isBogusName(r.verifyName)).map((r) => r.id);
+    assert.deepEqual(
+      { state: bogus([...controller.state.allRuns()]), store: bogus((await store.load()).jobRuns), launched: executor.launched.filter((id) => PROTO_NAMES.some((n) => id.endsWith(`-${n}`))) },
+      { state: [], store: [], launched: [] },
+    );
+  });
+
+  test('afterwards: no payload phase or QE state moved', async () => {
+    await controller.idle();
+    assert.deepEqual(phases(), phasesBefore);
   });
 });

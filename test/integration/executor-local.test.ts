@@ -44,7 +44,8 @@ interface Env {
   jobs: JobsFile;
   seen: JobStatus[];
   ex: LocalExecutor;
-  make(): LocalExecutor;
+  /** a new executor on the same runDir (default onShutdown 'stop': done() leaves no process behind) */
+  make(onShutdown?: 'detach' | 'stop'): LocalExecutor;
   gate(runId: string): void;
   done(): Promise<void>;
 }
@@ -60,8 +61,8 @@ function setup(jobsYaml: string, killGraceMs = 300): Env {
   const runDir = join(dir, 'runs');
   const made: LocalExecutor[] = [];
   const seen: JobStatus[] = [];
-  const make = () => {
-    const ex = new LocalExecutor({ jobs, runDir, killGraceMs, pollMs: 50 });
+  const make = (onShutdown: 'detach' | 'stop' = 'stop') => {
+    const ex = new LocalExecutor({ jobs, runDir, killGraceMs, pollMs: 50, onShutdown });
     made.push(ex);
     return ex;
   };
@@ -391,7 +392,7 @@ test('adoption keeps enforcing the timeout from the start (process group killed)
   }
 });
 
-test('adopt: finished run → its status (from status.json or rc); unknown; marker with dead or no pid → Lost', async () => {
+test('adopt: finished run → its status (from status.json or rc); unknown; marker with dead or no pid → Interrupted "Lost"', async () => {
   const e = setup(SIMPLE);
   try {
     await e.ex.launch(spec('fin', 'fail'));
@@ -421,17 +422,23 @@ test('adopt: finished run → its status (from status.json or rc); unknown; mark
     writeFileSync(join(dl, 'pid'), `${dead}\n`);
     const lost = await e.make().adopt('dead-pid');
     assert.ok(lost !== 'unknown');
-    assert.equal(lost.state, 'Failed');
+    assert.equal(lost.state, 'Interrupted', 'not a failure: the controller relaunches the attempt');
     assert.equal(lost.reason, 'Lost');
-    assert.equal(JSON.parse(readFileSync(join(dl, 'status.json'), 'utf8')).reason, 'Lost');
+    assert.equal(lost.startedAt, '2024-05-01T10:00:00.000Z');
+    assert.ok(lost.finishedAt);
+    assert.deepEqual(
+      (({ state, reason }) => ({ state, reason }))(JSON.parse(readFileSync(join(dl, 'status.json'), 'utf8')) as JobStatus),
+      { state: 'Interrupted', reason: 'Lost' },
+    );
+    assert.deepEqual(await e.make().adopt('dead-pid'), lost, 'a later controller reads the Interrupted status as is');
 
-    // marker, no pid (crash between the marker and the spawn): Lost, and never relaunched
+    // marker, no pid (crash between the marker and the spawn): Interrupted "Lost", and never relaunched under this run id
     const np = runPath(e, 'no-pid');
     mkdirSync(np, { recursive: true });
     writeFileSync(join(np, 'launching'), '2024-05-01T10:00:00.000Z\n');
     const ex3 = e.make();
     const noPid = await ex3.launch(spec('no-pid', 'gate'));
-    assert.equal(noPid.state, 'Failed');
+    assert.equal(noPid.state, 'Interrupted');
     assert.equal(noPid.reason, 'Lost');
     assert.equal(existsSync(join(e.dir, 'launches')), false, 'not relaunched');
 
@@ -441,13 +448,13 @@ test('adopt: finished run → its status (from status.json or rc); unknown; mark
     writeFileSync(join(foreign, 'launching'), JSON.stringify({ startedAt: '2024-05-01T10:00:00.000Z' }));
     writeFileSync(join(foreign, 'pid'), `${process.pid}\n`);
     const notOurs = await e.make().adopt('foreign-pid');
-    assert.ok(notOurs !== 'unknown' && notOurs.reason === 'Lost');
+    assert.ok(notOurs !== 'unknown' && notOurs.state === 'Interrupted' && notOurs.reason === 'Lost');
   } finally {
     await e.done();
   }
 });
 
-test('shutdown: running runs end Aborted "Shutdown" and their processes are gone; the queue is dropped', async () => {
+test('shutdown (stop): running runs end Interrupted "Shutdown" and their processes are gone; the queue is dropped', async () => {
   const e = setup(`
 concurrency: 1
 jobs:
@@ -460,11 +467,107 @@ jobs:
     const grandchild = await readPid(runPath(e, 'sd-run', 'artifacts', 'grandchild'));
     await e.ex.shutdown();
     const fin = e.seen.find((s) => s.runId === 'sd-run' && s.state !== 'Pending');
-    assert.equal(fin?.state, 'Aborted');
+    assert.equal(fin?.state, 'Interrupted', 'our own shutdown is not a failure');
     assert.equal(fin?.reason, 'Shutdown');
     await waitFor('processes gone', () => !alive(self) && !alive(grandchild), 5000);
+    assert.deepEqual(JSON.parse(readFileSync(runPath(e, 'sd-run', 'status.json'), 'utf8')), fin);
+    assert.deepEqual(await e.make().adopt('sd-run'), fin, 'a restarted controller reads Interrupted as is');
     assert.equal(e.seen.some((s) => s.runId === 'sd-queued'), false, 'a queued run gets no status');
     assert.equal(await e.make().adopt('sd-queued'), 'unknown', 'so a restarted controller launches it');
+  } finally {
+    await e.done();
+  }
+});
+
+test('shutdown (detach, the default): returns at once, the job keeps running unreported; a new executor adopts it and reports Succeeded once', async () => {
+  const e = setup(`
+concurrency: 1
+jobs:
+  "*": { command: [bash, scripts/gate.sh], env: { WORK: $WORK } }
+`);
+  try {
+    const ex1 = new LocalExecutor({ jobs: e.jobs, runDir: e.runDir, killGraceMs: 300, pollMs: 50 });
+    const seen1: JobStatus[] = [];
+    ex1.onStatus((s) => seen1.push(s));
+    await ex1.launch(spec('dt-run'));
+    await ex1.launch(spec('dt-queued'));
+    const self = await readPid(runPath(e, 'dt-run', 'artifacts', 'self'));
+    const wrapper = await readPid(runPath(e, 'dt-run', 'pid'));
+    const t0 = Date.now();
+    await ex1.shutdown();
+    assert.ok(Date.now() - t0 < 1000, `shutdown took ${Date.now() - t0} ms`);
+    assert.ok(alive(self) && alive(wrapper), 'the job is left running');
+    assert.equal(existsSync(runPath(e, 'dt-run', 'status.json')), false);
+    assert.equal(ex1.status('dt-run')?.state, 'Pending');
+    assert.deepEqual(seen1.map((s) => [s.runId, s.state]), [['dt-run', 'Pending']], 'nothing reported for the shutdown, queued run dropped');
+
+    // the next controller's executor adopts it; the job finishes and is reported once, by it
+    const ex2 = e.make();
+    const seen2: JobStatus[] = [];
+    ex2.onStatus((s) => seen2.push(s));
+    const st = await ex2.adopt('dt-run', 'job');
+    assert.ok(st !== 'unknown' && st.state === 'Pending');
+    assert.equal(await ex2.adopt('dt-queued'), 'unknown', 'a dropped queued run was never started');
+    e.gate('dt-run');
+    const fin = await waitFor('adopted run final', finalOf(seen2, 'dt-run'));
+    assert.equal(fin.state, 'Succeeded');
+    assert.equal(fin.startedAt, st.startedAt);
+    assert.match(readFileSync(fin.logPath, 'utf8'), /released/);
+    assert.deepEqual(readFileSync(join(e.dir, 'launches'), 'utf8').trim().split('\n'), ['dt-run'], 'the job ran once');
+    assert.equal(seen1.length, 1, 'the detached executor stays silent');
+    assert.deepEqual(JSON.parse(readFileSync(runPath(e, 'dt-run', 'status.json'), 'utf8')), fin);
+  } finally {
+    await e.done();
+  }
+});
+
+test('detach mode: a stop already under way (timeout) is completed before shutdown returns (SIGKILL escalation not lost)', async () => {
+  const e = setup(SIMPLE);
+  try {
+    const ex1 = new LocalExecutor({ jobs: e.jobs, runDir: e.runDir, killGraceMs: 1000, pollMs: 50 });
+    const seen1: JobStatus[] = [];
+    ex1.onStatus((s) => seen1.push(s));
+    await ex1.launch(spec('dt-stubborn', 'stubborn'));
+    const grandchild = await readPid(runPath(e, 'dt-stubborn', 'artifacts', 'grandchild'));
+    // the 300 ms timeout fires; the grandchild ignores SIGTERM, so the SIGKILL is still due
+    const fin = await waitFor('timeout', finalOf(seen1, 'dt-stubborn'), 5000);
+    assert.equal(fin.reason, 'Timeout');
+    assert.ok(alive(grandchild));
+    await ex1.shutdown();
+    await waitFor('grandchild killed', () => !alive(grandchild), 300);
+  } finally {
+    await e.done();
+  }
+});
+
+test('a wrapper killed from outside → Interrupted "Lost: killed by SIGKILL" (own or adopted run); leftovers of its group are stopped', async () => {
+  const e = setup(SIMPLE);
+  try {
+    await e.ex.launch(spec('kill-own', 'hang-long'));
+    const grandchild = await readPid(runPath(e, 'kill-own', 'artifacts', 'grandchild'));
+    const wrapper = await readPid(runPath(e, 'kill-own', 'pid'));
+    process.kill(wrapper, 'SIGKILL');
+    const fin = await waitFor('killed run final', finalOf(e.seen, 'kill-own'), 5000);
+    assert.equal(fin.state, 'Interrupted');
+    assert.equal(fin.reason, 'Lost: killed by SIGKILL');
+    assert.equal(JSON.parse(readFileSync(runPath(e, 'kill-own', 'status.json'), 'utf8')).state, 'Interrupted');
+    await waitFor('orphaned grandchild stopped', () => !alive(grandchild), 5000);
+
+    // the same for a run adopted after a crash: its pid disappears without an rc
+    await e.ex.launch(spec('kill-adopted', 'hang-long'));
+    const grandchild2 = await readPid(runPath(e, 'kill-adopted', 'artifacts', 'grandchild'));
+    const wrapper2 = await readPid(runPath(e, 'kill-adopted', 'pid'));
+    e.ex.detach();
+    const ex2 = e.make();
+    const seen2: JobStatus[] = [];
+    ex2.onStatus((s) => seen2.push(s));
+    const st = await ex2.adopt('kill-adopted');
+    assert.ok(st !== 'unknown' && st.state === 'Pending');
+    process.kill(wrapper2, 'SIGKILL');
+    const fin2 = await waitFor('adopted killed run final', finalOf(seen2, 'kill-adopted'), 5000);
+    assert.equal(fin2.state, 'Interrupted');
+    assert.equal(fin2.reason, 'Lost');
+    await waitFor('orphaned grandchild stopped', () => !alive(grandchild2), 5000);
   } finally {
     await e.done();
   }

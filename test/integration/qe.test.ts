@@ -85,9 +85,14 @@ jobs:
     assert.equal(p2.qe.state, 'QERejected');
     assert.equal(p2.qe.reason, 'QEJobsFailed');
     assert.match(p2.qe.message, /qe-e2e/);
-    // the upgrade QE job of payload 2 upgraded from payload 1
-    await waitFor('upgrade QE job ran', () => existsSync(`${st}-initial-${p2.tag}`));
-    assert.equal(readFileSync(`${st}-initial-${p2.tag}`, 'utf8').trim(), p1.pullSpec);
+    // the upgrade QE job of payload 2 was launched to upgrade from payload 1; the verdict ended it
+    // if it was still running (a QE verdict cancels the QE runs still going)
+    const up2 = c.state.runs(name, p2.tag).find((r) => r.kind === 'qe' && r.verifyName === 'qe-upgrade')!;
+    assert.equal(up2.upgradeFrom, p1.tag);
+    assert.equal(up2.upgradeFromPullSpec, p1.pullSpec);
+    const up2done = await waitFor('upgrade QE run ended', () => (c.state.run(up2.id)?.state !== 'Pending' ? c.state.run(up2.id) : null));
+    if (up2done.state === 'Succeeded') assert.equal(readFileSync(`${st}-initial-${p2.tag}`, 'utf8').trim(), p1.pullSpec);
+    else assert.deepEqual([up2done.state, up2done.reason], ['Aborted', 'QEVerdict']);
     // publish on QEAccepted still points at payload 1, the plain tag at payload 2
     await c.idle();
     assert.equal(c.state.published(name).find((r) => r.name === '4.18-qe-accepted')?.tag, p1.tag);

@@ -56,7 +56,7 @@ test('postgres: tables live in the requested schema and migration 1 is recorded 
       ['events', 'input_tags', 'job_runs', 'payloads', 'published', 'schema_migrations', 'streams', 'upgrades'],
     );
     const versions = await sql<{ version: number }>(`SELECT version FROM ${pg.escapeIdentifier(schema)}.schema_migrations`);
-    assert.deepEqual(versions, [{ version: 1 }]);
+    assert.deepEqual(versions, [{ version: 1 }, { version: 2 }]);
   } finally {
     await store.close();
     await dropSchema(schema);
@@ -70,7 +70,7 @@ test('postgres: two stores migrating the same schema at once apply each migratio
   try {
     await Promise.all([a.migrate(), b.migrate()]);
     const versions = await sql<{ version: number }>(`SELECT version FROM ${pg.escapeIdentifier(schema)}.schema_migrations`);
-    assert.deepEqual(versions, [{ version: 1 }]);
+    assert.deepEqual(versions, [{ version: 1 }, { version: 2 }]);
   } finally {
     await a.close();
     await b.close();

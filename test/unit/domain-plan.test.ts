@@ -110,7 +110,7 @@ class Sim {
 
   /** passes until one plans no change (as the controller's level-triggered loop), then checks idempotency */
   settle(opts: { since?: Date } = {}): Plan {
-    const merged: Plan = { payloads: [], deletes: [], runs: [], events: [], published: [], inputUpdates: [], launches: [], cancels: [], builds: [], requeueAfterMs: null, creationBlockedBy: '' };
+    const merged: Plan = { payloads: [], deletes: [], runs: [], events: [], published: [], inputUpdates: [], launches: [], cancels: [], builds: [], requeueAfterMs: null, creationBlockedBy: '', streamUpdate: null };
     for (let i = 0; i < 20; i++) {
       const p = this.pass(opts);
       for (const k of ['payloads', 'deletes', 'runs', 'events', 'published', 'inputUpdates', 'launches', 'cancels'] as const) (merged[k] as unknown[]).push(...p[k]);
@@ -239,7 +239,7 @@ test('plan: input → Pending → Ready → CI launches (no QE) → Accepted →
   assert.equal(sim.payload(tag).phase, 'Ready');
   assert.equal(sim.payload(tag).annotations['release.openshift.io/phase'], 'Ready');
 
-  // a pass launches every non-QE entry (the upgrade one has no source: synthetic) and no QE job
+  // a pass launches every non-QE entry but the upgrade one (the stream's first payload: no source, not run) and no QE job
   const verify = sim.settle();
   assert.deepEqual(verify.launches.map((l) => l.verifyName).sort(), ['aws-ovn-serial', 'fips-scan', 'hypershift-ovn-conformance', 'metal-ipi-ovn-ipv6']);
   assert.deepEqual(verify.launches.map((l) => l.runId).sort(), [
@@ -253,8 +253,8 @@ test('plan: input → Pending → Ready → CI launches (no QE) → Accepted →
     assert.equal(l.jobName, (BASE.verify as Record<string, { prowJob: { name: string } }>)[l.verifyName].prowJob.name);
   }
   const kinds = Object.fromEntries(verify.runs.map((r) => [r.verifyName, r.kind]));
-  assert.deepEqual(Object.keys(kinds).sort(), CI_JOBS, 'every enabled non-QE entry, the disabled one not');
-  assert.deepEqual(kinds, { 'aws-ovn-serial': 'blocking', 'aws-ovn-upgrade-micro': 'upgrade', 'fips-scan': 'informing', 'hypershift-ovn-conformance': 'informing', 'metal-ipi-ovn-ipv6': 'blocking' });
+  assert.deepEqual(Object.keys(kinds).sort(), CI_JOBS.filter((j) => j !== 'aws-ovn-upgrade-micro'), 'every enabled non-QE entry that can run, the disabled one not');
+  assert.deepEqual(kinds, { 'aws-ovn-serial': 'blocking', 'fips-scan': 'informing', 'hypershift-ovn-conformance': 'informing', 'metal-ipi-ovn-ipv6': 'blocking' });
   assert.equal(sim.runs(tag, (r) => r.kind === 'qe').length, 0, 'no QE run before the gate opens');
   assert.equal(sim.payload(tag).phase, 'Ready');
   assert.equal(sim.payload(tag).qe.state, 'QEPending');
@@ -581,15 +581,10 @@ test('plan: blocking retries follow upstream backoff — retry 1 at once, retry 
 
 // ---------------------------------------------------------------- upgrade sources, second payload, publish
 
-test('plan: upgrade entry without a previous Accepted payload → synthetic Succeeded run; the next payload upgrades from the first', () => {
+test('plan: upgrade entry of the stream\'s first payload → not run (no run, never Succeeded), not gating; the next payload upgrades from the first', () => {
   const sim = new Sim(makeConfig());
   const first = sim.createReady(1);
-  const synthetic = sim.runs(first, (r) => r.verifyName === 'aws-ovn-upgrade-micro');
-  assert.equal(synthetic.length, 1);
-  assert.equal(synthetic[0].state, 'Succeeded');
-  assert.match(synthetic[0].reason, /^NoUpgradeSource/);
-  assert.equal(synthetic[0].url, '');
-  assert.equal(synthetic[0].upgradeFrom, '');
+  assert.equal(sim.runs(first, (r) => r.verifyName === 'aws-ovn-upgrade-micro').length, 0, 'no run is recorded for a job that did not run');
   assert.ok(!sim.plans.some((pl) => pl.launches.some((l) => l.verifyName === 'aws-ovn-upgrade-micro')), 'never launched');
 
   // first payload: everything passes

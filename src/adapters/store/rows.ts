@@ -8,7 +8,7 @@ export type Param = string | number | boolean | null;
 
 export const json = (v: unknown): string => JSON.stringify(v);
 
-export const STREAM_COLS = 'name, config, source_file, input, errors, warnings, locked';
+export const STREAM_COLS = 'name, config, source_file, input, errors, warnings, locked, conditions';
 
 export const INPUT_TAG_COLS = 'input, component, pull_spec, labels, updated_at';
 
@@ -17,22 +17,22 @@ export function inputTagParams(input: string, t: InputTag): Param[] {
 }
 
 export const PAYLOAD_COLS =
-  'stream, tag, phase, created_at, input_hash, pull_spec, digest, components, reason, message, annotations, override, qe, phase_changed_at';
+  'stream, tag, phase, created_at, input_hash, pull_spec, digest, components, reason, message, annotations, override, qe, phase_changed_at, jobs';
 
 export function payloadParams(p: Payload): Param[] {
   return [
     p.stream, p.tag, p.phase, p.createdAt, p.inputHash, p.pullSpec, p.digest, json(p.components), p.reason, p.message,
-    json(p.annotations), p.override === null ? null : json(p.override), json(p.qe), p.phaseChangedAt,
+    json(p.annotations), p.override === null ? null : json(p.override), json(p.qe), p.phaseChangedAt, p.jobs ? json(p.jobs) : null,
   ];
 }
 
 export const JOB_RUN_COLS =
-  'id, stream, tag, verify_name, job_name, kind, attempt, generation, state, url, upgrade_from, upgrade_from_pull_spec, created_at, started_at, finished_at, reason, log_path';
+  'id, stream, tag, verify_name, job_name, kind, attempt, generation, state, url, upgrade_from, upgrade_from_pull_spec, created_at, started_at, finished_at, reason, log_path, env';
 
 export function jobRunParams(r: JobRun): Param[] {
   return [
     r.id, r.stream, r.tag, r.verifyName, r.jobName, r.kind, r.attempt, r.generation, r.state, r.url, r.upgradeFrom,
-    r.upgradeFromPullSpec, r.createdAt, r.startedAt, r.finishedAt, r.reason, r.logPath,
+    r.upgradeFromPullSpec, r.createdAt, r.startedAt, r.finishedAt, r.reason, r.logPath, r.env && Object.keys(r.env).length ? json(r.env) : '{}',
   ];
 }
 
@@ -41,7 +41,8 @@ export function jobRunParams(r: JobRun): Param[] {
  * shared through `intern`, which keeps hundreds of thousands of loaded runs much smaller in memory.
  */
 export function jobRunFromRow(r: Row, intern: (s: string) => string = (s) => s): JobRun {
-  return {
+  const env = typeof r[17] === 'string' ? (r[17] === '{}' ? undefined : (JSON.parse(r[17]) as Record<string, string>)) : (r[17] as Record<string, string> | null) ?? undefined;
+  const run: JobRun = {
     id: r[0] as string,
     stream: intern(r[1] as string),
     tag: intern(r[2] as string),
@@ -60,6 +61,8 @@ export function jobRunFromRow(r: Row, intern: (s: string) => string = (s) => s):
     reason: intern(r[15] as string),
     logPath: r[16] as string,
   };
+  if (env && Object.keys(env).length) run.env = env;
+  return run;
 }
 
 /** A string pool for one load: equal strings come back as the same string. */

@@ -2,6 +2,7 @@
 // formats them, and query parameter access.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Operations } from '../../controller/operations.ts';
+import { own } from '../../domain/own.ts';
 import type { Payload, StreamRecord } from '../../domain/types.ts';
 
 export interface ApiContext {
@@ -53,7 +54,8 @@ export function goQuote(s: string): string {
   let out = '';
   for (const ch of s) {
     const c = ch.codePointAt(0)!;
-    if (esc[ch]) out += esc[ch];
+    const e = own(esc, ch);
+    if (e) out += e;
     else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
     else if (c >= 0x80 && c <= 0x9f) out += `\\u00${c.toString(16)}`;
     else out += ch;
@@ -74,7 +76,7 @@ export function goAtoi(s: string): number | string {
 
 /** Query parameter values as a list (repeated parameters stay separate). */
 export function queryList(req: FastifyRequest, name: string): string[] {
-  const v = (req.query as Record<string, unknown>)[name];
+  const v = own(req.query as Record<string, unknown> | undefined, name);
   if (v === undefined) return [];
   return (Array.isArray(v) ? v : [v]).map((x) => String(x));
 }
@@ -85,7 +87,7 @@ export function queryOne(req: FastifyRequest, name: string): string | undefined 
 }
 
 export function param(req: FastifyRequest, name: string): string {
-  return String((req.params as Record<string, string>)[name] ?? '');
+  return String(own(req.params as Record<string, string> | undefined, name) ?? '');
 }
 
 /** Streams the API lists: valid, not end-of-life. */

@@ -1,6 +1,7 @@
 // Changelog between two payloads from their component snapshots (DESIGN.md §8): components added,
 // removed and changed, with commit ids and source repositories from the image labels.
 import { LABEL_COMMIT, LABEL_SOURCE } from '../../domain/changelog.ts';
+import { own } from '../../domain/own.ts';
 import type { Component, Payload } from '../../domain/types.ts';
 import { h, join, link, type Safe } from './html.ts';
 
@@ -21,8 +22,8 @@ export function diffComponents(from: Record<string, Component>, to: Record<strin
   const changes: ComponentChange[] = [];
   let unchanged = 0;
   for (const name of names) {
-    const a = from[name];
-    const b = to[name];
+    const a = own(from, name);
+    const b = own(to, name);
     if (!a) changes.push({ name, kind: 'added', to: b });
     else if (!b) changes.push({ name, kind: 'removed', from: a });
     else if (a.pullSpec !== b.pullSpec || (a.labels?.[LABEL_COMMIT] ?? '') !== (b.labels?.[LABEL_COMMIT] ?? '')) changes.push({ name, kind: 'changed', from: a, to: b });

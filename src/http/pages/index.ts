@@ -3,7 +3,7 @@
 // a release page); derived per-stream facts are cached until State.version changes.
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Operations } from '../../controller/operations.ts';
+import { releaseConfigProblems, type ConfigFileProblem, type Operations } from '../../controller/operations.ts';
 import type { State } from '../../controller/state.ts';
 import type { EventRecord, Payload, StreamRecord } from '../../domain/types.ts';
 import { summarizeStream, type StreamSummary } from './cells.ts';
@@ -25,6 +25,8 @@ export interface PagesOptions {
   logPollMs?: number;
   /** clock for relative times (tests) */
   now?: () => number;
+  /** files that failed to (re)load, shown as a banner (default: the release config problems of `ops`) */
+  configProblems?: () => readonly ConfigFileProblem[];
 }
 
 /** Per-version memo: everything cached here is dropped as soon as the state changes. */
@@ -61,6 +63,7 @@ export function createPages(ops: Operations, opts: PagesOptions = {}): (app: Fas
   const state = ops.state;
   const now = opts.now ?? Date.now;
   const cache = new VersionCache(state);
+  const problems = opts.configProblems ?? (() => releaseConfigProblems(ops));
   const summaries: SummaryCache = { summary: (rec: StreamRecord) => cache.get<StreamSummary>(`summary\u0000${rec.name}`, () => summarizeStream(state, rec)) };
   const filtered = (rec: StreamRecord, q: StreamQuery): readonly Payload[] =>
     q.phase || q.qe ? cache.get(`filter\u0000${rec.name}\u0000${q.phase}\u0000${q.qe}`, () => filterPayloads(state.payloads(rec.name), q)) : state.payloads(rec.name);
@@ -85,13 +88,13 @@ export function createPages(ops: Operations, opts: PagesOptions = {}): (app: Fas
       reply.header('content-type', 'text/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').header('x-content-type-options', 'nosniff').send(CONSOLE_JS),
     );
 
-    app.get('/', (_req, reply) => sendHtml(reply, 200, renderOverview(state, now(), summaries)));
+    app.get('/', (_req, reply) => sendHtml(reply, 200, renderOverview(state, now(), summaries, problems())));
 
     app.get<{ Params: { release: string }; Querystring: Record<string, unknown> }>('/releasestream/:release', (req, reply) => {
       const rec = state.stream(req.params.release);
       if (!rec || rec.config.endOfLife) return sendHtml(reply, 404, notFoundPage(`Release stream ${req.params.release} does not exist${rec ? ' (end of life)' : ''}.`));
       const q = parseStreamQuery(req.query ?? {});
-      return sendHtml(reply, 200, renderStreamPage({ state, summaries, filtered, artifactsUrl: opts.artifactsUrl }, rec, q, now()));
+      return sendHtml(reply, 200, renderStreamPage({ state, summaries, filtered, artifactsUrl: opts.artifactsUrl, configProblems: problems() }, rec, q, now()));
     });
 
     app.get<{ Params: { release: string; tag: string }; Querystring: Record<string, unknown> }>('/releasestream/:release/release/:tag', async (req, reply) => {

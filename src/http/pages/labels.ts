@@ -1,5 +1,6 @@
 // Phase, QE and job-state labels: text + icon + colour, so colour is never the only signal.
 // Colours are checked against WCAG AA (4.5:1) by test/unit/console-render.test.ts.
+import { own } from '../../domain/own.ts';
 import type { Payload } from '../../domain/types.ts';
 import { h, type Safe } from './html.ts';
 
@@ -48,7 +49,7 @@ function labelHtml(kind: 'phase' | 'qe' | 'job', attr: Safe, style: LabelStyle, 
 /** Phase label; an overridden phase gets a trailing `*` and the override reason as tooltip (as upstream). */
 export function phaseLabel(p: Pick<Payload, 'phase' | 'override'> | undefined): Safe {
   const phase = p?.phase ?? 'Unknown';
-  const style = PHASE_LABELS[phase] ?? PHASE_LABELS.Unknown;
+  const style = own(PHASE_LABELS, phase) ?? PHASE_LABELS.Unknown;
   const ov = p?.override;
   const title = ov ? `Manually ${ov.phase} by ${ov.user}: ${ov.reason}` : '';
   return labelHtml('phase', h`data-phase="${phase}"`, style, title, ov ? '*' : '');
@@ -58,14 +59,14 @@ export function phaseLabel(p: Pick<Payload, 'phase' | 'override'> | undefined): 
 export function qeLabel(p: Pick<Payload, 'qe'>): Safe {
   const st = p.qe.state;
   if (!st) return h`<span class="label-slot" data-qe=""></span>`;
-  const style = QE_LABELS[st];
+  const style = own(QE_LABELS, st) ?? PHASE_LABELS.Unknown;
   const ov = p.qe.override;
   const title = ov ? `QE verdict set by ${ov.user}: ${ov.reason}` : [p.qe.reason, p.qe.message].filter(Boolean).join(': ');
   return labelHtml('qe', h`data-qe="${st}"`, style, title, ov ? '*' : '');
 }
 
 export function jobLabel(state: keyof typeof JOB_LABELS | string, title = ''): Safe {
-  const style = JOB_LABELS[state] ?? JOB_LABELS.NotStarted;
+  const style = own(JOB_LABELS, state) ?? JOB_LABELS.NotStarted;
   return labelHtml('job', h`data-job-state="${state}"`, style, title);
 }
 

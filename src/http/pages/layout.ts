@@ -1,4 +1,5 @@
 // The common page frame: header with sign-in box and live indicator, main, action dialog, footer.
+import type { ConfigFileProblem } from '../../controller/operations.ts';
 import { h, type Safe } from './html.ts';
 
 export interface PageContext {
@@ -47,6 +48,24 @@ ${body}
 </body></html>
 `.value
   );
+}
+
+const KIND_LABEL: Record<ConfigFileProblem['kind'], string> = { releases: 'Release config', jobs: 'Jobs file', tokens: 'Tokens file' };
+
+/**
+ * The banner for files that failed to (re)load: file, errors and whether the last good version
+ * still runs. Empty when there are none. Every value is escaped (file names and parser messages
+ * quote what the file contains).
+ */
+export function configProblemsBanner(problems: readonly ConfigFileProblem[]): Safe {
+  if (!problems.length) return h``;
+  const items = problems.map(
+    (p) =>
+      h`<li data-config-file="${p.file}" data-config-kind="${p.kind}"><strong>${KIND_LABEL[p.kind]} <code>${p.file}</code></strong>${p.stream ? h` (stream ${p.stream})` : ''}: ${
+        p.keptRunning ? 'failed to load; the last good version is still running.' : 'failed to load; it is not loaded.'
+      }<ul class="config-errors">${p.errors.map((e) => h`<li><code>${e}</code></li>`)}</ul></li>`,
+  );
+  return h`<div class="box danger config-problems" role="alert"><strong>Configuration errors</strong><ul>${items}</ul></div>`;
 }
 
 export function notFoundPage(message: string): string {

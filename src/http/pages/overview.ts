@@ -1,10 +1,11 @@
 // `/` — every stream (hidden ones collapsed, end-of-life omitted) with its newest payloads.
+import type { ConfigFileProblem } from '../../controller/operations.ts';
 import type { State } from '../../controller/state.ts';
 import type { Payload, StreamRecord } from '../../domain/types.ts';
 import { describeStream, failuresCell, nameCell, sortStreams, startedCell, streamHref, summarizeStream, summaryLine, type StreamSummary } from './cells.ts';
 import { h, join, link, type Safe } from './html.ts';
 import { phaseLabel, qeLabel } from './labels.ts';
-import { layout } from './layout.ts';
+import { configProblemsBanner, layout } from './layout.ts';
 
 export const OVERVIEW_ROWS = 5;
 
@@ -34,13 +35,14 @@ ${rows}
 </section>`;
 }
 
-export function renderOverview(state: State, now: number, summaries: SummaryCache = directSummaries(state)): string {
+export function renderOverview(state: State, now: number, summaries: SummaryCache = directSummaries(state), problems: readonly ConfigFileProblem[] = []): string {
   const all = sortStreams(state.streams().filter((s) => !s.config.endOfLife));
   const visible = all.filter((s) => !s.config.hide);
   const hidden = all.filter((s) => s.config.hide);
   const jump = all.length ? h`<p class="jump">Jump to: ${join(visible.map((s) => h`<a href="#${s.name}">${s.name}</a>`), ' | ')}</p>` : '';
   const body = h`<h1>Release Status</h1>
 <p class="section-note">Payloads built from input streams, verified by blocking, informing and QE jobs. Builds on this site are not supported releases.</p>
+${configProblemsBanner(problems)}
 ${jump}
 ${all.length === 0 ? h`<p class="muted">No release streams are configured.</p>` : ''}
 ${visible.map((s) => streamBlock(state, s, summaries, now))}

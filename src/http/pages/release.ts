@@ -2,6 +2,7 @@
 // override, CI jobs, QE section, upgrades, changelog and its event history.
 import { ciEntries, qeEntries, type ReleaseConfig, type ReleaseVerification } from '../../domain/config/schema.ts';
 import type { State } from '../../controller/state.ts';
+import { own } from '../../domain/own.ts';
 import { evaluateGate, qeGate, qeJobNames, qeStatuses, qeTimeoutMs } from '../../domain/qe.ts';
 import type { EventRecord, JobRun, Payload, StreamRecord, UpgradeResult } from '../../domain/types.ts';
 import { summarizeUpgrades, type UpgradeHistory } from '../../domain/upgrade.ts';
@@ -161,11 +162,11 @@ function qeSection(state: State, cfg: ReleaseConfig, p: Payload, now: number): S
       : '';
   const canRetry = !!qe.startedAt && (!Number.isFinite(deadline) || deadline > now);
   const rows = names.map((name) => {
-    const v = cfg.verify?.[name] ?? {};
+    const v = own(cfg.verify, name) ?? {};
     return jobRow({ name, v, st: statuses.get(name), analysis: [], now, canRetry, showFrom: !!v.upgrade });
   });
   const older = runs.filter((r) => r.kind === 'qe' && r.generation < qe.generation).sort((a, b) => b.generation - a.generation || (a.verifyName < b.verifyName ? -1 : 1) || a.attempt - b.attempt);
-  const stateText = qe.state ? QE_LABELS[qe.state]?.text ?? qe.state : 'not started';
+  const stateText = qe.state ? own(QE_LABELS, qe.state)?.text ?? qe.state : 'not started';
   const ov = qe.override;
   return h`<section class="card" data-live="qe" id="qe" aria-labelledby="qe-title"><h2 id="qe-title">QE</h2>
 <dl class="facts">
@@ -177,7 +178,7 @@ function qeSection(state: State, cfg: ReleaseConfig, p: Payload, now: number): S
 ${qe.generation > 0 ? h`<dt>Re-runs</dt><dd>${qe.generation} (generation ${qe.generation}; earlier runs no longer count)</dd>` : ''}
 <dt>Verdict</dt><dd>${
     ov
-      ? h`<strong>${QE_LABELS[ov.phase]?.text ?? ov.phase}</strong>, set manually by <strong>${ov.user}</strong> ${timeCell(ov.at, now)}. Reason: ${linkify(ov.reason)}`
+      ? h`<strong>${own(QE_LABELS, ov.phase)?.text ?? ov.phase}</strong>, set manually by <strong>${ov.user}</strong> ${timeCell(ov.at, now)}. Reason: ${linkify(ov.reason)}`
       : qe.state === 'QEAccepted' || qe.state === 'QERejected'
         ? h`${stateText} by the QE jobs`
         : h`<span class="muted">none yet</span>`

@@ -1,10 +1,11 @@
 // `/releasestream/:name` — the stream's tags, filterable by phase and QE state, 50 rows a page.
+import type { ConfigFileProblem } from '../../controller/operations.ts';
 import type { State } from '../../controller/state.ts';
 import { PHASES, QE_STATES, type Payload, type StreamRecord } from '../../domain/types.ts';
 import { describeStream, failuresCell, nameCell, releaseHref, startedCell, streamHref, summaryLine } from './cells.ts';
 import { h, join, link, seg, type Safe } from './html.ts';
 import { PHASE_LABELS, QE_LABELS, phaseLabel, qeLabel } from './labels.ts';
-import { layout } from './layout.ts';
+import { configProblemsBanner, layout } from './layout.ts';
 import type { SummaryCache } from './overview.ts';
 
 export const PAGE_SIZE = 50;
@@ -95,6 +96,8 @@ export interface StreamPageDeps {
   /** filtered list for (stream, phase, qe); may be cached by the caller */
   filtered(rec: StreamRecord, q: StreamQuery): readonly Payload[];
   artifactsUrl?: string;
+  /** files that failed to (re)load; the ones of this stream are shown */
+  configProblems?: readonly ConfigFileProblem[];
 }
 
 export function renderStreamPage(deps: StreamPageDeps, rec: StreamRecord, q: StreamQuery, now: number): string {
@@ -111,7 +114,7 @@ export function renderStreamPage(deps: StreamPageDeps, rec: StreamRecord, q: Str
   const body = h`<div class="crumbs"><a href="/">Back to index</a></div>
 <h1>${rec.name}</h1>
 <div class="message">${describeStream(rec)}</div>
-${errors}
+${errors}${configProblemsBanner((deps.configProblems ?? []).filter((p) => p.stream === rec.name || (p.kind === 'releases' && p.file === rec.sourceFile)))}
 <div data-live="summary">${summaryLine(deps.summaries.summary(rec), now)}</div>
 <form class="filters" method="get" action="${streamHref(rec.name)}" role="search">
 ${select('phase', 'Phase', q.phase, [['', 'All phases'], ...PHASES.map((ph) => [ph, PHASE_LABELS[ph].text] as [string, string])])}

@@ -91,6 +91,7 @@ ${labelRules('phase', PHASE_LABELS)}${labelRules('qe', QE_LABELS)}${labelRules('
 .box.warn{background:#fff8c5;border-color:#d4a72c;color:#3b2300}
 .box.danger{background:#ffebe9;border-color:#ff8182;color:#5c0011}
 .box.info{background:#ddf4ff;border-color:#54aeff;color:#0a3069}
+.config-problems ul{margin:.3rem 0 0;padding-left:1.2rem}.config-problems code{white-space:pre-wrap;word-break:break-word}
 .box h3{margin:0 0 .3rem;font-size:1rem}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:.4rem 0}
 dl.facts dt{font-weight:600;color:#424a53}

@@ -12,10 +12,19 @@
 // its result can still be read later. After a restart, adopt() reads these files: no marker →
 // never started ('unknown'); status.json / rc → finished; a live pid → re-adopted and watched
 // (polling rc and pid liveness), its timeout still enforced from its start; a marker without a
-// live pid or an rc → Failed "Lost". A run with a marker is never launched again.
+// live pid or an rc → Interrupted "Lost". A run with a marker is never launched again (under
+// that run id: the controller relaunches an interrupted attempt under a new one).
 //
-// Runs that are queued (beyond `concurrency`) have no marker yet: they are Pending with
-// startedAt null; shutdown() drops them without a status, so a restarted controller launches them.
+// Interruptions are not failures (DESIGN.md §14): a run whose process vanished without an rc
+// (killed from outside, the machine went down) ends `Interrupted` "Lost"; a run stopped by our own
+// shutdown (onShutdown 'stop') ends `Interrupted` "Shutdown". Timeouts stay Failed "Timeout",
+// cancel() stays Aborted.
+//
+// shutdown(): by default ('detach') running process groups are left running and let go of, so the
+// next controller re-adopts them and a job's work is done once; with onShutdown 'stop' they are
+// stopped and reported Interrupted "Shutdown". Either way, runs that are queued (beyond
+// `concurrency`) have no marker yet: they are Pending with startedAt null; shutdown() drops them
+// without a status, so a restarted controller launches them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -32,6 +41,11 @@ export interface LocalExecutorOptions {
   killGraceMs?: number;
   /** poll period for adopted runs (default 200 ms) */
   pollMs?: number;
+  /**
+   * What shutdown() does with running process groups: 'detach' (default) leaves them running for
+   * the next controller to adopt; 'stop' stops them and reports them Interrupted "Shutdown".
+   */
+  onShutdown?: 'detach' | 'stop';
   now?: () => Date;
 }
 
@@ -42,6 +56,8 @@ const WRAPPER_ARGV0 = 'sh';
 const HAS_PROCFS = existsSync('/proc/self/stat');
 const DEFAULT_POLL_MS = 200;
 const SHUTDOWN_SLACK_MS = 2000;
+
+type StopState = 'Failed' | 'Aborted' | 'Interrupted';
 
 interface Marker {
   startedAt: string | null;
@@ -63,7 +79,9 @@ interface Run {
   timer: NodeJS.Timeout | null;
   poll: NodeJS.Timeout | null;
   /** set when we stop the run ourselves: its final state and reason */
-  stopping: { state: 'Failed' | 'Aborted'; reason: string } | null;
+  stopping: { state: StopState; reason: string } | null;
+  /** let go of by a detaching shutdown: still running, no more timeouts, polling or reports */
+  released: boolean;
   /** resolves once the process group is gone (or was SIGKILLed) after a stop */
   reaped: Promise<void> | null;
   done: Promise<void>;
@@ -151,15 +169,18 @@ function delay(ms: number): Promise<void> {
 }
 
 export class LocalExecutor implements JobExecutor {
-  private readonly jobs: JobsFile;
+  private jobs: JobsFile;
   private readonly runDir: string;
   private readonly urlBase: string;
   private readonly killGraceMs: number;
   private readonly pollMs: number;
+  private readonly onShutdown: 'detach' | 'stop';
   private readonly now: () => Date;
   private readonly listeners: JobStatusListener[] = [];
   private readonly runs = new Map<string, Run>();
   private readonly queue: Run[] = [];
+  /** process-group stops under way (SIGTERM sent, SIGKILL maybe due): shutdown() waits for them */
+  private readonly killing = new Set<Promise<void>>();
   private running = 0;
   private closed = false;
   private detached = false;
@@ -170,12 +191,23 @@ export class LocalExecutor implements JobExecutor {
     this.urlBase = o.urlBase ?? '/logs/';
     this.killGraceMs = o.killGraceMs ?? 5000;
     this.pollMs = o.pollMs ?? DEFAULT_POLL_MS;
+    this.onShutdown = o.onShutdown ?? 'detach';
     this.now = o.now ?? (() => new Date());
     mkdirSync(this.runDir, { recursive: true });
   }
 
   onStatus(listener: JobStatusListener): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * Replaces the jobs file (a reload). Runs launched from now on use the new entries; runs already
+   * started or queued keep the entry they were launched with. A new `concurrency` applies at once
+   * to the queue (a higher limit starts queued runs now; a lower one lets running jobs finish).
+   */
+  setJobs(jobs: JobsFile): void {
+    this.jobs = jobs;
+    this.pump();
   }
 
   /** The current status of a run this executor knows (launched or adopted), or null. Not part of the port. */
@@ -232,6 +264,7 @@ export class LocalExecutor implements JobExecutor {
       timer: null,
       poll: null,
       stopping: null,
+      released: false,
       reaped: null,
       done,
       resolveDone,
@@ -315,16 +348,29 @@ export class LocalExecutor implements JobExecutor {
   }
 
   private onChildExit(run: Run, signal: NodeJS.Signals | null): void {
-    if (run.status.state !== 'Pending') return;
+    // let go of (detach): the next controller reads its result from the run directory
+    if (run.status.state !== 'Pending' || run.released || this.detached) return;
     const rc = this.readRc(run.runId);
     if (run.stopping) this.finish(run, run.stopping.state, run.stopping.reason);
     else if (rc === 0) this.finish(run, 'Succeeded', '');
     else if (rc !== null) this.finish(run, 'Failed', `exit code ${rc}`);
-    else this.finish(run, 'Failed', signal ? `Lost: killed by ${signal}` : 'Lost');
+    else {
+      // the wrapper itself went away (killed from outside): not the job's verdict
+      this.stopOrphans(run.pid);
+      this.finish(run, 'Interrupted', signal ? `Lost: killed by ${signal}` : 'Lost');
+    }
+  }
+
+  /**
+   * The wrapper of one of our runs is gone without an rc: what is left of its process group is an
+   * orphan whose result nobody reads. Stop it, so the relaunched attempt does not run beside it.
+   */
+  private stopOrphans(pgid: number | null): void {
+    if (pgid !== null && groupAlive(pgid)) void this.killGroup(pgid);
   }
 
   private finish(run: Run, state: JobStatus['state'], reason: string): void {
-    if (run.status.state !== 'Pending' || this.detached) return;
+    if (run.status.state !== 'Pending' || this.detached || run.released) return;
     if (run.timer) clearTimeout(run.timer);
     if (run.poll) clearInterval(run.poll);
     run.timer = run.poll = null;
@@ -368,8 +414,8 @@ export class LocalExecutor implements JobExecutor {
   // ------------------------------------------------------------------ stopping
 
   /** Stops a run: a queued one ends at once; a running one gets SIGTERM, SIGKILL after the grace. */
-  private stop(run: Run, state: 'Failed' | 'Aborted', reason: string): void {
-    if (run.status.state !== 'Pending' || this.detached) return;
+  private stop(run: Run, state: StopState, reason: string): void {
+    if (run.status.state !== 'Pending' || this.detached || run.released) return;
     if (run.pid === null) {
       if (run.child !== null) return; // spawning failed; its 'error' event ends it
       const i = this.queue.indexOf(run);
@@ -384,7 +430,13 @@ export class LocalExecutor implements JobExecutor {
   }
 
   /** SIGTERM to the group, then SIGKILL once the grace has passed if anything in it still lives. */
-  private async killGroup(pgid: number): Promise<void> {
+  private killGroup(pgid: number): Promise<void> {
+    const p = this.termThenKill(pgid).finally(() => this.killing.delete(p));
+    this.killing.add(p);
+    return p;
+  }
+
+  private async termThenKill(pgid: number): Promise<void> {
     signalGroup(pgid, 'SIGTERM');
     const deadline = Date.now() + this.killGraceMs;
     while (groupAlive(pgid) && Date.now() < deadline) await delay(Math.min(50, Math.max(1, deadline - Date.now())));
@@ -463,16 +515,21 @@ export class LocalExecutor implements JobExecutor {
       // it may have written its rc while we looked
       const late = this.readRc(runId);
       if (late !== null) return late === 0 ? ended('Succeeded', '') : ended('Failed', `exit code ${late}`);
-      return ended('Failed', 'Lost');
+      return ended('Interrupted', 'Lost');
     }
     // still running: watch it until it ends, enforcing its timeout from its start
     const timeoutMs = marker.timeoutMs ?? (jobName ? matchJob(this.jobs, jobName)?.timeoutMs : undefined) ?? DEFAULT_TIMEOUT_MS;
     const run = this.newRun(runId, null, null, timeoutMs);
     run.pid = pid;
     run.status = { ...run.status, startedAt: marker.startedAt };
+    this.runs.set(runId, run);
+    // adopted after shutdown(): reported as running, but not watched (the next controller adopts it)
+    if (this.closed) {
+      run.released = true;
+      return { ...run.status };
+    }
     run.counted = true;
     this.running++;
-    this.runs.set(runId, run);
     const started = marker.startedAt ? Date.parse(marker.startedAt) : NaN;
     this.armTimeout(run, Number.isFinite(started) ? this.now().getTime() - started : 0);
     run.poll = setInterval(() => this.pollAdopted(run), this.pollMs);
@@ -491,14 +548,17 @@ export class LocalExecutor implements JobExecutor {
   }
 
   private pollAdopted(run: Run): void {
-    if (run.status.state !== 'Pending' || run.pid === null) return;
+    if (run.status.state !== 'Pending' || run.pid === null || run.released || this.detached) return;
     let rc = this.readRc(run.runId);
     if (rc === null && alive(run.pid)) return;
     rc ??= this.readRc(run.runId);
     if (run.stopping) this.finish(run, run.stopping.state, run.stopping.reason);
     else if (rc === 0) this.finish(run, 'Succeeded', '');
     else if (rc !== null) this.finish(run, 'Failed', `exit code ${rc}`);
-    else this.finish(run, 'Failed', 'Lost');
+    else {
+      this.stopOrphans(run.pid);
+      this.finish(run, 'Interrupted', 'Lost');
+    }
   }
 
   // ------------------------------------------------------------------ shutdown
@@ -519,18 +579,42 @@ export class LocalExecutor implements JobExecutor {
     }
   }
 
-  /** Stops every running process group (runs end Aborted "Shutdown") and waits for them; drops the queue. */
+  /** Lets go of one running run: it keeps running, unwatched, for the next controller to adopt. */
+  private release(run: Run): void {
+    run.released = true;
+    if (run.timer) clearTimeout(run.timer);
+    if (run.poll) clearInterval(run.poll);
+    run.timer = run.poll = null;
+    if (run.counted) {
+      this.running--;
+      run.counted = false;
+    }
+  }
+
+  /**
+   * Drops the queue (queued runs get no status: a restarted controller launches them), then
+   * - 'detach' (default): lets go of every running process group without stopping it and returns
+   *   at once; their runs stay Pending and the next controller adopt()s them (timeouts still
+   *   enforced from their start). Stops already under way (timeout, cancel) are finished first,
+   *   so their SIGKILL escalation and final status are not lost.
+   * - 'stop': stops every running process group; the runs end Interrupted "Shutdown" (also in
+   *   status.json, so adopt() reports them so later) and it waits for them, at most the kill grace.
+   */
   async shutdown(): Promise<void> {
     if (this.detached) return;
     this.closed = true;
     this.queue.length = 0;
     const waits: Promise<void>[] = [];
     for (const run of this.runs.values()) {
-      if (run.status.state !== 'Pending' || run.pid === null) continue;
-      this.stop(run, 'Aborted', 'Shutdown');
+      if (run.status.state !== 'Pending' || run.pid === null || run.released) continue;
+      if (this.onShutdown === 'detach' && !run.stopping) {
+        this.release(run);
+        continue;
+      }
+      this.stop(run, 'Interrupted', 'Shutdown');
       waits.push(run.done);
-      if (run.reaped) waits.push(run.reaped);
     }
+    waits.push(...this.killing);
     if (waits.length === 0) return;
     // a ref'd timer keeps the process alive until the stopped jobs have exited (children are unref'd)
     let timer: NodeJS.Timeout | undefined;

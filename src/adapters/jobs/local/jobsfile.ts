@@ -91,7 +91,11 @@ export function parseJobsFile(text: string, file: string): JobsFile {
   const base = dirname(resolve(file));
   const defTimeout = r.data.defaults?.timeout ? parseDuration(r.data.defaults.timeout) : DEFAULT_TIMEOUT_MS;
   const defEnv = r.data.defaults?.env ?? {};
-  const entries: JobEntry[] = Object.entries(r.data.jobs).map(([pattern, e]) => {
+  // zod's record leaves a `__proto__` key out of its result (YAML keeps it as an own key): take the
+  // patterns from the validated input itself, so every key written in the file is an entry
+  const rawJobs = (raw as { jobs: Record<string, unknown> }).jobs;
+  const entries: JobEntry[] = Object.keys(rawJobs).map((pattern) => {
+    const e = JobEntrySchema.parse(rawJobs[pattern]);
     const [prog, ...args] = e.command;
     return {
       pattern,
@@ -128,7 +132,11 @@ export function globToRegExp(glob: string): RegExp {
 
 const compiled = new WeakMap<JobEntry, RegExp>();
 
-/** The first entry (in file order) whose name or glob matches the job name, or null. */
+/**
+ * The first entry (in file order) whose name or glob matches the job name, or null. Entries are a
+ * list, not an object keyed by pattern: a job named `__proto__` or `constructor` matches only an
+ * entry written with that name or a glob that covers it, never an Object.prototype member.
+ */
 export function matchJob(jobs: JobsFile, jobName: string): JobEntry | null {
   for (const e of jobs.entries) {
     let re = compiled.get(e);

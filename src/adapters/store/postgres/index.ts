@@ -121,6 +121,15 @@ CREATE TABLE published (
 );
 `,
   },
+  {
+    // frozen job sets and waivers per payload; the launch environment of each run; stream conditions
+    version: 2,
+    sql: `
+ALTER TABLE payloads ADD COLUMN jobs JSON;
+ALTER TABLE job_runs ADD COLUMN env JSON NOT NULL DEFAULT '{}';
+ALTER TABLE streams ADD COLUMN conditions JSON NOT NULL DEFAULT '{}';
+`,
+  },
 ];
 
 const CREATE_MIGRATIONS_TABLE = 'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)';
@@ -138,25 +147,25 @@ const params = (n: number) => Array.from({ length: n }, (_, i) => `$${i + 1}`).j
 const prefixed = (alias: string, cols: string) => cols.split(', ').map((c) => `${alias}.${c}`).join(', ');
 
 const SQL = {
-  putStream: `INSERT INTO streams (${STREAM_COLS}) VALUES (${params(7)})
+  putStream: `INSERT INTO streams (${STREAM_COLS}) VALUES (${params(8)})
     ON CONFLICT (name) DO UPDATE SET config = excluded.config, source_file = excluded.source_file, input = excluded.input,
-      errors = excluded.errors, warnings = excluded.warnings, locked = excluded.locked`,
+      errors = excluded.errors, warnings = excluded.warnings, locked = excluded.locked, conditions = excluded.conditions`,
   deleteStream: 'DELETE FROM streams WHERE name = $1',
   deleteInputTags: 'DELETE FROM input_tags WHERE input = $1',
   insertInputTag: `INSERT INTO input_tags (${INPUT_TAG_COLS}) VALUES (${params(5)})`,
-  putPayload: `INSERT INTO payloads (${PAYLOAD_COLS}) VALUES (${params(14)})
+  putPayload: `INSERT INTO payloads (${PAYLOAD_COLS}) VALUES (${params(15)})
     ON CONFLICT (stream, tag) DO UPDATE SET phase = excluded.phase, created_at = excluded.created_at, input_hash = excluded.input_hash,
       pull_spec = excluded.pull_spec, digest = excluded.digest, components = excluded.components, reason = excluded.reason,
       message = excluded.message, annotations = excluded.annotations, override = excluded.override, qe = excluded.qe,
-      phase_changed_at = excluded.phase_changed_at`,
+      phase_changed_at = excluded.phase_changed_at, jobs = excluded.jobs`,
   /** job runs go with it (ON DELETE CASCADE); events stay */
   deletePayload: 'DELETE FROM payloads WHERE stream = $1 AND tag = $2',
-  putJobRun: `INSERT INTO job_runs (${JOB_RUN_COLS}) VALUES (${params(17)})
+  putJobRun: `INSERT INTO job_runs (${JOB_RUN_COLS}) VALUES (${params(18)})
     ON CONFLICT (id) DO UPDATE SET stream = excluded.stream, tag = excluded.tag, verify_name = excluded.verify_name,
       job_name = excluded.job_name, kind = excluded.kind, attempt = excluded.attempt, generation = excluded.generation,
       state = excluded.state, url = excluded.url, upgrade_from = excluded.upgrade_from,
       upgrade_from_pull_spec = excluded.upgrade_from_pull_spec, created_at = excluded.created_at, started_at = excluded.started_at,
-      finished_at = excluded.finished_at, reason = excluded.reason, log_path = excluded.log_path`,
+      finished_at = excluded.finished_at, reason = excluded.reason, log_path = excluded.log_path, env = excluded.env`,
   appendEvent: `INSERT INTO events (at, stream, tag, type, actor, message, data) VALUES (${params(7)}) RETURNING id`,
   putUpgrade: `INSERT INTO upgrades (${UPGRADE_COLS}) VALUES (${params(5)})
     ON CONFLICT (run_id) DO UPDATE SET from_tag = excluded.from_tag, to_tag = excluded.to_tag, url = excluded.url, state = excluded.state`,
@@ -171,7 +180,8 @@ const SQL = {
   /** runs of payloads still deciding, plus every Pending or periodic run (mirrors isSettled in controller/state.ts) */
   activeJobRuns: `SELECT ${prefixed('r', JOB_RUN_COLS)} FROM job_runs r JOIN payloads p ON p.stream = r.stream AND p.tag = r.tag
     WHERE r.state = 'Pending' OR r.kind = 'periodic' OR p.phase IN ('Pending', 'Ready')
-       OR p.qe ->> 'state' IN ('QEPending', 'QERunning', 'QESkipped')
+       OR p.qe ->> 'state' IN ('QEPending', 'QERunning')
+       OR (p.phase = 'Accepted' AND p.jobs ->> 'ciDone' = 'false')
     ORDER BY r.seq`,
   allUpgrades: `SELECT ${UPGRADE_COLS} FROM upgrades ORDER BY to_tag COLLATE "C", from_tag COLLATE "C", run_id COLLATE "C"`,
   allPublished: `SELECT ${PUBLISHED_COLS} FROM published ORDER BY stream COLLATE "C", name COLLATE "C"`,
@@ -194,7 +204,7 @@ async function run(c: Client | pg.Pool, name: StatementName, values: Param[] = [
 // ---------------------------------------------------------------------------------------------
 // Record ↔ row mapping. pg parses json columns itself; JSON parameters are passed as text.
 
-const streamParams = (s: StreamRecord): Param[] => [s.name, json(s.config), s.sourceFile, s.input, json(s.errors), json(s.warnings), s.locked];
+const streamParams = (s: StreamRecord): Param[] => [s.name, json(s.config), s.sourceFile, s.input, json(s.errors), json(s.warnings), s.locked, json(s.conditions ?? {})];
 
 const streamFromRow = (r: Row): StreamRecord => ({
   name: r[0] as string,
@@ -204,6 +214,7 @@ const streamFromRow = (r: Row): StreamRecord => ({
   errors: r[4] as string[],
   warnings: r[5] as string[],
   locked: r[6] as boolean,
+  ...(r[7] && Object.keys(r[7] as object).length ? { conditions: r[7] as Record<string, string> } : {}),
 });
 
 const inputTagFromRow = (r: Row): InputTag => ({
@@ -229,6 +240,7 @@ const payloadFromRow = (r: Row): Payload => ({
   override: r[11] as Payload['override'],
   qe: r[12] as Payload['qe'],
   phaseChangedAt: r[13] as string,
+  ...(r[14] === null || r[14] === undefined ? {} : { jobs: r[14] as Payload['jobs'] }),
 });
 
 const eventFromRow = (r: Row): EventRecord => ({

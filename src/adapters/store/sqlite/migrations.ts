@@ -98,6 +98,15 @@ CREATE INDEX job_runs_pending ON job_runs (state) WHERE state = 'Pending';
 CREATE INDEX job_runs_periodic ON job_runs (kind) WHERE kind = 'periodic';
 `,
   },
+  {
+    // frozen job sets and waivers per payload; the launch environment of each run; stream conditions
+    version: 3,
+    sql: `
+ALTER TABLE payloads ADD COLUMN jobs TEXT;
+ALTER TABLE job_runs ADD COLUMN env TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE streams ADD COLUMN conditions TEXT NOT NULL DEFAULT '{}';
+`,
+  },
 ];
 
 /**

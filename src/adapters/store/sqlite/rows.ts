@@ -13,7 +13,7 @@ export {
 const parse = <T>(v: unknown): T => JSON.parse(v as string) as T;
 
 export function streamParams(s: StreamRecord): Param[] {
-  return [s.name, json(s.config), s.sourceFile, s.input, json(s.errors), json(s.warnings), s.locked ? 1 : 0];
+  return [s.name, json(s.config), s.sourceFile, s.input, json(s.errors), json(s.warnings), s.locked ? 1 : 0, json(s.conditions ?? {})];
 }
 
 export function streamFromRow(r: Row): StreamRecord {
@@ -25,6 +25,7 @@ export function streamFromRow(r: Row): StreamRecord {
     errors: parse(r[4]),
     warnings: parse(r[5]),
     locked: r[6] === 1,
+    ...(r[7] && r[7] !== '{}' ? { conditions: parse<Record<string, string>>(r[7]) } : {}),
   };
 }
 
@@ -48,6 +49,7 @@ export function payloadFromRow(r: Row): Payload {
     override: r[11] === null ? null : parse(r[11]),
     qe: parse(r[12]),
     phaseChangedAt: r[13] as string,
+    ...(r[14] === null || r[14] === undefined ? {} : { jobs: parse<Payload['jobs']>(r[14]) }),
   };
 }
 

@@ -12,7 +12,8 @@ const prefixed = (alias: string, cols: string) => cols.split(', ').map((c) => `$
 const ACTIVE_RUNS = `
   SELECT ${prefixed('r', JOB_RUN_COLS)} FROM job_runs r WHERE r.rowid IN (
     SELECT r2.rowid FROM payloads p JOIN job_runs r2 ON r2.stream = p.stream AND r2.tag = p.tag
-      WHERE p.phase IN ('Pending', 'Ready') OR json_extract(p.qe, '$.state') IN ('QEPending', 'QERunning', 'QESkipped')
+      WHERE p.phase IN ('Pending', 'Ready') OR json_extract(p.qe, '$.state') IN ('QEPending', 'QERunning')
+         OR (p.phase = 'Accepted' AND json_extract(p.jobs, '$.ciDone') = 0)
     UNION SELECT rowid FROM job_runs WHERE state = 'Pending'
     UNION SELECT rowid FROM job_runs WHERE kind = 'periodic')
   ORDER BY r.rowid`;
@@ -22,29 +23,29 @@ export function prepareStatements(db: Database.Database) {
   return {
     // writes
     putStream: db.prepare(
-      `INSERT INTO streams (${STREAM_COLS}) VALUES (${params(7)})
+      `INSERT INTO streams (${STREAM_COLS}) VALUES (${params(8)})
        ON CONFLICT (name) DO UPDATE SET config = excluded.config, source_file = excluded.source_file, input = excluded.input,
-         errors = excluded.errors, warnings = excluded.warnings, locked = excluded.locked`,
+         errors = excluded.errors, warnings = excluded.warnings, locked = excluded.locked, conditions = excluded.conditions`,
     ),
     deleteStream: db.prepare('DELETE FROM streams WHERE name = ?'),
     deleteInputTags: db.prepare('DELETE FROM input_tags WHERE input = ?'),
     insertInputTag: db.prepare(`INSERT INTO input_tags (${INPUT_TAG_COLS}) VALUES (${params(5)})`),
     putPayload: db.prepare(
-      `INSERT INTO payloads (${PAYLOAD_COLS}) VALUES (${params(14)})
+      `INSERT INTO payloads (${PAYLOAD_COLS}) VALUES (${params(15)})
        ON CONFLICT (stream, tag) DO UPDATE SET phase = excluded.phase, created_at = excluded.created_at, input_hash = excluded.input_hash,
          pull_spec = excluded.pull_spec, digest = excluded.digest, components = excluded.components, reason = excluded.reason,
          message = excluded.message, annotations = excluded.annotations, override = excluded.override, qe = excluded.qe,
-         phase_changed_at = excluded.phase_changed_at`,
+         phase_changed_at = excluded.phase_changed_at, jobs = excluded.jobs`,
     ),
     /** job runs go with it (ON DELETE CASCADE); events stay */
     deletePayload: db.prepare('DELETE FROM payloads WHERE stream = ? AND tag = ?'),
     putJobRun: db.prepare(
-      `INSERT INTO job_runs (${JOB_RUN_COLS}) VALUES (${params(17)})
+      `INSERT INTO job_runs (${JOB_RUN_COLS}) VALUES (${params(18)})
        ON CONFLICT (id) DO UPDATE SET stream = excluded.stream, tag = excluded.tag, verify_name = excluded.verify_name,
          job_name = excluded.job_name, kind = excluded.kind, attempt = excluded.attempt, generation = excluded.generation,
          state = excluded.state, url = excluded.url, upgrade_from = excluded.upgrade_from,
          upgrade_from_pull_spec = excluded.upgrade_from_pull_spec, created_at = excluded.created_at, started_at = excluded.started_at,
-         finished_at = excluded.finished_at, reason = excluded.reason, log_path = excluded.log_path`,
+         finished_at = excluded.finished_at, reason = excluded.reason, log_path = excluded.log_path, env = excluded.env`,
     ),
     appendEvent: db.prepare('INSERT INTO events (at, stream, tag, type, actor, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     putUpgrade: db.prepare(

@@ -1,0 +1,365 @@
+// Reloading `serve`'s files without a restart (DESIGN.md §14): the release configs directory, the
+// jobs file and the tokens file, on SIGHUP (serve.ts calls reload()) and when the files change
+// (watch()). A file that fails to parse or validate keeps its last good version running: release
+// configs per file (Controller.applyConfigs keeps the stream whose file now fails), the jobs and
+// tokens files as a whole. Every failure is kept for the console banner and /metrics
+// (release_controller_config_errors) and logged; a reload that changes nothing logs at debug only.
+//
+// Watching: directories, never single files, so editors that save by writing a temporary file
+// and renaming it over the original (vim, sed -i, a ConfigMap's `..data` link swap) keep being
+// seen; each directory of the releases tree has its own watcher. Events are debounced per kind
+// (200 ms by default) and reloads run one at a time.
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, watch, type Dirent, type FSWatcher } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseJobsFile, type JobsFile } from '../adapters/jobs/local/jobsfile.ts';
+import type { FailedConfigFile, LoadedStream, Logger } from '../controller/controller.ts';
+import type { ConfigFileProblem } from '../controller/operations.ts';
+import { loadConfigDir, type LoadResult } from '../domain/config/load.ts';
+import { formatIssue, type ConfigIssue } from '../domain/config/validate.ts';
+import { parseTokens, type TokenEntry } from '../http/auth.ts';
+
+export type ReloadKind = 'releases' | 'jobs' | 'tokens';
+export const RELOAD_KINDS: readonly ReloadKind[] = ['releases', 'jobs', 'tokens'];
+export const DEFAULT_DEBOUNCE_MS = 200;
+
+export interface ConfigTarget {
+  applyConfigs(streams: LoadedStream[], failedFiles: FailedConfigFile[]): Promise<string[]>;
+  configProblems(): { file: string; stream?: string; errors: string[]; keptRunning: boolean }[];
+}
+
+export interface ReloaderOptions {
+  /** the releases directory (as given to serve) */
+  releases: string;
+  /** the jobs file, when there is one */
+  jobs?: string;
+  /** the tokens file, when there is one */
+  tokens?: string;
+  controller: ConfigTarget;
+  executor?: { setJobs(jobs: JobsFile): void };
+  authenticator?: { setTokens(tokens: TokenEntry[]): void };
+  log: Logger;
+  debounceMs?: number;
+  /** the jobs and tokens files as loaded at start-up, with their text (an unchanged file is not re-applied) */
+  initial?: { jobs?: Initial<JobsFile>; tokens?: Initial<TokenEntry[]> };
+}
+
+export interface Initial<T> {
+  value: T;
+  text: string;
+}
+
+/** What one reload did (also what the log says). */
+export interface ReloadReport {
+  kind: ReloadKind;
+  /** whether the running version changed */
+  changed: boolean;
+  /** the file(s) that failed; the last good version keeps running */
+  failed: ConfigFileProblem[];
+  detail: Record<string, unknown>;
+}
+
+/** The errors of loadConfigDir grouped by file as Controller.applyConfigs expects them (`path: reason`). */
+export function failedConfigFiles(errors: readonly ConfigIssue[]): FailedConfigFile[] {
+  const byFile = new Map<string, string[]>();
+  for (const e of errors) {
+    const list = byFile.get(e.file) ?? [];
+    list.push(`${e.path}: ${e.reason}`);
+    byFile.set(e.file, list);
+  }
+  return [...byFile].map(([file, list]) => ({ file, errors: list }));
+}
+
+/** The streams of a load as the controller takes them. */
+export function loadedStreams(loaded: LoadResult): LoadedStream[] {
+  return loaded.streams.map((s) => ({ name: s.name, config: s.config, file: s.file, input: s.input }));
+}
+
+/** `<file>: path: reason` lines of the jobs/tokens parsers → `path: reason` lines. */
+function errorLines(e: unknown, file: string): string[] {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => (l.startsWith(`${file}: `) ? l.slice(file.length + 2) : l));
+}
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** The text of a jobs/tokens file; the error reads `<path>: (root): cannot read the <what>: <code>`. */
+export function readTextFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`${path}: (root): cannot read the ${what}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+export class ConfigReloader {
+  private readonly o: ReloaderOptions;
+  private readonly debounceMs: number;
+  private readonly watchers: FSWatcher[] = [];
+  private readonly treeWatchers = new Map<string, FSWatcher>();
+  private readonly timers = new Map<ReloadKind, NodeJS.Timeout>();
+  private chain: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  /** the releases directory itself could not be read */
+  private dirProblem: ConfigFileProblem | null = null;
+  private readonly fileProblems = new Map<'jobs' | 'tokens', ConfigFileProblem>();
+  /** hash of the text of the running jobs/tokens file (an unchanged file is not re-applied) */
+  private readonly running = new Map<'jobs' | 'tokens', string>();
+  /** hash of the text that failed last (the same failure is not logged again on a watch event) */
+  private readonly failedText = new Map<'jobs' | 'tokens', string>();
+  private jobs: JobsFile | undefined;
+  private tokens: TokenEntry[] | undefined;
+
+  constructor(o: ReloaderOptions) {
+    this.o = o;
+    this.debounceMs = o.debounceMs ?? DEFAULT_DEBOUNCE_MS;
+    this.jobs = o.initial?.jobs?.value;
+    this.tokens = o.initial?.tokens?.value;
+    if (o.initial?.jobs) this.running.set('jobs', sha(o.initial.jobs.text));
+    if (o.initial?.tokens) this.running.set('tokens', sha(o.initial.tokens.text));
+  }
+
+  /** Everything that failed to (re)load, for the console and /metrics. */
+  problems(): ConfigFileProblem[] {
+    const out: ConfigFileProblem[] = [];
+    if (this.dirProblem) out.push(this.dirProblem);
+    for (const p of this.o.controller.configProblems()) out.push({ kind: 'releases', ...p });
+    for (const kind of ['jobs', 'tokens'] as const) {
+      const p = this.fileProblems.get(kind);
+      if (p) out.push(p);
+    }
+    return out;
+  }
+
+  /**
+   * Reloads the given kinds (default: all), one reload at a time. Never throws. `verbose` (SIGHUP)
+   * logs the outcome even when nothing changed; a file watch event that changed nothing logs at
+   * debug only.
+   */
+  reload(kinds: readonly ReloadKind[] = RELOAD_KINDS, verbose = false): Promise<ReloadReport[]> {
+    const run = this.chain.then(async () => {
+      const out: ReloadReport[] = [];
+      for (const k of kinds) {
+        if (this.closed) break;
+        try {
+          const r = await this.reloadOne(k, verbose);
+          if (r) out.push(r);
+        } catch (e) {
+          this.o.log.error({ kind: k, err: (e as Error).message }, `reload of ${k} failed`);
+        }
+      }
+      return out;
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reloadOne(kind: ReloadKind, verbose: boolean): Promise<ReloadReport | null> {
+    if (kind === 'releases') return this.reloadReleases(verbose);
+    const path = this.o[kind];
+    if (!path) return null;
+    return kind === 'jobs' ? this.reloadFile('jobs', path, 'jobs file', parseJobsFile, verbose) : this.reloadFile('tokens', path, 'tokens file', parseTokens, verbose);
+  }
+
+  private async reloadReleases(verbose: boolean): Promise<ReloadReport> {
+    const { log } = this.o;
+    let loaded: LoadResult;
+    try {
+      loaded = loadConfigDir(this.o.releases);
+    } catch (e) {
+      const errors = [`(root): cannot read the releases directory: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`];
+      this.dirProblem = { kind: 'releases', file: this.o.releases, errors, keptRunning: true };
+      log.error({ kind: 'releases', file: this.o.releases, errors }, `${this.o.releases}: ${errors[0]} (the loaded configs keep running)`);
+      return { kind: 'releases', changed: false, failed: [this.dirProblem], detail: {} };
+    }
+    const dirFixed = this.dirProblem !== null;
+    this.dirProblem = null;
+    const before = JSON.stringify(this.o.controller.configProblems());
+    const failed = failedConfigFiles(loaded.errors);
+    const changed = await this.o.controller.applyConfigs(loadedStreams(loaded), failed);
+    const problems = this.o.controller.configProblems();
+    const problemsChanged = JSON.stringify(problems) !== before;
+    const changedFiles = new Set(loaded.streams.filter((s) => changed.includes(s.name)).map((s) => s.file));
+    for (const w of loaded.warnings) if (verbose || changedFiles.has(w.file)) log.warn(`config warning: ${formatIssue(w)}`);
+    const quiet = !verbose && !dirFixed && !changed.length && !problemsChanged;
+    if (!quiet) for (const p of problems) {
+      log.error(
+        { kind: 'releases', file: p.file, stream: p.stream, errors: p.errors, keptRunning: p.keptRunning },
+        `config error in ${p.file}: ${p.errors.join('; ')}${p.keptRunning ? ` (the last good version of ${p.stream} keeps running)` : ' (file not loaded)'}`,
+      );
+    }
+    const detail = { changed, streams: loaded.streams.length, failedFiles: problems.map((p) => p.file) };
+    if (!quiet) log.info(detail, `release configs reloaded: ${changed.length ? `changed ${changed.join(', ')}` : 'no stream changed'}${problems.length ? `, ${problems.length} file(s) failed` : ''}`);
+    else log.debug?.(detail, 'release configs reloaded: nothing changed');
+    return { kind: 'releases', changed: changed.length > 0, failed: problems.map((p) => ({ kind: 'releases', ...p })), detail };
+  }
+
+  private async reloadFile<T extends JobsFile | TokenEntry[]>(
+    kind: 'jobs' | 'tokens',
+    path: string,
+    what: string,
+    parse: (text: string, file: string) => T,
+    verbose: boolean,
+  ): Promise<ReloadReport> {
+    const { log } = this.o;
+    let parsed: T;
+    let hash = '';
+    try {
+      const text = readTextFile(path, what);
+      hash = sha(text);
+      if (this.running.get(kind) === hash && !this.fileProblems.has(kind)) {
+        if (verbose) log.info({ kind, file: path }, `${what} reloaded: unchanged`);
+        else log.debug?.({ kind, file: path }, `${what} reloaded: unchanged`);
+        return { kind, changed: false, failed: [], detail: {} };
+      }
+      const known = this.fileProblems.get(kind);
+      if (known && !verbose && this.failedText.get(kind) === hash) return { kind, changed: false, failed: [known], detail: {} };
+      parsed = parse(text, path);
+    } catch (e) {
+      const problem: ConfigFileProblem = { kind, file: path, errors: errorLines(e, path), keptRunning: true };
+      this.fileProblems.set(kind, problem);
+      this.failedText.set(kind, hash);
+      log.error({ kind, file: path, errors: problem.errors }, `${what} ${path} failed to load: ${problem.errors.join('; ')} (the last good version keeps running)`);
+      return { kind, changed: false, failed: [problem], detail: {} };
+    }
+    this.running.set(kind, hash);
+    this.failedText.delete(kind);
+    const hadProblem = this.fileProblems.delete(kind);
+    let detail: Record<string, unknown>;
+    if (kind === 'jobs') {
+      const jobs = parsed as JobsFile;
+      detail = this.jobsDiff(this.jobs, jobs);
+      this.jobs = jobs;
+      this.o.executor?.setJobs(jobs);
+    } else {
+      const tokens = parsed as TokenEntry[];
+      detail = this.tokensDiff(this.tokens, tokens);
+      this.tokens = tokens;
+      this.o.authenticator?.setTokens(tokens);
+    }
+    log.info({ kind, file: path, ...detail, fixed: hadProblem || undefined }, `${what} reloaded${hadProblem ? ' (the error is fixed)' : ''}`);
+    return { kind, changed: true, failed: [], detail };
+  }
+
+  private jobsDiff(old: JobsFile | undefined, next: JobsFile): Record<string, unknown> {
+    const before = new Map((old?.entries ?? []).map((e) => [e.pattern, JSON.stringify(e)]));
+    const after = new Map(next.entries.map((e) => [e.pattern, JSON.stringify(e)]));
+    const added = [...after.keys()].filter((k) => !before.has(k));
+    const removed = [...before.keys()].filter((k) => !after.has(k));
+    const modified = [...after.keys()].filter((k) => before.has(k) && before.get(k) !== after.get(k));
+    const order = old ? old.entries.map((e) => e.pattern).filter((k) => after.has(k)).join('\u0000') !== next.entries.map((e) => e.pattern).filter((k) => before.has(k)).join('\u0000') : false;
+    return {
+      entries: next.entries.length,
+      concurrency: next.concurrency,
+      ...(old && old.concurrency !== next.concurrency ? { concurrencyWas: old.concurrency } : {}),
+      added,
+      removed,
+      modified,
+      ...(order ? { reordered: true } : {}),
+    };
+  }
+
+  /** Users added/removed/whose roles changed; never the tokens themselves. */
+  private tokensDiff(old: TokenEntry[] | undefined, next: TokenEntry[]): Record<string, unknown> {
+    const users = (list: TokenEntry[]) => new Map(list.map((t) => [t.user, [...t.roles].sort().join(',')]));
+    const before = users(old ?? []);
+    const after = users(next);
+    return {
+      tokenCount: next.length,
+      usersAdded: [...after.keys()].filter((u) => !before.has(u)),
+      usersRemoved: [...before.keys()].filter((u) => !after.has(u)),
+      rolesChanged: [...after.keys()].filter((u) => before.has(u) && before.get(u) !== after.get(u)),
+    };
+  }
+
+  /** Watches the releases directory (and its subdirectories) and the folders of the jobs and tokens files. */
+  watch(): void {
+    if (this.closed) return;
+    this.syncReleaseWatchers();
+    for (const kind of ['jobs', 'tokens'] as const) {
+      const path = this.o[kind];
+      if (!path) continue;
+      const name = basename(path);
+      // the file itself, or a `..data`-style link swap of a mounted ConfigMap
+      const w = this.watchDir(dirname(resolve(path)), kind, (f) => f === null || f === name || f.startsWith('..'));
+      if (w) this.watchers.push(w);
+    }
+  }
+
+  /**
+   * One non-recursive watcher per directory of the releases tree, as loadConfigDir walks it
+   * (hidden entries and links to directories are skipped). Node's own recursive mode is not used:
+   * on Linux it loses a file replaced by a rename. Re-run on each event, for new directories.
+   */
+  private syncReleaseWatchers(): void {
+    if (this.closed) return;
+    const dirs = new Set<string>();
+    const walk = (dir: string) => {
+      dirs.add(dir);
+      let entries: Dirent[];
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const d of entries) if (d.isDirectory() && !d.name.startsWith('.')) walk(join(dir, d.name));
+    };
+    walk(resolve(this.o.releases));
+    for (const [dir, w] of this.treeWatchers) {
+      if (dirs.has(dir)) continue;
+      w.close();
+      this.treeWatchers.delete(dir);
+    }
+    for (const dir of dirs) {
+      if (this.treeWatchers.has(dir)) continue;
+      const w = this.watchDir(dir, 'releases', () => true);
+      if (w) this.treeWatchers.set(dir, w);
+    }
+  }
+
+  private watchDir(dir: string, kind: ReloadKind, match: (file: string | null) => boolean): FSWatcher | null {
+    let w: FSWatcher;
+    try {
+      w = watch(dir, { persistent: false });
+    } catch (e) {
+      this.o.log.warn({ kind, dir, err: (e as Error).message }, `cannot watch ${dir}; reload with SIGHUP`);
+      return null;
+    }
+    w.on('change', (_event, file) => {
+      const f = file === null || file === undefined ? null : basename(String(file));
+      if (match(f)) this.schedule(kind);
+    });
+    // e.g. the directory was removed: the next event or reload re-syncs the release watchers
+    w.on('error', (e) => this.o.log.warn({ kind, dir, err: e.message }, `watching ${dir} failed`));
+    return w;
+  }
+
+  /** Debounced reload of one kind. */
+  schedule(kind: ReloadKind): void {
+    if (this.closed) return;
+    const t = this.timers.get(kind);
+    if (t) clearTimeout(t);
+    this.timers.set(
+      kind,
+      setTimeout(() => {
+        this.timers.delete(kind);
+        if (kind === 'releases') this.syncReleaseWatchers();
+        void this.reload([kind]);
+      }, this.debounceMs),
+    );
+  }
+
+  /** Stops watching; a reload under way finishes first. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    for (const w of this.watchers.splice(0)) w.close();
+    for (const w of this.treeWatchers.values()) w.close();
+    this.treeWatchers.clear();
+    await this.chain;
+  }
+}

@@ -1,0 +1,276 @@
+// Operations people ask for (DESIGN.md §14): phase overrides, QE verdicts, QE re-runs, job
+// retries, waivers and input updates, as pure functions of state + request + now → the changes to
+// apply, or a refusal with the HTTP status and a message. The controller applies them inside the
+// same serialised section as reconcile passes.
+import { qeEntries } from './config/schema.ts';
+import { entryConditions, judgingConfig } from './judging.ts';
+import { own } from './own.ts';
+import { emptyQEStatus, qeRunsOf } from './qe.ts';
+import { aggregatorRunName, rfc3339, runName, safeJobName } from './tagname.ts';
+import type { EventRecord, InputTag, JobRun, Payload, QEStatus, StreamRecord } from './types.ts';
+import { resolveUpgradeSource } from './upgrade.ts';
+import { decidingRuns, entryStatus, relaunchSuffix } from './verification.ts';
+import type { WorldView } from './world.ts';
+import { runKind, withAnnotations } from './plan.ts';
+
+export type RefusalCode = 'bad_request' | 'not_found' | 'conflict';
+
+export interface Refusal {
+  code: RefusalCode;
+  status: 400 | 404 | 409;
+  message: string;
+}
+
+export interface OpChanges {
+  payload: Payload | null;
+  inputTags: { input: string; tags: InputTag[] } | null;
+  runs: JobRun[];
+  events: EventRecord[];
+  cancels: { runId: string; reason: string }[];
+  /** ids of runs in `runs` to hand to the executor once recorded */
+  launches: string[];
+  /** streams to wake */
+  wake: string[];
+}
+
+export type OpResult = { ok: true; changes: OpChanges } | { ok: false; refusal: Refusal };
+
+const STATUS: Record<RefusalCode, 400 | 404 | 409> = { bad_request: 400, not_found: 404, conflict: 409 };
+
+function refuse(code: RefusalCode, message: string): OpResult {
+  return { ok: false, refusal: { code, status: STATUS[code], message } };
+}
+
+function ok(c: Partial<OpChanges>): OpResult {
+  return { ok: true, changes: { payload: null, inputTags: null, runs: [], events: [], cancels: [], launches: [], wake: [], ...c } };
+}
+
+export interface PayloadRequest {
+  stream: string;
+  tag: string;
+  reason: string;
+  user: string;
+}
+
+function event(now: Date, stream: string, tag: string, type: string, actor: string, message: string, data: Record<string, unknown>): EventRecord {
+  return { at: rfc3339(now), stream, tag, type, actor, message, data };
+}
+
+/** stream + payload of a request, or the refusal (names never resolve to prototype members: Maps) */
+function target(view: WorldView, req: PayloadRequest): { rec: StreamRecord; p: Payload } | OpResult {
+  if (!req.reason.trim()) return refuse('bad_request', 'reason is required');
+  const rec = view.stream(req.stream);
+  if (!rec) return refuse('not_found', `unknown release stream ${req.stream}`);
+  const p = view.payload(req.stream, req.tag);
+  if (!p) return refuse('not_found', `unknown release tag ${req.tag} in stream ${req.stream}`);
+  return { rec, p };
+}
+
+function isResult(x: unknown): x is OpResult {
+  return typeof x === 'object' && x !== null && 'ok' in x;
+}
+
+/** Pending QE runs of the payload's current generation, as cancellations. */
+function qeCancels(view: WorldView, p: Payload, reason: string): { runId: string; reason: string }[] {
+  return view.runs(p.stream, p.tag).filter((r) => r.kind === 'qe' && r.generation === p.qe.generation && r.state === 'Pending').map((r) => ({ runId: r.id, reason }));
+}
+
+/** QE reopened after the payload became eligible again (override to Accepted, a retry): a fresh generation if QE had started. */
+function reopenedQE(qe: QEStatus, why: string): QEStatus {
+  if (qe.state !== 'QESkipped') return qe;
+  return { ...emptyQEStatus(), state: 'QEPending', generation: qe.startedAt ? qe.generation + 1 : qe.generation, message: why };
+}
+
+export function overridePhase(view: WorldView, req: PayloadRequest & { phase: string }, now: Date): OpResult {
+  if (req.phase !== 'Accepted' && req.phase !== 'Rejected') return refuse('bad_request', 'phase must be Accepted or Rejected');
+  const t = target(view, req);
+  if (isResult(t)) return t;
+  const { rec, p } = t;
+  const phase = req.phase;
+  if (p.phase === 'Pending') return refuse('conflict', `${req.tag} is still Pending: it can be overridden once its payload is built`);
+  if (p.phase === 'Failed') return refuse('conflict', `${req.tag} is Failed: a payload that could not be built cannot be overridden`);
+  const at = rfc3339(now);
+  let qe = p.qe;
+  let cancels: { runId: string; reason: string }[] = [];
+  if (phase === 'Rejected' && qe.state && qe.state !== 'QESkipped') {
+    // a payload CI does not accept is not QE accepted either: QE stops, whatever it had reached
+    cancels = qeCancels(view, p, 'ReleasePayloadManuallyRejected');
+    qe = { ...qe, state: 'QESkipped', reason: 'ReleasePayloadManuallyRejected', message: `phase overridden to Rejected by ${req.user}: ${req.reason}`, override: null };
+  } else if (phase === 'Accepted') qe = reopenedQE(qe, `phase overridden to Accepted by ${req.user}`);
+  const next: Payload = {
+    ...p, phase, override: { phase, reason: req.reason, user: req.user, at }, reason: `ReleasePayloadManually${phase}`, message: req.reason, qe,
+    phaseChangedAt: p.phase === phase ? p.phaseChangedAt : at,
+  };
+  const events = [event(now, req.stream, req.tag, 'PhaseOverridden', req.user, `manually ${phase} (was ${p.phase}): ${req.reason}`, { phase, previous: p.phase, reason: req.reason })];
+  if (qe.state !== p.qe.state) {
+    events.push(event(now, req.stream, req.tag, 'QEStateChanged', req.user, `QE ${p.qe.state || '(none)'} → ${qe.state} (${qe.reason || qe.message})`, { qePhase: qe.state, previous: p.qe.state, reason: qe.reason }));
+  }
+  return ok({ payload: withAnnotations(next, rec.config, view.runs(req.stream, req.tag)), events, cancels, wake: [req.stream] });
+}
+
+export function setQEVerdict(view: WorldView, req: PayloadRequest & { verdict: string }, now: Date): OpResult {
+  if (req.verdict !== 'QEAccepted' && req.verdict !== 'QERejected') return refuse('bad_request', 'verdict must be QEAccepted or QERejected');
+  const t = target(view, req);
+  if (isResult(t)) return t;
+  const { rec, p } = t;
+  if (!p.qe.state && qeEntries(rec.config).length === 0) return refuse('conflict', `stream ${req.stream} has no QE jobs`);
+  if (p.phase !== 'Accepted') {
+    return refuse('conflict', `${req.tag} is ${p.phase}: a QE verdict can only be set on an Accepted payload (CI decides first; QE accepted means CI accepted too)`);
+  }
+  const at = rfc3339(now);
+  const verdict = req.verdict;
+  const qe: QEStatus = { ...(p.qe.state ? p.qe : emptyQEStatus()), state: verdict, reason: 'ManualOverride', message: req.reason, override: { phase: verdict, reason: req.reason, user: req.user, at } };
+  return ok({
+    payload: withAnnotations({ ...p, qe }, rec.config, view.runs(req.stream, req.tag)),
+    events: [event(now, req.stream, req.tag, 'QEVerdictOverridden', req.user, `QE verdict set to ${verdict} (was ${p.qe.state || 'none'}): ${req.reason}`, { qePhase: verdict, previous: p.qe.state, reason: req.reason })],
+    cancels: qeCancels(view, p, 'QEVerdict'),
+    wake: [req.stream],
+  });
+}
+
+export function rerunQE(view: WorldView, req: PayloadRequest, now: Date): OpResult {
+  const t = target(view, req);
+  if (isResult(t)) return t;
+  const { rec, p } = t;
+  if (qeEntries(rec.config).length === 0) return refuse('conflict', `stream ${req.stream} has no QE jobs`);
+  if (p.phase !== 'Accepted') return refuse('conflict', `${req.tag} is ${p.phase}: QE jobs run only on Accepted payloads`);
+  const qe: QEStatus = { ...emptyQEStatus(), state: 'QEPending', generation: p.qe.generation + 1, message: `re-run requested by ${req.user}` };
+  return ok({
+    payload: withAnnotations({ ...p, qe }, rec.config, view.runs(req.stream, req.tag)),
+    events: [event(now, req.stream, req.tag, 'QERerun', req.user, `QE jobs re-run (generation ${qe.generation}): ${req.reason}`, { generation: qe.generation, previous: p.qe.state, reason: req.reason })],
+    cancels: qeCancels(view, p, 'Rerun'),
+    wake: [req.stream],
+  });
+}
+
+export function retryJob(view: WorldView, req: PayloadRequest & { verifyName: string }, now: Date): OpResult {
+  const t = target(view, req);
+  if (isResult(t)) return t;
+  const { rec, p } = t;
+  const name = req.verifyName;
+  const judged = judgingConfig(rec.config, p);
+  const v = own(judged.verify, name);
+  if (!v || v.disabled) return refuse('not_found', `stream ${req.stream} has no verification job ${name}`);
+  if (p.phase === 'Pending' || p.phase === 'Failed') return refuse('conflict', `${req.tag} is ${p.phase}: its jobs cannot be retried`);
+  if (!v.qe && p.jobs && own(p.jobs.removed, name)) return refuse('conflict', `${name} was removed from the stream config: waive it instead of retrying`);
+  const all = view.runs(req.stream, req.tag);
+  let runs: JobRun[];
+  let generation = 0;
+  if (v.qe) {
+    if (!p.qe.startedAt) return refuse('conflict', `QE jobs of ${req.tag} have not started`);
+    if (p.phase !== 'Accepted') return refuse('conflict', `${req.tag} is ${p.phase}: QE jobs run only on Accepted payloads`);
+    generation = p.qe.generation;
+    if (p.qe.deadline && Date.parse(p.qe.deadline) <= now.getTime()) return refuse('conflict', `the QE time limit of ${req.tag} has passed; re-run the QE jobs instead`);
+    runs = qeRunsOf(all, name, generation);
+  } else {
+    runs = decidingRuns(v, name, all);
+  }
+  const st = entryStatus(name, v, runs);
+  if (runs.some((r) => r.state === 'Pending')) return refuse('conflict', `${name} is still running on ${req.tag}`);
+  if (st.interruptions > 0) return refuse('conflict', `${name} was interrupted on ${req.tag} and is being relaunched`);
+  // runs of older versions recorded a missing upgrade source as a success: those may be retried
+  if (st.runs.some((r) => r.state === 'Succeeded' && !r.reason.startsWith('NoUpgradeSource'))) return refuse('conflict', `${name} already succeeded on ${req.tag}`);
+  const counted = st.runs;
+  const attempt = counted.reduce((m, r) => Math.max(m, r.attempt + 1), 0);
+  const template = counted[counted.length - 1];
+  const kind = template?.kind ?? runKind(v);
+  const extra = v.qe && generation > 0 ? `rerun${generation}` : '';
+  let upgradeFrom = template?.upgradeFrom ?? '';
+  let upgradeFromPullSpec = template?.upgradeFromPullSpec ?? '';
+  if (v.upgrade && !upgradeFromPullSpec) {
+    const src = resolveUpgradeSource(view, judged, p, v, 'verify');
+    if (!src.ok || !src.source) return refuse('conflict', `${name} has no upgrade source for ${req.tag} (${src.ok ? src.why : src.error}); waive it instead`);
+    upgradeFrom = src.source.tag;
+    upgradeFromPullSpec = src.source.pullSpec;
+  }
+  const id = kind === 'aggregator' ? aggregatorRunName(req.tag, name, attempt) : runName(req.tag, name, attempt, extra);
+  const at = rfc3339(now);
+  const run: JobRun = {
+    id, stream: req.stream, tag: req.tag, verifyName: name, jobName: template?.jobName ?? (v.prowJob?.name || name), kind, attempt, generation, state: 'Pending', url: '',
+    upgradeFrom, upgradeFromPullSpec, createdAt: at, startedAt: null, finishedAt: null, reason: '', logPath: '',
+  };
+  // the retried run is launched exactly as the attempt before it (aggregators: the analysis counts)
+  if (template?.env) run.env = template.env;
+  if (view.runs(req.stream, req.tag).some((r) => r.id === run.id)) {
+    const alt = safeJobName(run.id, relaunchSuffix(all.filter((r) => r.id.startsWith(run.id)).length));
+    if (all.some((r) => r.id === alt)) return refuse('conflict', `run ${run.id} already exists`);
+    run.id = alt;
+  }
+  const events = [event(now, req.stream, req.tag, 'JobRetryRequested', req.user, `${name} retried (attempt ${attempt + 1}): ${req.reason}`, { verifyName: name, runId: run.id, attempt, reason: req.reason })];
+  let next: Payload | null = null;
+  // a retried blocking job may still accept a payload it rejected; a retried QE job reopens the verdict
+  if (!v.qe && p.phase === 'Rejected' && !p.override) {
+    next = { ...p, phase: 'Ready', reason: '', message: '', phaseChangedAt: at, qe: reopenedQE(p.qe, `job ${name} retried`), ...(p.jobs ? { jobs: { ...p.jobs, ciDone: false } } : {}) };
+    events.push(event(now, req.stream, req.tag, 'PhaseChanged', req.user, `Rejected → Ready (job ${name} retried)`, { phase: 'Ready', previous: 'Rejected' }));
+  } else if (!v.qe && p.phase === 'Accepted' && p.jobs) {
+    next = { ...p, jobs: { ...p.jobs, ciDone: false }, qe: reopenedQE(p.qe, `job ${name} retried`) };
+  }
+  if (v.qe && p.qe.state === 'QERejected' && !p.qe.override) {
+    next = { ...(next ?? p), qe: { ...p.qe, state: 'QERunning', reason: '', message: '' } };
+  }
+  return ok({
+    payload: next ? withAnnotations(next, rec.config, [...all, run]) : null,
+    runs: [run], events, launches: [run.id], wake: [req.stream],
+  });
+}
+
+/** Marks an entry that cannot run (no upgrade source, removed from the config) as passed, audited. */
+export function waiveJob(view: WorldView, req: PayloadRequest & { verifyName: string }, now: Date): OpResult {
+  const t = target(view, req);
+  if (isResult(t)) return t;
+  const { rec, p } = t;
+  const name = req.verifyName;
+  const judged = judgingConfig(rec.config, p);
+  const v = own(judged.verify, name);
+  if (!v || v.disabled || v.qe) return refuse('not_found', `stream ${req.stream} has no verification job ${name} (QE jobs cannot be waived)`);
+  if (p.phase !== 'Ready' && p.phase !== 'Accepted') return refuse('conflict', `${req.tag} is ${p.phase}: only a Ready or Accepted payload's jobs can be waived`);
+  const jobs = p.jobs;
+  if (!jobs) return refuse('conflict', `${req.tag} has not been verified yet; try again in a moment`);
+  if (own(jobs.waivers, name)) return refuse('conflict', `${name} is already waived on ${req.tag}`);
+  const runs = view.runs(req.stream, req.tag);
+  const cond = entryConditions(view, rec.config, p, runs).get(name);
+  if (!cond || cond.kind === 'waived') {
+    return refuse('conflict', `${name} can run on ${req.tag}: only a job that cannot run (no upgrade source, removed from the config) can be waived; retry it or override the phase`);
+  }
+  const at = rfc3339(now);
+  const next: Payload = { ...p, jobs: { ...jobs, waivers: { ...jobs.waivers, [name]: { reason: req.reason, user: req.user, at } }, ciDone: false } };
+  return ok({
+    payload: withAnnotations(next, rec.config, runs),
+    events: [event(now, req.stream, req.tag, 'JobWaived', req.user, `${name} waived (${cond.why}): ${req.reason}`, { verifyName: name, reason: req.reason, condition: cond.kind })],
+    wake: [req.stream],
+  });
+}
+
+const COMPONENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+
+/** One atomic input change: merges components into an input stream (unchanged ones are not rewritten). */
+export function updateInputTags(
+  view: WorldView,
+  req: { input: string; tags: Record<string, string>; labels?: Record<string, Record<string, string>>; user: string },
+  now: Date,
+): OpResult {
+  const { input, tags } = req;
+  const names = Object.keys(tags);
+  if (!input.trim()) return refuse('bad_request', 'input stream name must not be empty');
+  if (names.length === 0) return refuse('bad_request', 'tags: at least one component is required');
+  for (const n of names) {
+    if (!COMPONENT.test(n)) return refuse('bad_request', `tags: invalid component name ${JSON.stringify(n)}`);
+    if (typeof tags[n] !== 'string' || !tags[n].trim()) return refuse('bad_request', `tags.${n}: pull spec must be a non-empty string`);
+  }
+  const at = rfc3339(now);
+  const merged = new Map(view.inputTags(input).map((t) => [t.component, t]));
+  const changed: string[] = [];
+  for (const n of names) {
+    const old = merged.get(n);
+    const l = own(req.labels, n) ?? old?.labels ?? {};
+    if (old && old.pullSpec === tags[n] && JSON.stringify(old.labels) === JSON.stringify(l)) continue;
+    merged.set(n, { input, component: n, pullSpec: tags[n], labels: l, updatedAt: at });
+    changed.push(n);
+  }
+  if (changed.length === 0) return ok({});
+  const bound = view.streams().filter((s) => s.input === input);
+  const msg = `input stream ${input} updated: ${changed.sort().join(', ')}`;
+  const data = { input, components: changed };
+  const events = bound.length === 0 ? [event(now, '', '', 'InputUpdated', req.user, msg, data)] : bound.map((s) => event(now, s.name, '', 'InputUpdated', req.user, msg, data));
+  return ok({ inputTags: { input, tags: [...merged.values()] }, events, wake: bound.map((s) => s.name) });
+}
