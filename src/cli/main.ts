@@ -170,6 +170,16 @@ export function buildProgram(): Command {
       guard(() => write(clientOptions(cmd), `${releasePath(stream, tag)}/jobs/${encodeURIComponent(job)}/retry`, { reason: o.reason }, `${tag}: ${job} retried`, out)),
     );
 
+  withClient(program.command('waive'))
+    .description('waive a verification job that cannot run (no upgrade source, removed from the config): it counts as passed (role ci or admin)')
+    .argument('<stream>')
+    .argument('<tag>')
+    .argument('<job>', 'verify name')
+    .requiredOption('--reason <text>', 'why (recorded in the audit trail)')
+    .action(async (stream: string, tag: string, job: string, o, cmd: Command) =>
+      guard(() => write(clientOptions(cmd), `${releasePath(stream, tag)}/jobs/${encodeURIComponent(job)}/waive`, { reason: o.reason }, `${tag}: ${job} waived`, out)),
+    );
+
   return program;
 }
 

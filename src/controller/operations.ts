@@ -38,6 +38,8 @@ export interface Operations {
   qeVerdict(stream: string, tag: string, verdict: 'QEAccepted' | 'QERejected', reason: string, user: string): Promise<void>;
   qeRerun(stream: string, tag: string, reason: string, user: string): Promise<void>;
   retryJob(stream: string, tag: string, verifyName: string, reason: string, user: string): Promise<void>;
+  /** marks a verify entry that cannot run (no upgrade source, removed from the config) as passed */
+  waiveJob(stream: string, tag: string, verifyName: string, reason: string, user: string): Promise<void>;
   listEvents(q: EventQuery): Promise<EventRecord[]>;
   /** live feed of appended events; returns an unsubscribe function */
   subscribe(listener: (e: EventRecord) => void): () => void;

@@ -194,6 +194,9 @@ export class ReadOps implements Operations {
   async retryJob(): Promise<void> {
     this.refuse();
   }
+  async waiveJob(): Promise<void> {
+    this.refuse();
+  }
   listEvents(q: EventQuery): Promise<EventRecord[]> {
     return this.store.listEvents(q);
   }

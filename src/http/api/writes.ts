@@ -132,4 +132,19 @@ export function writeRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiCo
     },
     auth.require('ci', 'admin'),
   );
+
+  reg.route(
+    app,
+    {
+      method: 'POST', url: '/api/v1/releasestream/:release/release/:tag/jobs/:verifyName/waive',
+      summary: 'Waive a verification job that cannot run (no upgrade source, removed from the config): it counts as passed, audited', tag: 'writes', roles: ['ci', 'admin'],
+      body: Bodies.reason, produces: 'application/json', responses: { '200': 'the tag after the waiver', ...PAYLOAD_RESPONSES },
+    },
+    async (req, reply, body) => {
+      const { stream, tag } = target(req);
+      await ctx.ops.waiveJob(stream, tag, param(req, 'verifyName'), body.reason, user(req));
+      return done(reply, 200, stream, tag);
+    },
+    auth.require('ci', 'admin'),
+  );
 }
