@@ -66,6 +66,35 @@ function hasEarlierAccepted(view: WorldView, p: Payload): boolean {
  * previous minor yet, a failed lookup) → waiting, with the reason. Informing entries without a
  * source are not run. `runs` are the payload's runs.
  */
+/**
+ * The condition of an upgrade entry that has no run with a source yet (null: it has a source or
+ * is no upgrade job). No source because the stream has no earlier accepted payload at all → not
+ * run; any other reason → waiting (informing and optional QE entries: not run).
+ */
+export function upgradeCondition(view: WorldView, judged: ReleaseConfig, p: Payload, name: string, v: ReleaseVerification, runs: readonly JobRun[]): EntryCondition | null {
+  if (!v.upgrade) return null;
+  const wantQE = Boolean(v.qe);
+  if (runs.some((r) => r.verifyName === name && (r.kind === 'qe') === wantQE && r.kind !== 'periodic' && r.upgradeFromPullSpec)) return null;
+  const r = resolveUpgradeSource(view, judged, p, v, 'verify');
+  if (r.ok && r.source) return null;
+  const why = r.ok ? r.why : r.error;
+  if (v.optional || (!hasEarlierAccepted(view, p) && !v.upgradeFromRelease && r.ok)) return { kind: 'notRun', why: `no upgrade source: ${why}` };
+  return { kind: 'waiting', why: `waiting for an upgrade source for ${name}: ${why}` };
+}
+
+/** Conditions of a payload's started QE entries: upgrade QE jobs without a source (not run, or waiting). */
+export function qeConditions(view: WorldView, config: ReleaseConfig, p: Payload, runs: readonly JobRun[]): Map<string, EntryCondition> {
+  const out = new Map<string, EntryCondition>();
+  const judged = judgingConfig(config, p);
+  for (const [name, v] of Object.entries(judged.verify ?? {})) {
+    if (!v.qe) continue;
+    const qeRuns = runs.filter((r) => r.kind === 'qe' && r.generation === p.qe.generation);
+    const cond = upgradeCondition(view, judged, p, name, v, qeRuns);
+    if (cond) out.set(name, cond);
+  }
+  return out;
+}
+
 export function entryConditions(view: WorldView, config: ReleaseConfig, p: Payload, runs: readonly JobRun[]): Map<string, EntryCondition> {
   const out = new Map<string, EntryCondition>();
   const judged = judgingConfig(config, p);
@@ -82,17 +111,8 @@ export function entryConditions(view: WorldView, config: ReleaseConfig, p: Paylo
       out.set(name, { kind: 'removed', why: `removed from the stream config (${removedAt})` });
       continue;
     }
-    if (!v.upgrade) continue;
-    if (runs.some((r) => r.verifyName === name && r.kind !== 'qe' && r.kind !== 'periodic' && r.upgradeFromPullSpec)) continue;
-    const r = resolveUpgradeSource(view, judged, p, v, 'verify');
-    if (r.ok && r.source) continue;
-    const why = r.ok ? r.why : r.error;
-    const informing = Boolean(v.optional);
-    if (informing || (!hasEarlierAccepted(view, p) && !v.upgradeFromRelease && r.ok)) {
-      out.set(name, { kind: 'notRun', why: `no upgrade source: ${why}` });
-    } else {
-      out.set(name, { kind: 'waiting', why: `waiting for an upgrade source for ${name}: ${why}` });
-    }
+    const cond = upgradeCondition(view, judged, p, name, v, runs);
+    if (cond) out.set(name, cond);
   }
   return out;
 }

@@ -2,7 +2,7 @@
 // Stages, in upstream's order: remove garbage → create → pending → ready (verify) → QE →
 // publish → periodics. The controller applies the returned actions through its ports.
 import { ciEntries, inputStreamOf, isStable, qeEntries, type ReleaseConfig, type ReleaseVerification } from './config/schema.ts';
-import { entryConditions, freezeJobs, isQEAccepted, judgingConfig, removedEntries } from './judging.ts';
+import { entryConditions, freezeJobs, isQEAccepted, judgingConfig, qeConditions, removedEntries } from './judging.ts';
 import { own } from './own.ts';
 import { componentsOf, decideCreation, inputHash, isKept, pendingToAbort, selectGarbage } from './lifecycle.ts';
 import { periodicDue } from './periodic.ts';
@@ -126,7 +126,7 @@ class PlanBuilder {
   setPhase(p: Payload, phase: Phase, reason: string, message: string): Payload {
     const cur = this.current(p);
     if (cur.phase === phase && cur.reason === reason && cur.message === message) return cur;
-    const next = { ...cur, phase, reason, message, phaseChangedAt: this.at };
+    const next = { ...cur, phase, reason, message, phaseChangedAt: cur.phase === phase ? cur.phaseChangedAt : this.at };
     this.put(next);
     if (cur.phase !== phase) this.event(p.tag, 'PhaseChanged', `${cur.phase} → ${phase}${reason ? ` (${reason}${message ? `: ${message}` : ''})` : ''}`, { phase, previous: cur.phase, reason, message });
     return next;
@@ -433,11 +433,14 @@ function stageQE(b: PlanBuilder, p0: Payload, ci: Map<string, EntryStatus>, cond
     return;
   }
   const now = b.now.getTime();
-  let v = qeDecision(judged, p, b.runsOf(p), now);
+  // upgrade QE jobs without a source: not run on a stream's first payloads (they do not decide), else waiting
+  const qeConds = qeConditions(b.view, b.config, p, b.runsOf(p));
+  const notRun = new Set([...qeConds].filter(([, c]) => c.kind === 'notRun').map(([n]) => n));
+  let v = qeDecision(judged, p, b.runsOf(p), now, notRun);
   if (v.state === 'QERunning') {
     const entries = active.map((n) => [n, own(judged.verify, n)!] as [string, ReleaseVerification]);
-    ensureEntries(b, p, entries, qeStatuses(judged, p, b.runsOf(p)), cur.generation, new Map());
-    v = qeDecision(judged, p, b.runsOf(p), now);
+    ensureEntries(b, p, entries, qeStatuses(judged, p, b.runsOf(p)), cur.generation, qeConds);
+    v = qeDecision(judged, p, b.runsOf(p), now, notRun);
   }
   // a verdict (or the time limit) ends whatever QE runs are still going
   if (v.state !== 'QERunning') cancelQERuns(b, p, v.timedOut ? 'QETimeout' : 'QEVerdict');

@@ -144,10 +144,11 @@ export interface QEDecision extends QEVerdict {
 /**
  * The QE verdict of a started payload at `now`. The verdict from runs that finished before the
  * deadline comes first: a run that finished in time counts even when the controller looks late;
- * only an open verdict at the deadline is a timeout.
+ * only an open verdict at the deadline is a timeout. Entries in `notRun` (upgrade QE jobs of a
+ * stream's first payloads, which have no source) do not decide.
  */
-export function qeDecision(config: ReleaseConfig, payload: Payload, runs: readonly JobRun[], now: number): QEDecision {
-  const names = qeJobNames(config, payload.qe);
+export function qeDecision(config: ReleaseConfig, payload: Payload, runs: readonly JobRun[], now: number, notRun: ReadonlySet<string> = new Set()): QEDecision {
+  const names = qeJobNames(config, payload.qe).filter((n) => !notRun.has(n));
   const deadline = payload.qe.deadline ? Date.parse(payload.qe.deadline) : NaN;
   const late = Number.isFinite(deadline) && now >= deadline;
   const v = qeVerdict(config, names, qeStatuses(config, payload, runs, late ? deadline : undefined));

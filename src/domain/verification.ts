@@ -98,6 +98,8 @@ export interface VerificationStatus {
   retries?: number;
   previousAttemptURLs?: string[];
   transitionTime?: string;
+  /** ours, after upstream's fields: a person marked the entry passed (it could not run) */
+  waived?: { user: string; reason: string; at: string };
 }
 
 export function verificationStatus(st: EntryStatus, maxRetries: number): VerificationStatus {
