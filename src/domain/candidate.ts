@@ -1,6 +1,7 @@
 // Promotion candidate (upstream-behavior.md §6.6) with DESIGN §13 item 11 fixed: stable versions
 // of another major *or* minor are skipped, and the > 80 % success threshold counts finished runs
-// only. For a stream with QE jobs only QE-accepted payloads are candidates (DESIGN §6). Pure.
+// only. For a stream with QE jobs only QE-accepted payloads are candidates (DESIGN §6) — QE accepted
+// only while CI Accepted (DESIGN §14). Pure.
 //
 // Promotion lineage. Upstream reads the stable release image to find the integration tag it was
 // promoted from. We have no image to read, so the lineage is the stable payload's
@@ -13,6 +14,7 @@
 //     accepted tag of this stream is a candidate.
 // No stable version of the stream's major.minor → no next version → no candidate (upstream).
 import { isStable, qeEntries } from './config/schema.ts';
+import { isQEAccepted } from './judging.ts';
 import type { Payload, UpgradeResult } from './types.ts';
 import { compareVersions, incrementVersion, parseTolerant, type Version } from './version.ts';
 import type { WorldView } from './world.ts';
@@ -77,7 +79,7 @@ export function findCandidate(view: WorldView, streamName: string): Candidate | 
   const wantQE = qeEntries(rec.config).length > 0;
   const best = view
     .payloads(streamName)
-    .filter((p) => p.phase === 'Accepted' && (!wantQE || p.qe.state === 'QEAccepted') && p.createdAt > next.promotedAt)
+    .filter((p) => (wantQE ? isQEAccepted(p) : p.phase === 'Accepted') && p.createdAt > next.promotedAt)
     .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))[0];
   if (!best) return null;
   const upgradeFrom = goodUpgradeSources(view.upgradesInto(best.tag));

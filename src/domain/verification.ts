@@ -58,19 +58,33 @@ export function entryStatus(name: string, entry: Pick<ReleaseVerification, 'maxR
   if (last?.state === 'Pending') return { ...base, state: 'Pending', nextAttempt: null, notBefore: 0 };
   // the attempt after the last real result; interrupted runs of it are relaunched under a new name
   const next = last ? last.attempt + 1 : 0;
-  const interruptions = all.filter((r) => isInterrupted(r) && r.attempt === next).length;
+  const interrupted = all.filter((r) => isInterrupted(r) && r.attempt === next);
+  const interruptions = interrupted.length;
   if (!last) {
     return interruptions > 0
-      ? { ...base, state: 'Pending', nextAttempt: 0, notBefore: 0, interruptions }
+      ? { ...base, state: 'Pending', nextAttempt: 0, notBefore: relaunchNotBefore(interrupted), interruptions }
       : { ...base, state: 'Unknown', nextAttempt: 0, notBefore: 0 };
   }
   // last attempt Failed or Aborted
   if (next < maxAttempts) {
     const finished = last.finishedAt ? Date.parse(last.finishedAt) : NaN;
-    const notBefore = interruptions > 0 || !Number.isFinite(finished) ? 0 : finished + retryBackoffMs(next);
+    const notBefore = interruptions > 0 ? relaunchNotBefore(interrupted) : !Number.isFinite(finished) ? 0 : finished + retryBackoffMs(next);
     return { ...base, state: 'Pending', nextAttempt: next, notBefore, interruptions };
   }
   return { ...base, state: 'Failure', nextAttempt: null, notBefore: 0 };
+}
+
+/**
+ * When an interrupted attempt may be relaunched: at once for the first two interruptions, then
+ * with the retry backoff (2, 4, 8, 15 minutes) after the last one, so a job that keeps losing its
+ * process (it kills its own process group, the machine keeps rebooting) does not spin. It still
+ * uses up no attempt.
+ */
+export function relaunchNotBefore(interrupted: readonly JobRun[]): number {
+  const n = interrupted.length;
+  if (n < 3) return 0;
+  const ends = interrupted.map((r) => Date.parse(r.finishedAt ?? r.createdAt)).filter(Number.isFinite);
+  return ends.length ? Math.max(...ends) + retryBackoffMs(n - 1) : 0;
 }
 
 /** Upstream's aggregate over job states: Pending > Unknown > Failure > Success; empty → Unknown. */

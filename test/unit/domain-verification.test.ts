@@ -439,3 +439,27 @@ for (const row of vsRows) {
     assert.deepEqual(verificationStatus(st, row.maxRetries), row.expected);
   });
 }
+
+// ---------------------------------------------------------------- interrupted runs (DESIGN §14)
+
+const ir = (attempt: number, end: number, k: number) => run('e2e', attempt, 'Interrupted', { end, id: `${TAG}-e2e-i${k}`, reason: 'Shutdown' });
+
+const INTERRUPTED_ROWS: { name: string; maxRetries: number; runs: JobRun[]; state: JobState; nextAttempt: number | null; interruptions: number; notBefore: number; counted: number }[] = [
+  { name: 'first attempt interrupted: relaunched at once as attempt 0', maxRetries: 0, runs: [ir(0, 5, 0)], state: 'Pending', nextAttempt: 0, interruptions: 1, notBefore: 0, counted: 0 },
+  { name: 'interrupted then running: Pending, nothing to launch', maxRetries: 0, runs: [ir(0, 5, 0), run('e2e', 0, 'Pending', { id: 'x-i1' })], state: 'Pending', nextAttempt: null, interruptions: 0, notBefore: 0, counted: 1 },
+  { name: 'interrupted then passed: Success (no retry used)', maxRetries: 0, runs: [ir(0, 5, 0), run('e2e', 0, 'Succeeded', { id: 'x-i1', end: 9 })], state: 'Success', nextAttempt: null, interruptions: 0, notBefore: 0, counted: 1 },
+  { name: 'interrupted then failed, no retries: Failure after exactly one real attempt', maxRetries: 0, runs: [ir(0, 5, 0), run('e2e', 0, 'Failed', { id: 'x-i1', end: 9 })], state: 'Failure', nextAttempt: null, interruptions: 0, notBefore: 0, counted: 1 },
+  { name: 'failed, retry interrupted: the retry is relaunched, still attempt 1', maxRetries: 1, runs: [run('e2e', 0, 'Failed', { end: 3 }), ir(1, 6, 0)], state: 'Pending', nextAttempt: 1, interruptions: 1, notBefore: 0, counted: 1 },
+  { name: 'three interruptions: relaunch waits with the backoff after the last one', maxRetries: 0, runs: [ir(0, 1, 0), ir(0, 2, 1), ir(0, 4, 2)], state: 'Pending', nextAttempt: 0, interruptions: 3, notBefore: T0 + 4 * MIN + 2 * MIN, counted: 0 },
+];
+
+for (const row of INTERRUPTED_ROWS) {
+  test(`entryStatus with interruptions: ${row.name}`, () => {
+    const st = entryStatus('e2e', { maxRetries: row.maxRetries }, row.runs);
+    assert.equal(st.state, row.state);
+    assert.equal(st.nextAttempt, row.nextAttempt);
+    assert.equal(st.interruptions, row.interruptions);
+    assert.equal(st.notBefore, row.notBefore);
+    assert.equal(st.runs.length, row.counted, 'interrupted runs are not attempts');
+  });
+}
