@@ -64,7 +64,7 @@ const state = State.fromSnapshot({
   published: [],
 });
 
-const req = (tag: string, o: Record<string, string> = {}) => ({ stream: S, tag, reason: 'because', user: 'alice', ...o });
+const req = <O extends Record<string, string>>(tag: string, o: O = {} as O) => ({ stream: S, tag, reason: 'because', user: 'alice', ...o });
 
 function refused(r: OpResult): [number, string] | null {
   return r.ok ? null : [r.refusal.status, r.refusal.message];
