@@ -68,6 +68,13 @@ function paint(s: string, tty: boolean): string {
   return tty && color ? `${color}${s}\x1b[0m` : s;
 }
 
+/** The QE phase as shown: a QE acceptance counts only while the payload is Accepted (DESIGN §14). */
+export function qeShown(t: { phase: string; qePhase?: string }, tty: boolean): string {
+  if (!t.qePhase) return '';
+  if (t.qePhase === 'QEAccepted' && t.phase !== 'Accepted') return tty ? '\x1b[90mQEAccepted (void)\x1b[0m' : 'QEAccepted (void)';
+  return paint(t.qePhase, tty);
+}
+
 interface TagObj {
   name: string;
   phase: string;
@@ -96,7 +103,7 @@ export async function status(o: ClientOptions, stream: string | undefined, limit
   for (const [n, tags] of result) {
     out(n);
     if (tags.length === 0) out('  (no payloads)');
-    for (const t of tags) out(`  ${t.name.padEnd(48)} ${paint(t.phase, tty).padEnd(tty ? 18 : 9)} ${t.qePhase ? paint(t.qePhase, tty) : ''}`.trimEnd());
+    for (const t of tags) out(`  ${t.name.padEnd(48)} ${paint(t.phase, tty).padEnd(tty ? 18 : 9)} ${qeShown(t, tty)}`.trimEnd());
   }
 }
 
@@ -111,7 +118,7 @@ export async function latest(o: ClientOptions, stream: string, q: { phase?: stri
     return;
   }
   const t = r.json as TagObj;
-  out(o.json ? JSON.stringify(t, null, 2) : `${t.name} ${t.phase}${t.qePhase ? ` ${t.qePhase}` : ''} ${t.pullSpec}`);
+  out(o.json ? JSON.stringify(t, null, 2) : `${t.name} ${t.phase}${t.qePhase ? ` ${qeShown(t, false)}` : ''} ${t.pullSpec}`);
 }
 
 export async function inputSet(o: ClientOptions, input: string, pairs: string[], out: (s: string) => void): Promise<void> {

@@ -29,7 +29,7 @@ import {
   type StreamRecord,
 } from './types.ts';
 import { resolveUpgradeSource } from './upgrade.ts';
-import { ciStatuses, ciVerdict, entryGroup, relaunchSuffix, type EntryConditions, type EntryStatus } from './verification.ts';
+import { ciStatuses, ciVerdict, entryGroup, relaunchSuffix, REMOVED_FROM_CONFIG, type EntryConditions, type EntryStatus } from './verification.ts';
 import { qeVerifyAnnotation } from './views.ts';
 import type { WorldView } from './world.ts';
 
@@ -349,7 +349,7 @@ function stageVerify(b: PlanBuilder, p0: Payload): void {
   for (const name of removedEntries(b.config, jobs)) {
     const st = statuses.get(name);
     if (own(jobs.removed, name) || own(jobs.waivers, name) || !st || st.state === 'Success' || st.state === 'Failure') continue;
-    for (const r of b.runsOf(p)) if (r.verifyName === name && r.state === 'Pending' && r.kind !== 'qe' && r.kind !== 'periodic') b.cancelRun(r.id, 'RemovedFromConfig');
+    for (const r of b.runsOf(p)) if (r.verifyName === name && r.state === 'Pending' && r.kind !== 'qe' && r.kind !== 'periodic') b.cancelRun(r.id, REMOVED_FROM_CONFIG);
     jobs = { ...jobs, removed: { ...jobs.removed, [name]: b.at } };
     p = { ...b.current(p), jobs };
     b.put(p);

@@ -59,7 +59,11 @@ export function previousPayload(view: WorldView, p: Payload): Payload | undefine
   return undefined;
 }
 
-/** `previous` undefined → no changelog (zero-valued changeLogJson); `short` skips the changelog. */
+/**
+ * `previous` undefined → no changelog (zero-valued changeLogJson); `short` skips the changelog.
+ * `results` are those of the job set the payload is judged by (frozen at creation); a waived entry
+ * reads `Succeeded` with our `waived` field after upstream's (see payloadResults).
+ */
 export function releaseInfo(view: WorldView, p: Payload, previous: Payload | undefined, opts: { short?: boolean } = {}): ReleaseInfo {
   const rec = view.stream(p.stream);
   // built in wire order: JSON.stringify keeps insertion order

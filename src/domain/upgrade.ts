@@ -61,8 +61,10 @@ export function resolveUpgradeRelease(view: WorldView, config: ReleaseConfig, r:
   }
   if (r.candidate) {
     const name = candidateStreamName(config, r.candidate);
+    if (!view.stream(name)) return { ok: true, source: null, why: `candidate stream ${name} is not loaded` };
     const list = bySemverDesc(accepted(view, name));
-    return src(list[r.candidate.relative ?? 0], `candidate from ${name}`);
+    const rel = r.candidate.relative ?? 0;
+    return src(list[rel], list[rel] ? `candidate from ${name}` : `candidate stream ${name} has ${list.length ? `only ${list.length}` : 'no'} Accepted release${list.length === 1 ? '' : 's'}${rel ? ` (relative ${rel})` : ''}`);
   }
   if (r.release) {
     // Official releases come from the public update service, which this deployment has no access to.
@@ -91,16 +93,18 @@ export function resolveUpgradeSource(
     case 'Previous':
       return src(list.find((p) => p.tag !== payload.tag || kind === 'periodic'), 'Previous');
     case 'PreviousMinus1':
-      return src(list[1], 'PreviousMinus1');
+      return src(list[1], list[1] ? 'PreviousMinus1' : `PreviousMinus1: the stream has ${list.length ? 'only one' : 'no'} Accepted payload${list.length ? '' : 's'}`);
     case 'PreviousMinor':
     case 'PreviousPatch': {
       const v = parseStrict(payload.tag);
       if (!v) return { ok: true, source: null, why: `${payload.tag} is not a semantic version` };
       if (mode === 'PreviousMinor') {
         if (v.minor === 0) return { ok: true, source: null, why: 'no previous minor for minor 0' };
-        return src(newestStableOf(view, v.major, v.minor - 1, payload.tag), 'PreviousMinor');
+        const prev = newestStableOf(view, v.major, v.minor - 1, payload.tag);
+        return src(prev, prev ? 'PreviousMinor' : `PreviousMinor: no Accepted ${v.major}.${v.minor - 1} release in any Stable stream`);
       }
-      return src(newestStableOf(view, v.major, v.minor, payload.tag), 'PreviousPatch');
+      const patch = newestStableOf(view, v.major, v.minor, payload.tag);
+      return src(patch, patch ? 'PreviousPatch' : `PreviousPatch: no other Accepted ${v.major}.${v.minor} release in any Stable stream`);
     }
     default:
       return { ok: false, error: `defines invalid upgradeFrom ${mode}` };

@@ -155,6 +155,9 @@ export interface EntryCondition {
 
 export type EntryConditions = ReadonlyMap<string, EntryCondition>;
 
+/** Cancel reason of runs stopped because their entry left the stream config. */
+export const REMOVED_FROM_CONFIG = 'RemovedFromConfig';
+
 const NO_CONDITIONS: EntryConditions = new Map();
 
 /** The state an entry counts with once its condition is taken into account (null: it does not count). */
@@ -166,8 +169,13 @@ export function effectiveState(st: EntryStatus, cond: EntryCondition | undefined
     case 'notRun':
       return st.runs.length > 0 ? st.state : null;
     case 'waiting':
-    case 'removed':
       return st.state === 'Success' || st.state === 'Failure' ? st.state : 'Unknown';
+    case 'removed': {
+      // a failure stands only if it was a real result, not the cancellation of the removal itself
+      const last = st.runs[st.runs.length - 1];
+      if (st.state === 'Success') return 'Success';
+      return st.state === 'Failure' && !(last?.state === 'Aborted' && last.reason === REMOVED_FROM_CONFIG) ? 'Failure' : 'Unknown';
+    }
   }
 }
 

@@ -44,7 +44,7 @@ jobs:
     // the blocking minor-upgrade job takes its source from the 4.15 nightly stream, which is not
     // loaded here: the payload waits in Ready with the reason (it is never accepted untested) …
     const waiting = await waitFor('payload 1 waiting for an upgrade source', () =>
-      payloads().find((p) => p.phase === 'Ready' && /waiting for an upgrade source for gcp-ovn-rt-upgrade-4\.16-minor: candidate from 4\.15\.0-0\.nightly/.test(p.message)),
+      payloads().find((p) => p.phase === 'Ready' && /waiting for an upgrade source for gcp-ovn-rt-upgrade-4\.16-minor: candidate stream 4\.15\.0-0\.nightly is not loaded/.test(p.message)),
     );
     // … until a person waives that entry
     await c.waiveJob('4.16.0-0.nightly', waiting.tag, 'gcp-ovn-rt-upgrade-4.16-minor', '4.15 nightlies are tested elsewhere', 'release-engineer');

@@ -87,6 +87,20 @@ const rows: { name: string; config?: ReleaseConfig; stable: Payload[]; own: Payl
     want: { fromTag: n(2), name: '4.16.1' },
   },
   {
+    name: 'QE accepted only while CI Accepted (DESIGN §14): a newer QE-accepted payload overridden to Rejected, or still Ready, is no candidate',
+    config: qeConfig,
+    stable: [p('4-stable', '4.16.0', t(1))],
+    own: [p(NIGHTLY, n(2), t(2), 'Accepted', 'QEAccepted'), p(NIGHTLY, n(3), t(3), 'Rejected', 'QEAccepted'), p(NIGHTLY, n(4), t(4), 'Ready', 'QEAccepted'), p(NIGHTLY, n(5), t(5), 'Failed', 'QEAccepted')],
+    want: { fromTag: n(2), name: '4.16.1' },
+  },
+  {
+    name: 'stream with QE jobs and only a Rejected QE-accepted payload → null',
+    config: qeConfig,
+    stable: [p('4-stable', '4.16.0', t(1))],
+    own: [p(NIGHTLY, n(2), t(2), 'Rejected', 'QEAccepted')],
+    want: null,
+  },
+  {
     name: 'stream with QE jobs and no QE-accepted payload → null',
     config: qeConfig,
     stable: [p('4-stable', '4.16.0', t(1))],

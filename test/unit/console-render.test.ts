@@ -454,3 +454,138 @@ test('static assets and caching: css/js served, derived data follows State.versi
   assert.ok((await app.inject(`/releasestream/${s.name}?phase=Rejected`)).body.includes('data-tag="n2"'));
   await app.close();
 });
+
+// ---------------------------------------------------------------- verdict rules (DESIGN §14)
+
+test('labels: the job conditions have their own labels', () => {
+  for (const [key, text] of [['Interrupted', 'Interrupted'], ['Waived', 'Waived'], ['NotRun', 'Not run'], ['Waiting', 'Waiting'], ['Removed', 'Removed']] as const) {
+    const l = JOB_LABELS[key];
+    assert.ok(l, key);
+    assert.equal(l.text, text);
+  }
+});
+
+test('release page: each CI entry shows its condition (waived, not run, waiting, removed) and interrupted runs; frozen job set; waive buttons; escaped', async () => {
+  const S = '4.18.0-0.nightly';
+  const evil = '<script>x</script>';
+  // the stream's config NOW: `added` came after the payload was created, `gone` was removed
+  const s = rec({
+    name: S,
+    verify: {
+      e2e: { prowJob: { name: 'e2e' } },
+      serial: { prowJob: { name: 'serial' } },
+      'up-minor': { upgrade: true, upgradeFrom: 'PreviousMinor', prowJob: { name: 'up-minor' } },
+      'up-info': { optional: true, upgrade: true, upgradeFrom: 'PreviousMinor', prowJob: { name: 'up-info' } },
+      'up-waived': { upgrade: true, upgradeFrom: 'PreviousMinor', prowJob: { name: 'up-waived' } },
+      'up-prev': { upgrade: true, prowJob: { name: 'up-prev' } },
+      added: { prowJob: { name: 'added' } },
+    },
+  });
+  const frozen = Object.fromEntries(Object.entries(s.config.verify!).filter(([n]) => n !== 'added' && n !== 'up-prev'));
+  frozen.gone = { prowJob: { name: 'gone' } };
+  const first = payload(S, `${S}-2025-03-01-080000`, 'Accepted', '2025-03-01T08:00:00Z', {
+    jobs: { verify: { 'up-prev': s.config.verify!['up-prev'] }, removed: {}, waivers: {}, ciDone: true },
+  });
+  const p = payload(S, `${S}-2025-03-01-100000`, 'Ready', '2025-03-01T10:00:00Z', {
+    message: 'waiting for an upgrade source for up-minor: no release of 4.17',
+    jobs: {
+      verify: frozen,
+      removed: { gone: '2025-03-01T10:30:00Z' },
+      waivers: { 'up-waived': { reason: `no 4.17 stable yet ${evil}`, user: `eve${evil}`, at: '2025-03-01T11:00:00Z' } },
+      ciDone: false,
+    },
+  });
+  const runs = [
+    // e2e: interrupted by a controller stop, then relaunched under the same attempt and passed
+    run(p, 'e2e', { id: `${p.tag}-e2e`, state: 'Interrupted', reason: 'Shutdown: controller stopped', createdAt: '2025-03-01T10:01:00Z' }),
+    run(p, 'e2e', { id: `${p.tag}-e2e-i1`, state: 'Succeeded', createdAt: '2025-03-01T10:05:00Z' }),
+    // serial: interrupted, relaunch not yet launched
+    run(p, 'serial', { state: 'Interrupted', reason: 'Lost: executor connection lost', createdAt: '2025-03-01T10:01:00Z' }),
+  ];
+  const state = State.fromSnapshot(snap({ streams: [s], payloads: [p, first], jobRuns: runs }));
+  const app = await appFor(state);
+  const r = await app.inject(`/releasestream/${S}/release/${p.tag}`);
+  assert.equal(r.statusCode, 200);
+  const b = r.body;
+  const row = (name: string) => b.match(new RegExp(`<tr data-verify="${name}"[\\s\\S]*?</tr>`))?.[0] ?? '';
+  // the frozen job set: `added` is not listed, the removed `gone` still is
+  assert.equal(row('added'), '', 'an entry added to the stream later does not appear');
+  assert.equal(row('up-prev'), '');
+  assert.match(row('gone'), /data-condition="removed"[\s\S]*data-job-state="Removed"[\s\S]*removed from the stream config/);
+  // waived: label, who, when, why — user strings escaped
+  const waived = row('up-waived');
+  assert.match(waived, /data-condition="waived"[\s\S]*data-job-state="Waived"/);
+  assert.ok(waived.includes('Waived by <strong>eve&lt;script&gt;x&lt;/script&gt;</strong>'), waived);
+  assert.ok(waived.includes('no 4.17 stable yet &lt;script&gt;x&lt;/script&gt;'), waived);
+  assert.ok(!waived.includes('data-action="waive"'), 'a waived entry has no Waive button');
+  // waiting (blocking upgrade entry, the stream has an earlier accepted payload): the why
+  const waiting = row('up-minor');
+  assert.match(waiting, /data-condition="waiting"[\s\S]*data-job-state="Waiting"/);
+  assert.ok(waiting.includes('waiting for an upgrade source for up-minor: '), waiting);
+  // not run (informing upgrade entry without a source)
+  assert.match(row('up-info'), /class="job greyed" data-condition="notRun"[\s\S]*data-job-state="NotRun"[\s\S]*no upgrade source: /);
+  // Waive buttons on waiting, removed and not-run rows, hidden until signed in, as the retry button
+  for (const n of ['up-minor', 'up-info', 'gone']) {
+    assert.ok(row(n).includes(`<button type="button" class="btn" data-action="waive" data-verify="${n}" data-signed-in hidden>Waive…</button>`), n);
+  }
+  assert.ok(!row('e2e').includes('data-action="waive"'));
+  // interrupted runs are not attempts; they are listed as relaunched (or due)
+  const e2e = row('e2e');
+  assert.match(e2e, /data-job-state="Succeeded"/);
+  assert.ok(e2e.includes('1 of 1'), 'the interrupted run is not an attempt');
+  assert.match(e2e, /1 interrupted \(not an attempt\)[\s\S]*data-job-state="Interrupted"[\s\S]*Shutdown: controller stopped[\s\S]*— relaunched/);
+  const serial = row('serial');
+  assert.match(serial, /<td><span class="label job-interrupted" data-job-state="Interrupted"/);
+  assert.ok(serial.includes('0 of 1'));
+  assert.match(serial, /Lost: executor connection lost<\/span> — relaunch due/);
+  // the Ready payload's message is in the header, as a Rejected payload's reason is
+  assert.ok(b.includes('<div class="small phase-reason">waiting for an upgrade source for up-minor: no release of 4.17</div>'), 'no empty reason before the message');
+  assert.ok(!b.includes(evil));
+  // the stream's first payload: its upgrade entry has no source at all → not run, the why shown
+  const fb = (await app.inject(`/releasestream/${S}/release/${first.tag}`)).body;
+  const upPrev = fb.match(/<tr data-verify="up-prev"[\s\S]*?<\/tr>/)?.[0] ?? '';
+  assert.match(upPrev, /data-condition="notRun"[\s\S]*data-job-state="NotRun"[\s\S]*no upgrade source: /);
+  assert.equal((fb.match(/<tr data-verify="/g) ?? []).length, 1, 'only the frozen entry of the first payload');
+  await app.close();
+});
+
+test('console: a QE acceptance of a payload that is not Accepted is void everywhere (label, summary line, filter)', async () => {
+  const s = rec({ name: '4.19.0-0.nightly', verify: { q: { qe: true, prowJob: { name: 'q' } } } });
+  const ps = [
+    payload(s.name, 'p3', 'Ready', '2025-03-01T11:00:00Z'),
+    payload(s.name, 'p2', 'Rejected', '2025-03-01T10:30:00Z'),
+    payload(s.name, 'p1', 'Accepted', '2025-03-01T09:00:00Z'),
+  ];
+  for (const x of ps) x.qe.state = 'QEAccepted';
+  const state = State.fromSnapshot(snap({ streams: [s], payloads: ps }));
+  assert.equal(summarizeStream(state, s).lastQEAccepted?.tag, 'p1');
+  assert.match(qeLabel(ps[1]).value, /data-qe="QEAccepted" data-qe-void=""[^>]*title="QE accepted, but the payload is Rejected: it counts as QE accepted only while Accepted"[^>]*>.*QE Accepted \(void\)<\/span>$/);
+  assert.match(qeLabel(ps[0]).value, /QE Accepted \(void\)/);
+  assert.match(qeLabel(ps[2]).value, /> QE Accepted<\/span>$/);
+  const app = await appFor(state);
+  const body = (await app.inject(`/releasestream/${s.name}?qe=QEAccepted`)).body;
+  assert.deepEqual([...body.matchAll(/<tr data-tag="([^"]+)"/g)].map((m) => m[1]), ['p1']);
+  const line = (await app.inject('/')).body.match(/<p class="summary">(.*?)<\/p>/)?.[1] ?? '';
+  assert.ok(line.replace(/<[^>]+>/g, '').endsWith('QE accepted p1'), line);
+  await app.close();
+});
+
+test('stream page and overview: the stream’s recorded conditions as a small notice, escaped', async () => {
+  const s = { ...rec({ name: 's' }), conditions: { 'periodic/upgrade-aws': 'periodic upgrade-aws: no upgrade source <b>none</b>' } };
+  const plain = rec({ name: 't' });
+  const app = await appFor(State.fromSnapshot(snap({ streams: [s, plain] })));
+  const page = (await app.inject('/releasestream/s')).body;
+  assert.ok(page.includes('<div class="box info small conditions" role="status"><strong>Condition:</strong> <ul class="plain"><li data-condition="periodic/upgrade-aws">periodic upgrade-aws: no upgrade source &lt;b&gt;none&lt;/b&gt;</li></ul></div>'), page);
+  assert.ok(!(await app.inject('/releasestream/t')).body.includes('class="box info small conditions"'));
+  const overview = (await app.inject('/')).body;
+  assert.ok(overview.includes('<p class="small conditions">Condition: periodic upgrade-aws: no upgrade source &lt;b&gt;none&lt;/b&gt;</p>'));
+  await app.close();
+});
+
+test('console script: the Waive button posts to …/jobs/{verifyName}/waive with the reason', async () => {
+  const s = nightlyConfig('4.20.0-0.nightly');
+  const app = await appFor(State.fromSnapshot(snap({ streams: [{ name: s.name, config: s, sourceFile: 'x', input: 'i', errors: [], warnings: [], locked: false }] })));
+  const js = (await app.inject('/static/console.js')).body;
+  assert.ok(js.includes("if (a === 'waive') return { url: base + '/jobs/' + enc(btn.dataset.verify || '') + '/waive'"), 'waive action');
+  await app.close();
+});

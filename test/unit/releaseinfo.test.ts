@@ -4,6 +4,7 @@ import { State } from '../../src/controller/state.ts';
 import { ReleaseConfigSchema } from '../../src/domain/config/schema.ts';
 import { emptyQEStatus } from '../../src/domain/qe.ts';
 import { previousPayload, releaseInfo } from '../../src/domain/releaseinfo.ts';
+import { qeVerifyAnnotation } from '../../src/domain/views.ts';
 import type { JobRun, Payload, PublishedRef, StreamRecord } from '../../src/domain/types.ts';
 
 const S = '4.16.0-0.nightly';
@@ -85,4 +86,53 @@ test('releaseInfo: results groups by config, empty groups omitted, disabled and 
   const v = view([s], [pay], [], [run('b', 'blocking'), run('d', 'blocking')]);
   const info = releaseInfo(v, v.findTag(n(1))!, undefined);
   assert.deepEqual(info.results, { blockingJobs: { b: { state: 'Succeeded', url: 'https://x/b', transitionTime: '2024-05-01T02:00:00Z' } } });
+});
+
+// ---------------------------------------------------------------- judged job set and waivers (DESIGN §14)
+
+const runOf = (tag: string, verifyName: string, state: JobRun['state'], extra: Partial<JobRun> = {}): JobRun => ({
+  id: `${tag}-${verifyName}`, stream: S, tag, verifyName, jobName: verifyName, kind: 'blocking', attempt: 0, generation: 0, state, url: `https://x/${verifyName}`,
+  upgradeFrom: '', upgradeFromPullSpec: '', createdAt: '2024-05-01T01:00:00Z', startedAt: '2024-05-01T01:00:00Z', finishedAt: state === 'Pending' ? null : '2024-05-01T02:00:00Z', reason: '', logPath: '',
+  ...extra,
+});
+
+test('releaseInfo: results are the frozen job set — a later-added entry is absent, a removed one still listed', () => {
+  // the stream now has `b` and `later`; the payload was created with `b` and `gone`
+  const s = rec(S, { verify: { b: { prowJob: { name: 'b' } }, later: { prowJob: { name: 'later' } } } });
+  const pay: Payload = { ...p(S, n(1), 1, 'Ready'), jobs: { verify: { b: { prowJob: { name: 'b' } }, gone: { optional: true, prowJob: { name: 'gone' } } }, removed: { gone: '2024-05-01T03:00:00Z' }, waivers: {}, ciDone: false } };
+  const v = view([s], [pay], [], [runOf(n(1), 'b', 'Succeeded'), runOf(n(1), 'later', 'Failed'), runOf(n(1), 'gone', 'Failed')]);
+  const info = releaseInfo(v, v.findTag(n(1))!, undefined);
+  assert.deepEqual(Object.keys(info.results!.blockingJobs!), ['b']);
+  assert.deepEqual(Object.keys(info.results!.informingJobs!), ['gone'], 'grouped by the frozen definition (optional)');
+});
+
+test('releaseInfo: a waived entry reads Succeeded (also without a run), our `waived` after upstream’s fields', () => {
+  const s = rec(S, { verify: { b: { prowJob: { name: 'b' } }, up: { upgrade: true, upgradeFrom: 'PreviousMinor', prowJob: { name: 'up' } }, old: { maxRetries: 1, prowJob: { name: 'old' } } } });
+  const w = (user: string, reason: string) => ({ reason, user, at: '2024-05-01T04:00:00Z' });
+  const pay: Payload = {
+    ...p(S, n(1), 1, 'Accepted'),
+    jobs: { verify: Object.fromEntries(Object.entries(s.config.verify!)), removed: {}, waivers: { up: w('alice', 'no 4.15 yet <b>'), old: w('bob', 'flaky, removed') }, ciDone: true },
+  };
+  const runs = [runOf(n(1), 'b', 'Succeeded'), runOf(n(1), 'old', 'Failed'), runOf(n(1), 'old', 'Failed', { id: 'old-1', attempt: 1, url: 'https://x/old-1', finishedAt: '2024-05-01T03:00:00Z' })];
+  const v = view([s], [pay], [], runs);
+  const info = releaseInfo(v, v.findTag(n(1))!, undefined);
+  assert.equal(
+    JSON.stringify(info.results),
+    JSON.stringify({
+      blockingJobs: {
+        b: { state: 'Succeeded', url: 'https://x/b', transitionTime: '2024-05-01T02:00:00Z' },
+        old: { state: 'Succeeded', url: 'https://x/old-1', retries: 1, previousAttemptURLs: ['https://x/old'], transitionTime: '2024-05-01T03:00:00Z', waived: { user: 'bob', reason: 'flaky, removed', at: '2024-05-01T04:00:00Z' } },
+        up: { state: 'Succeeded', url: '', waived: { user: 'alice', reason: 'no 4.15 yet <b>', at: '2024-05-01T04:00:00Z' } },
+      },
+    }),
+  );
+});
+
+test('qeVerifyAnnotation: the QE entries frozen at QE start, not one added to the stream since', () => {
+  const s = rec(S, { verify: { q1: { qe: true, prowJob: { name: 'q1' } }, q2: { qe: true, prowJob: { name: 'q2' } } } });
+  const pay: Payload = { ...p(S, n(1), 1), qe: { ...emptyQEStatus(), state: 'QERunning', startedAt: '2024-05-01T05:00:00Z', deadline: '2024-05-02T05:00:00Z', jobs: ['q1'] } };
+  const runs = [runOf(n(1), 'q1', 'Pending', { kind: 'qe' }), runOf(n(1), 'q2', 'Succeeded', { kind: 'qe' })];
+  assert.deepEqual(Object.keys(JSON.parse(qeVerifyAnnotation(s.config, pay, runs))), ['q1']);
+  const info = releaseInfo(view([s], [pay], [], runs), pay, undefined);
+  assert.deepEqual(Object.keys(info.results!.qeJobs!), ['q1']);
 });

@@ -2,6 +2,7 @@
 // formats them, and query parameter access.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Operations } from '../../controller/operations.ts';
+import { isQEAccepted } from '../../domain/judging.ts';
 import { own } from '../../domain/own.ts';
 import type { Payload, StreamRecord } from '../../domain/types.ts';
 
@@ -95,7 +96,10 @@ export function listedStreams(ctx: ApiContext): StreamRecord[] {
   return ctx.ops.state.streams().filter((s) => s.errors.length === 0 && !s.config.endOfLife);
 }
 
-/** Does a payload match a `phase` filter value (upstream phases, or our QE states)? */
+/**
+ * Does a payload match a `phase` filter value (upstream phases, or our QE states)? `QEAccepted`
+ * matches only while the payload is CI Accepted too (DESIGN §14: one verdict truth).
+ */
 export function matchesPhase(p: Payload, phases: string[]): boolean {
-  return phases.some((ph) => (ph.startsWith('QE') ? p.qe.state === ph : ph !== '' && p.phase === ph));
+  return phases.some((ph) => (ph === 'QEAccepted' ? isQEAccepted(p) : ph.startsWith('QE') ? p.qe.state === ph : ph !== '' && p.phase === ph));
 }

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { findCandidate } from '../../domain/candidate.ts';
 import { isStable, type ReleaseConfig } from '../../domain/config/schema.ts';
 import { parseDuration } from '../../domain/duration.ts';
+import { isQEAccepted } from '../../domain/judging.ts';
 import { previousPayload, releaseInfo } from '../../domain/releaseinfo.ts';
 import type { Payload } from '../../domain/types.ts';
 import { parseRange, sortTagNamesDescending } from '../../domain/version.ts';
@@ -22,7 +23,8 @@ const LIST_KINDS: Record<string, { match: (p: Payload) => boolean; summary: stri
   rejected: { match: (p) => p.phase === 'Rejected', summary: 'Rejected tags of every stream' },
   ready: { match: (p) => p.phase === 'Ready', summary: 'Ready tags of every stream' },
   all: { match: () => true, summary: 'All tags of every stream' },
-  qeaccepted: { match: (p) => p.qe.state === 'QEAccepted', summary: 'QE-accepted tags of every stream (ours)' },
+  // QE accepted only while CI Accepted (DESIGN §14)
+  qeaccepted: { match: isQEAccepted, summary: 'QE-accepted tags of every stream (ours; only payloads that are also Accepted)' },
   qerejected: { match: (p) => p.qe.state === 'QERejected', summary: 'QE-rejected tags of every stream (ours)' },
 };
 
@@ -105,7 +107,7 @@ export function streamRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiC
     app,
     {
       method: 'GET', url: '/api/v1/releasestream/:release/tags', summary: 'Tags of a stream (all phases), newest version first', tag: 'upstream',
-      query: { phase: 'repeatable: keep tags in any of these phases (QEAccepted, QERejected… filter on the QE phase)', format: "'' or json" },
+      query: { phase: 'repeatable: keep tags in any of these phases (QEAccepted, QERejected… filter on the QE phase; QEAccepted only while Accepted)', format: "'' or json" },
       produces: 'application/json', responses: { '200': 'the stream and its tags (null when none match)', '400': 'bad format', '404': 'unknown stream' },
     },
     async (req, reply) => {
@@ -124,7 +126,7 @@ export function streamRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiC
   reg.route(
     app,
     {
-      method: 'GET', url: '/api/v1/releasestream/:release/latest', summary: 'Newest tag in a phase (default Accepted; QEAccepted/QERejected filter on the QE phase)', tag: 'upstream',
+      method: 'GET', url: '/api/v1/releasestream/:release/latest', summary: 'Newest tag in a phase (default Accepted; QEAccepted/QERejected filter on the QE phase, QEAccepted only while Accepted)', tag: 'upstream',
       query: { phase: 'repeatable; default Accepted', prefix: 'tag name prefix', in: 'semantic version range, e.g. >4.15.0-0 <4.16.0-0', rel: 'skip the first n matches', format: "'', json, pullSpec, name or downloadURL" },
       produces: 'application/json', responses: { '200': 'the tag (JSON, or one value as text/plain)', '400': 'bad parameter', '404': 'no such stream or no matching tag' },
     },

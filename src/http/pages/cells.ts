@@ -1,6 +1,7 @@
 // Cells shared by the overview and the stream page (upstream-behavior.md §7, shared renderings),
 // plus stream ordering, descriptions and the per-stream summary line.
 import { ciEntries, isStable, type ReleaseConfig } from '../../domain/config/schema.ts';
+import { isQEAccepted, judgingConfig } from '../../domain/judging.ts';
 import type { State } from '../../controller/state.ts';
 import type { JobRun, Payload, StreamRecord } from '../../domain/types.ts';
 import { decidingRuns, entryStatus, verificationStatus } from '../../domain/verification.ts';
@@ -61,7 +62,8 @@ export function failuresCell(config: ReleaseConfig, p: Payload, state: State): S
   }
   const pending: [string, string][] = [];
   const failed: [string, string][] = [];
-  for (const [name, v] of entriesBlockingFirst(config)) {
+  // the entries the payload is judged by (frozen at creation), not the stream's current ones
+  for (const [name, v] of entriesBlockingFirst(judgingConfig(config, p))) {
     const own = byEntry.get(name);
     if (!own) continue;
     const st = entryStatus(name, v, decidingRuns(v, name, own));
@@ -139,6 +141,7 @@ export interface StreamSummary {
   failedSince: number;
   pendingOrReady: number;
   hasQE: boolean;
+  /** newest payload that is QE accepted (and so CI Accepted: DESIGN §14) */
   lastQEAccepted: Payload | null;
   qeRunning: number;
 }
@@ -158,7 +161,7 @@ export function summarizeStream(state: State, rec: StreamRecord): StreamSummary 
     }
     if (p.phase === 'Pending' || p.phase === 'Ready') s.pendingOrReady++;
     if (p.qe.state) s.hasQE = true;
-    if (!s.lastQEAccepted && p.qe.state === 'QEAccepted') s.lastQEAccepted = p;
+    if (!s.lastQEAccepted && isQEAccepted(p)) s.lastQEAccepted = p;
     if (p.qe.state === 'QERunning') s.qeRunning++;
   }
   return s;

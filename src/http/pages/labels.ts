@@ -1,5 +1,6 @@
 // Phase, QE and job-state labels: text + icon + colour, so colour is never the only signal.
 // Colours are checked against WCAG AA (4.5:1) by test/unit/console-render.test.ts.
+import { isQEAccepted } from '../../domain/judging.ts';
 import { own } from '../../domain/own.ts';
 import type { Payload } from '../../domain/types.ts';
 import { h, type Safe } from './html.ts';
@@ -40,6 +41,16 @@ export const JOB_LABELS: Record<string, LabelStyle> = {
   Aborted: { cls: 'aborted', text: 'Aborted', icon: '■', fg: '#424a53', bg: '#f6f8fa', border: '#afb8c1' },
   NotStarted: { cls: 'notstarted', text: 'Not started', icon: '○', fg: '#424a53', bg: '#f6f8fa', border: '#afb8c1' },
   Skipped: { cls: 'skipped', text: 'Not run', icon: '⊘', fg: '#424a53', bg: '#f6f8fa', border: '#afb8c1' },
+  /** stopped by the controller's shutdown or a lost executor: not an attempt, relaunched */
+  Interrupted: { cls: 'interrupted', text: 'Interrupted', icon: '‖', fg: '#6639ba', bg: '#fbefff', border: '#c297ff' },
+  /** marked passed by a person (it could not run) */
+  Waived: { cls: 'waived', text: 'Waived', icon: '⚑', fg: '#116329', bg: '#ffffff', border: '#4ac26b' },
+  /** cannot run and does not gate (no upgrade source on a stream's first payloads) */
+  NotRun: { cls: 'notrun', text: 'Not run', icon: '⊘', fg: '#424a53', bg: '#f6f8fa', border: '#afb8c1' },
+  /** cannot run yet (no upgrade source): holds the payload in Ready */
+  Waiting: { cls: 'waiting', text: 'Waiting', icon: '⧗', fg: '#953800', bg: '#fff1e5', border: '#fb8f44' },
+  /** removed or disabled in the stream config after the payload was created */
+  Removed: { cls: 'removed', text: 'Removed', icon: '⊖', fg: '#424a53', bg: '#f6f8fa', border: '#afb8c1' },
 };
 
 function labelHtml(kind: 'phase' | 'qe' | 'job', attr: Safe, style: LabelStyle, title: string, extra = ''): Safe {
@@ -55,12 +66,22 @@ export function phaseLabel(p: Pick<Payload, 'phase' | 'override'> | undefined): 
   return labelHtml('phase', h`data-phase="${phase}"`, style, title, ov ? '*' : '');
 }
 
-/** QE label; an empty state renders an empty placeholder so live updates can fill it in. */
-export function qeLabel(p: Pick<Payload, 'qe'>): Safe {
+/**
+ * QE label; an empty state renders an empty placeholder so live updates can fill it in. A QE
+ * acceptance of a payload that is not (or no longer) CI Accepted is not in force (DESIGN §14):
+ * it is shown greyed as "QE Accepted (void)", never as QE accepted.
+ */
+export function qeLabel(p: Pick<Payload, 'qe'> & { phase?: Payload['phase'] }): Safe {
   const st = p.qe.state;
   if (!st) return h`<span class="label-slot" data-qe=""></span>`;
-  const style = own(QE_LABELS, st) ?? PHASE_LABELS.Unknown;
   const ov = p.qe.override;
+  // isQEAccepted reads only phase and qe.state; without a phase (a bare QE status) it is not judged
+  if (st === 'QEAccepted' && p.phase !== undefined && !isQEAccepted(p as Payload)) {
+    const style: LabelStyle = { ...QE_LABELS.QESkipped, text: 'QE Accepted (void)' };
+    const why = `QE accepted${ov ? ` by ${ov.user}` : ''}, but the payload is ${p.phase}: it counts as QE accepted only while Accepted`;
+    return labelHtml('qe', h`data-qe="${st}" data-qe-void=""`, style, why, ov ? '*' : '');
+  }
+  const style = own(QE_LABELS, st) ?? PHASE_LABELS.Unknown;
   const title = ov ? `QE verdict set by ${ov.user}: ${ov.reason}` : [p.qe.reason, p.qe.message].filter(Boolean).join(': ');
   return labelHtml('qe', h`data-qe="${st}"`, style, title, ov ? '*' : '');
 }

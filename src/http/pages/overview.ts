@@ -21,6 +21,14 @@ export function overviewRow(state: State, rec: StreamRecord, p: Payload, now: nu
   return h`<tr data-tag="${p.tag}" data-stream="${p.stream}"><td class="name">${nameCell(p)}</td><td>${phaseLabel(p)}</td><td>${qeLabel(p)}</td><td class="time">${startedCell(p, now)}</td><td class="failures">${failuresCell(rec.config, p, state)}</td></tr>`;
 }
 
+/** A stream's recorded conditions as one line linking to the stream page, where they are listed. */
+function conditionsLine(rec: StreamRecord): Safe {
+  const msgs = Object.entries(rec.conditions ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, m]) => m);
+  if (msgs.length === 0) return h``;
+  if (msgs.length === 1) return h`<p class="small conditions">Condition: ${msgs[0]}</p>`;
+  return h`<p class="small conditions">${link(streamHref(rec.name), `${msgs.length} conditions`)} reported for this stream, first: ${msgs[0]}</p>`;
+}
+
 function streamBlock(state: State, rec: StreamRecord, summaries: SummaryCache, now: number): Safe {
   const newest = state.payloads(rec.name).slice(0, OVERVIEW_ROWS);
   const errors = rec.errors.length ? h`<div class="box danger" role="alert"><strong>Configuration errors (stream not reconciled):</strong> ${join(rec.errors, '; ')}</div>` : '';
@@ -30,7 +38,7 @@ function streamBlock(state: State, rec: StreamRecord, summaries: SummaryCache, n
   return h`<section class="card stream" data-live="stream:${rec.name}" data-stream="${rec.name}" aria-labelledby="${rec.name}">
 <div class="stream-head"><h2 id="${rec.name}" title="From input stream ${rec.input}">${link(streamHref(rec.name), rec.name)}</h2><a class="small" href="${streamHref(rec.name)}">Full list (${state.payloads(rec.name).length})</a></div>
 <div class="message">${describeStream(rec)}</div>
-${errors}${summaryLine(summaries.summary(rec), now)}
+${errors}${conditionsLine(rec)}${summaryLine(summaries.summary(rec), now)}
 ${rows}
 </section>`;
 }

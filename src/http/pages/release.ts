@@ -2,11 +2,12 @@
 // override, CI jobs, QE section, upgrades, changelog and its event history.
 import { ciEntries, qeEntries, type ReleaseConfig, type ReleaseVerification } from '../../domain/config/schema.ts';
 import type { State } from '../../controller/state.ts';
+import { entryConditions, judgingConfig, qeConditions } from '../../domain/judging.ts';
 import { own } from '../../domain/own.ts';
-import { evaluateGate, qeGate, qeJobNames, qeStatuses, qeTimeoutMs } from '../../domain/qe.ts';
-import type { EventRecord, JobRun, Payload, StreamRecord, UpgradeResult } from '../../domain/types.ts';
+import { evaluateGate, qeGate, qeJobNames, qeRunsOf, qeStatuses, qeTimeoutMs } from '../../domain/qe.ts';
+import type { EventRecord, JobRun, Payload, StreamRecord, UpgradeResult, Waiver } from '../../domain/types.ts';
 import { summarizeUpgrades, type UpgradeHistory } from '../../domain/upgrade.ts';
-import { ciStatuses, type EntryStatus } from '../../domain/verification.ts';
+import { ciStatuses, decidingRuns, isInterrupted, type EntryCondition, type EntryStatus } from '../../domain/verification.ts';
 import { compareTagsDescending } from '../../domain/version.ts';
 import { logHref, releaseHref, streamHref } from './cells.ts';
 import { renderChangelog } from './changelog.ts';
@@ -50,17 +51,85 @@ function isNoSource(r: JobRun | undefined): boolean {
   return !!r && r.state === 'Succeeded' && r.reason.startsWith('NoUpgradeSource');
 }
 
-/** Label key for an entry from its status and its newest run. */
-function entryLabel(st: EntryStatus | undefined, now: number): Safe {
+/** Label from an entry's status and its newest run (no condition, or one that leaves the runs deciding). */
+function statusLabel(st: EntryStatus | undefined, now: number): Safe {
+  // interrupted: relaunched at once, or after a backoff when it keeps being interrupted
+  const relaunch = (s: EntryStatus) => (s.notBefore > now ? `relaunch ${relativeTime(s.notBefore, now)}` : 'relaunch due');
+  if (st && st.runs.length === 0 && st.interruptions > 0) return jobLabel('Interrupted', `interrupted (not an attempt); ${relaunch(st)}`);
   if (!st || st.runs.length === 0) return jobLabel('NotStarted');
   const last = st.runs[st.runs.length - 1];
   if (st.state === 'Success') return isNoSource(st.runs.find((r) => r.state === 'Succeeded')) ? jobLabel('Skipped', 'no upgrade source; recorded as succeeded') : jobLabel('Succeeded');
   if (st.state === 'Failure') return jobLabel(last.state === 'Aborted' ? 'Aborted' : 'Failed', last.reason);
+  if (st.interruptions > 0) return jobLabel('Interrupted', `attempt ${(st.nextAttempt ?? 0) + 1} interrupted (not an attempt); ${relaunch(st)}`);
   if (st.nextAttempt !== null) {
     const when = st.notBefore > now ? `next attempt ${relativeTime(st.notBefore, now)}` : 'next attempt due';
     return jobLabel('Retrying', when);
   }
   return jobLabel('Pending');
+}
+
+/**
+ * Does the entry's condition decide what it shows (DESIGN §14)? A waiver always does; not run only
+ * while there is no run; waiting only while no finished run decides; removed always (with the
+ * result it had, if any).
+ */
+function conditionShows(cond: EntryCondition | undefined, st: EntryStatus | undefined): cond is EntryCondition {
+  if (!cond) return false;
+  const runs = st?.runs.length ?? 0;
+  switch (cond.kind) {
+    case 'waived':
+    case 'removed':
+      return true;
+    case 'notRun':
+      return runs === 0;
+    case 'waiting':
+      return st?.state !== 'Success' && st?.state !== 'Failure';
+  }
+}
+
+/** Label of an entry: its condition (waived, not run, waiting, removed) or else its status. */
+function entryLabel(st: EntryStatus | undefined, cond: EntryCondition | undefined, now: number): Safe {
+  if (!conditionShows(cond, st)) return statusLabel(st, now);
+  switch (cond.kind) {
+    case 'waived':
+      return jobLabel('Waived', cond.why);
+    case 'notRun':
+      return jobLabel('NotRun', cond.why);
+    case 'waiting':
+      return jobLabel('Waiting', cond.why);
+    case 'removed': {
+      const finished = st && st.runs.length > 0 && (st.state === 'Success' || st.state === 'Failure');
+      return h`${jobLabel('Removed', 'removed from the stream config')}${finished ? h` ${statusLabel(st, now)}` : ''}`;
+    }
+  }
+}
+
+/** The reason column of an entry whose condition shows: who/why/when of a waiver, or the why. */
+function conditionCell(cond: EntryCondition, waiver: Waiver | undefined, removedAt: string | undefined, now: number): Safe {
+  switch (cond.kind) {
+    case 'waived':
+      return waiver
+        ? h`<span class="waiver">Waived by <strong>${waiver.user}</strong> ${timeCell(waiver.at, now)}: ${linkify(waiver.reason)}</span>`
+        : h`${cond.why}`;
+    case 'removed':
+      return h`<span class="greyed">removed from the stream config</span>${removedAt ? h` ${timeCell(removedAt, now)}` : ''}`;
+    case 'notRun':
+      return h`<span class="greyed">${linkify(cond.why)}</span>`;
+    case 'waiting':
+      return h`${linkify(cond.why)}`;
+  }
+}
+
+/** Interrupted runs of an entry: not attempts (they never count), each relaunched or about to be. */
+function interruptedRuns(interrupted: JobRun[], all: JobRun[]): Safe {
+  if (interrupted.length === 0) return h``;
+  const items = [...interrupted]
+    .sort((a, b) => a.attempt - b.attempt || (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0))
+    .map((r) => {
+      const relaunched = all.some((o) => o.id !== r.id && o.attempt >= r.attempt && o.createdAt >= r.createdAt);
+      return h`<li>${jobLabel('Interrupted', r.reason)} ${runLogLink(r, `Attempt ${r.attempt + 1}`)}${r.reason ? h` <span class="greyed">${r.reason}</span>` : ''} — ${relaunched ? 'relaunched' : 'relaunch due'}</li>`;
+    });
+  return h`<details class="attempts interrupted"><summary>${interrupted.length} interrupted (not ${interrupted.length === 1 ? 'an attempt' : 'attempts'})</summary><ul class="plain">${items}</ul></details>`;
 }
 
 function previousAttempts(runs: JobRun[]): Safe {
@@ -80,6 +149,11 @@ function retryButton(name: string, label = 'Retry'): Safe {
   return h`<button type="button" class="btn" data-action="retry" data-verify="${name}" data-signed-in hidden>${label}</button>`;
 }
 
+/** Marks an entry that cannot run as passed (role ci/admin; the API refuses others), with a reason. */
+function waiveButton(name: string): Safe {
+  return h`<button type="button" class="btn" data-action="waive" data-verify="${name}" data-signed-in hidden>Waive…</button>`;
+}
+
 interface JobRowOpts {
   name: string;
   v: ReleaseVerification;
@@ -88,6 +162,15 @@ interface JobRowOpts {
   now: number;
   canRetry: boolean;
   showFrom: boolean;
+  /** why the entry is judged without a run of its own (waived, not run, waiting, removed) */
+  cond?: EntryCondition;
+  waiver?: Waiver;
+  removedAt?: string;
+  /** the entry's interrupted runs (not attempts) and every run of it, to tell whether each was relaunched */
+  interrupted?: JobRun[];
+  allRuns?: JobRun[];
+  /** the payload's jobs may be waived (Ready or Accepted) */
+  canWaive?: boolean;
 }
 
 function jobRow(o: JobRowOpts): Safe {
@@ -95,11 +178,17 @@ function jobRow(o: JobRowOpts): Safe {
   const last = runs[runs.length - 1];
   const maxAttempts = 1 + Math.max(0, o.v.maxRetries ?? 0);
   const jobName = last?.jobName || o.v.prowJob?.name || '';
-  const greyed = isNoSource(last) ? ' greyed' : '';
+  const shows = conditionShows(o.cond, o.st);
+  const kind = shows ? o.cond!.kind : '';
+  const greyed = isNoSource(last) || ((kind === 'notRun' || kind === 'removed') && runs.length === 0) ? ' greyed' : '';
   const from = o.showFrom && last?.upgradeFrom ? h`<div class="small">upgrade from ${link(`/releasetag/${seg(last.upgradeFrom)}`, last.upgradeFrom)}</div>` : '';
   const flags = o.v.qe && o.v.optional ? ['optional'] : [];
   const finished = o.st && (o.st.state === 'Failure' || (last && last.state !== 'Pending' && o.st.state !== 'Success'));
-  const row = h`<tr data-verify="${o.name}" class="job${greyed}"><th scope="row"><span class="mono">${o.name}</span>${flags.length ? h` <span class="muted small">(${flags.join(', ')})</span>` : ''}${jobName && jobName !== o.name ? h`<div class="small muted mono">${jobName}</div>` : ''}${from}</th><td>${entryLabel(o.st, o.now)}</td><td>${attemptsText(runs.length, maxAttempts)}${previousAttempts(runs)}</td><td>${last ? runLogLink(last) : h`<span class="muted">—</span>`}${last?.url && last.logPath && last.url !== logHref(last.id) ? h` · ${link(last.url, 'job')}` : ''}</td><td>${last ? runDuration(last, o.now) : h`<span class="muted">—</span>`}</td><td>${reasonCell(last)}</td><td class="row-actions">${o.canRetry && finished ? retryButton(o.name) : ''}</td></tr>`;
+  const waivable = o.canWaive && (kind === 'waiting' || kind === 'removed' || kind === 'notRun');
+  const actions = h`${o.canRetry && finished && kind !== 'waived' && kind !== 'removed' ? retryButton(o.name) : ''}${waivable ? waiveButton(o.name) : ''}`;
+  const reason = shows ? conditionCell(o.cond!, o.waiver, o.removedAt, o.now) : reasonCell(last);
+  const condAttr = kind ? h` data-condition="${kind}"` : '';
+  const row = h`<tr data-verify="${o.name}" class="job${greyed}"${condAttr}><th scope="row"><span class="mono">${o.name}</span>${flags.length ? h` <span class="muted small">(${flags.join(', ')})</span>` : ''}${jobName && jobName !== o.name ? h`<div class="small muted mono">${jobName}</div>` : ''}${from}</th><td>${entryLabel(o.st, o.cond, o.now)}</td><td>${attemptsText(runs.length, maxAttempts)}${previousAttempts(runs)}${interruptedRuns(o.interrupted ?? [], o.allRuns ?? [])}</td><td>${last ? runLogLink(last) : h`<span class="muted">—</span>`}${last?.url && last.logPath && last.url !== logHref(last.id) ? h` · ${link(last.url, 'job')}` : ''}</td><td>${last ? runDuration(last, o.now) : h`<span class="muted">—</span>`}</td><td>${reason}</td><td class="row-actions">${actions}</td></tr>`;
   if (o.analysis.length === 0) return row;
   const ok = o.analysis.filter((r) => r.state === 'Succeeded').length;
   const running = o.analysis.filter((r) => r.state === 'Pending').length;
@@ -115,16 +204,30 @@ function jobTable(title: string, id: string, rows: Safe[], note = ''): Safe {
   return h`<h3 id="${id}">${title}</h3>${note ? h`<p class="section-note">${note}</p>` : ''}<div class="table-wrap"><table class="jobs"><colgroup><col class="c-job"><col class="c-state"><col class="c-attempts"><col class="c-log"><col class="c-dur"><col class="c-reason"><col class="c-act"></colgroup><thead><tr><th scope="col">Job</th><th scope="col">State</th><th scope="col">Attempts</th><th scope="col">Log</th><th scope="col">Duration</th><th scope="col">Reason</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
-function testsSection(state: State, cfg: ReleaseConfig, p: Payload, now: number): Safe {
+/**
+ * CI jobs of the payload: the entries it is judged by (`cfg`: frozen at creation, so an entry added
+ * to the stream later is absent and a removed one is still listed, marked removed), each with its
+ * condition from `entryConditions` over the stream's current config `streamCfg`.
+ */
+function testsSection(state: State, streamCfg: ReleaseConfig, cfg: ReleaseConfig, p: Payload, now: number): Safe {
   const runs = state.runs(p.stream, p.tag);
   const statuses = ciStatuses(cfg, runs);
+  const conditions = p.phase === 'Pending' || p.phase === 'Failed' ? new Map<string, EntryCondition>() : entryConditions(state, streamCfg, p, runs);
   const canRetry = p.phase !== 'Pending' && p.phase !== 'Failed';
+  const canWaive = (p.phase === 'Ready' || p.phase === 'Accepted') && !!p.jobs;
   const groups: Record<'blocking' | 'informing' | 'async' | 'upgrade', Safe[]> = { blocking: [], informing: [], async: [], upgrade: [] };
   for (const [name, v] of ciEntries(cfg)) {
     const st = statuses.get(name);
     const analysis = runs.filter((r) => r.kind === 'analysis' && r.verifyName === name);
+    const allRuns = decidingRuns(v, name, runs);
     const g = v.upgrade ? 'upgrade' : v.optional && v.async ? 'async' : v.optional ? 'informing' : 'blocking';
-    groups[g].push(jobRow({ name, v, st, analysis, now, canRetry, showFrom: !!v.upgrade }));
+    groups[g].push(
+      jobRow({
+        name, v, st, analysis, now, canRetry, showFrom: !!v.upgrade,
+        cond: conditions.get(name), waiver: own(p.jobs?.waivers, name), removedAt: own(p.jobs?.removed, name),
+        interrupted: allRuns.filter(isInterrupted), allRuns, canWaive,
+      }),
+    );
   }
   const periodic = runs.filter((r) => r.kind === 'periodic');
   const periodicRows = periodic.map(
@@ -144,14 +247,16 @@ ${jobTable('Periodic jobs', 'periodic', periodicRows)}
 </section>`;
 }
 
-function qeSection(state: State, cfg: ReleaseConfig, p: Payload, now: number): Safe {
+/** QE jobs of the payload: its frozen QE entries (`cfg` is the judging config), with their conditions. */
+function qeSection(state: State, streamCfg: ReleaseConfig, cfg: ReleaseConfig, p: Payload, now: number): Safe {
   const entries = qeEntries(cfg);
   if (entries.length === 0 && !p.qe.state) return h``;
+  const qe = p.qe;
   const runs = state.runs(p.stream, p.tag);
   const ci = ciStatuses(cfg, runs);
-  const gate = evaluateGate(cfg, p, ci);
+  const gate = evaluateGate(cfg, p, ci, p.phase === 'Pending' || p.phase === 'Failed' ? new Map() : entryConditions(state, streamCfg, p, runs));
   const statuses = qeStatuses(cfg, p, runs);
-  const qe = p.qe;
+  const conditions = qe.startedAt ? qeConditions(state, streamCfg, p, runs) : new Map<string, EntryCondition>();
   const names = qeJobNames(cfg, qe);
   const deadline = qe.deadline ? Date.parse(qe.deadline) : NaN;
   const timeLeft =
@@ -163,7 +268,8 @@ function qeSection(state: State, cfg: ReleaseConfig, p: Payload, now: number): S
   const canRetry = !!qe.startedAt && (!Number.isFinite(deadline) || deadline > now);
   const rows = names.map((name) => {
     const v = own(cfg.verify, name) ?? {};
-    return jobRow({ name, v, st: statuses.get(name), analysis: [], now, canRetry, showFrom: !!v.upgrade });
+    const allRuns = qeRunsOf(runs, name, qe.generation);
+    return jobRow({ name, v, st: statuses.get(name), analysis: [], now, canRetry, showFrom: !!v.upgrade, cond: conditions.get(name), interrupted: allRuns.filter(isInterrupted), allRuns });
   });
   const older = runs.filter((r) => r.kind === 'qe' && r.generation < qe.generation).sort((a, b) => b.generation - a.generation || (a.verifyName < b.verifyName ? -1 : 1) || a.attempt - b.attempt);
   const stateText = qe.state ? own(QE_LABELS, qe.state)?.text ?? qe.state : 'not started';
@@ -275,7 +381,11 @@ function failedBox(p: Payload): Safe {
 function factsSection(p: Payload, rec: StreamRecord, now: number, artifactsUrl?: string): Safe {
   const pull = p.pullSpec;
   const api = `/api/v1/releasestream/${seg(p.stream)}/release/${seg(p.tag)}`;
-  const reason = !p.override && (p.reason || p.message) ? h`<div class="small"><span class="mono">${p.reason}</span>${p.message ? h`: ${linkify(p.message)}` : ''}</div>` : '';
+  // the reason/message of the phase: why it was Rejected, or why a Ready payload waits (e.g. for an upgrade source)
+  const reason =
+    !p.override && (p.reason || p.message)
+      ? h`<div class="small phase-reason">${p.reason ? h`<span class="mono">${p.reason}</span>` : ''}${p.reason && p.message ? ': ' : ''}${p.message ? linkify(p.message) : ''}</div>`
+      : '';
   const download = artifactsUrl && pull ? link(`${artifactsUrl.replace(/\/+$/, '')}/${seg(p.tag)}`, 'Download the installer') : '';
   return h`<dl class="facts">
 <dt>Stream</dt><dd>${link(streamHref(rec.name), rec.name)}</dd>
@@ -289,7 +399,8 @@ ${pull ? h`<dt>Tools</dt><dd>${download ? h`${download} or run ` : ''}<code>oc a
 
 export function renderReleasePage(i: ReleasePageInput): string {
   const { state, rec, payload: p, now } = i;
-  const cfg = rec.config;
+  // the config the payload is judged with: its frozen CI entries and QE entries (DESIGN §14)
+  const cfg = judgingConfig(rec.config, p);
   const canOverride = p.phase === 'Ready' || p.phase === 'Accepted' || p.phase === 'Rejected';
   const body = h`<div class="crumbs"><a href="/">Back to index</a> · ${link(streamHref(rec.name), rec.name)}</div>
 <h1>${p.tag}</h1>
@@ -301,8 +412,8 @@ ${failedBox(p)}
 ${canOverride ? h`<div class="actions" data-signed-in hidden><button type="button" class="btn accept" data-action="override" data-value="Accepted">Override: Accept…</button><button type="button" class="btn reject" data-action="override" data-value="Rejected">Override: Reject…</button></div>` : ''}
 </section>
 </div>
-${testsSection(state, cfg, p, now)}
-${qeSection(state, cfg, p, now)}
+${testsSection(state, rec.config, cfg, p, now)}
+${qeSection(state, rec.config, cfg, p, now)}
 ${upgradesSection(state, p)}
 ${changelogSection(state, p, i.from)}
 ${eventsSection(i.events, now)}`;

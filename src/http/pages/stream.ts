@@ -1,9 +1,10 @@
 // `/releasestream/:name` — the stream's tags, filterable by phase and QE state, 50 rows a page.
 import type { ConfigFileProblem } from '../../controller/operations.ts';
 import type { State } from '../../controller/state.ts';
+import { isQEAccepted } from '../../domain/judging.ts';
 import { PHASES, QE_STATES, type Payload, type StreamRecord } from '../../domain/types.ts';
 import { describeStream, failuresCell, nameCell, releaseHref, startedCell, streamHref, summaryLine } from './cells.ts';
-import { h, join, link, seg, type Safe } from './html.ts';
+import { h, join, link, linkify, seg, type Safe } from './html.ts';
 import { PHASE_LABELS, QE_LABELS, phaseLabel, qeLabel } from './labels.ts';
 import { configProblemsBanner, layout } from './layout.ts';
 import type { SummaryCache } from './overview.ts';
@@ -31,9 +32,23 @@ export function parseStreamQuery(q: Record<string, unknown>): StreamQuery {
   };
 }
 
+/** `qe=QEAccepted` keeps only payloads that are QE accepted in force (also CI Accepted: DESIGN §14). */
 export function filterPayloads(all: readonly Payload[], q: Pick<StreamQuery, 'phase' | 'qe'>): readonly Payload[] {
   if (!q.phase && !q.qe) return all;
-  return all.filter((p) => (!q.phase || p.phase === q.phase) && (!q.qe || (q.qe === 'none' ? p.qe.state === '' : p.qe.state === q.qe)));
+  const qeMatch = (p: Payload) => (q.qe === 'none' ? p.qe.state === '' : q.qe === 'QEAccepted' ? isQEAccepted(p) : p.qe.state === q.qe);
+  return all.filter((p) => (!q.phase || p.phase === q.phase) && (!q.qe || qeMatch(p)));
+}
+
+/**
+ * The conditions the controller recorded for a stream (a periodic without an upgrade source, …),
+ * as a small notice; nothing when there are none.
+ */
+export function conditionsNotice(rec: StreamRecord): Safe {
+  const entries = Object.entries(rec.conditions ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (entries.length === 0) return h``;
+  return h`<div class="box info small conditions" role="status"><strong>${entries.length === 1 ? 'Condition' : 'Conditions'}:</strong> <ul class="plain">${entries.map(
+    ([key, msg]) => h`<li data-condition="${key}">${linkify(msg)}</li>`,
+  )}</ul></div>`;
 }
 
 export interface PageSlice {
@@ -115,6 +130,7 @@ export function renderStreamPage(deps: StreamPageDeps, rec: StreamRecord, q: Str
 <h1>${rec.name}</h1>
 <div class="message">${describeStream(rec)}</div>
 ${errors}${configProblemsBanner((deps.configProblems ?? []).filter((p) => p.stream === rec.name || (p.kind === 'releases' && p.file === rec.sourceFile)))}
+${conditionsNotice(rec)}
 <div data-live="summary">${summaryLine(deps.summaries.summary(rec), now)}</div>
 <form class="filters" method="get" action="${streamHref(rec.name)}" role="search">
 ${select('phase', 'Phase', q.phase, [['', 'All phases'], ...PHASES.map((ph) => [ph, PHASE_LABELS[ph].text] as [string, string])])}

@@ -26,7 +26,7 @@
 // `concurrency`) have no marker yet: they are Pending with startedAt null; shutdown() drops them
 // without a status, so a restarted controller launches them.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { JobExecutor, JobSpec, JobStatus, JobStatusListener } from '../../../ports/executor.ts';
 import { DEFAULT_TIMEOUT_MS, matchJob, type JobEntry, type JobsFile } from './jobsfile.ts';
@@ -341,6 +341,15 @@ export class LocalExecutor implements JobExecutor {
     run.timer.unref();
   }
 
+  /** When the wrapper wrote the run's rc file (its end), or null. */
+  private rcTime(runId: string): string | null {
+    try {
+      return statSync(join(this.dir(runId), 'rc')).mtime.toISOString();
+    } catch {
+      return null;
+    }
+  }
+
   private readRc(runId: string): number | null {
     const t = readText(join(this.dir(runId), 'rc'))?.trim();
     if (!t || !/^\d+$/.test(t)) return null;
@@ -506,8 +515,9 @@ export class LocalExecutor implements JobExecutor {
         // torn or foreign: decide from the other files
       }
     }
+    // a run that ended while nobody watched ended when it wrote its rc (a QE deadline depends on it)
     const ended = (state: JobStatus['state'], reason: string) =>
-      this.settled(runId, { ...base, state, reason, startedAt: marker.startedAt, finishedAt: this.now().toISOString() }, true);
+      this.settled(runId, { ...base, state, reason, startedAt: marker.startedAt, finishedAt: this.rcTime(runId) ?? this.now().toISOString() }, true);
     const rc = this.readRc(runId);
     if (rc !== null) return rc === 0 ? ended('Succeeded', '') : ended('Failed', `exit code ${rc}`);
     const pid = Number(readText(join(dir, 'pid'))?.trim());

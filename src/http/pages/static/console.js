@@ -83,6 +83,7 @@
     if (a === 'qe') return { url: base + '/qe', body: { verdict: v }, title: (v === 'QEAccepted' ? 'QE Accept' : 'QE Reject') + ' this payload' };
     if (a === 'qe-rerun') return { url: base + '/qe/rerun', body: {}, title: 'Re-run the QE jobs' };
     if (a === 'retry') return { url: base + '/jobs/' + enc(btn.dataset.verify || '') + '/retry', body: {}, title: 'Retry job ' + (btn.dataset.verify || '') };
+    if (a === 'waive') return { url: base + '/jobs/' + enc(btn.dataset.verify || '') + '/waive', body: {}, title: 'Waive job ' + (btn.dataset.verify || '') + ' (mark it passed: it cannot run)' };
     return null;
   }
   document.addEventListener('click', function (ev) {
