@@ -72,6 +72,15 @@ export interface PlanOptions {
   since?: Date;
 }
 
+/** The methods of a view bound to it, so they can be spread into an overlay. */
+function bindAll(v: WorldView): WorldView {
+  return {
+    streams: () => v.streams(), stream: (n) => v.stream(n), payloads: (s) => v.payloads(s), payload: (s, t) => v.payload(s, t), findTag: (t) => v.findTag(t),
+    runs: (s, t) => v.runs(s, t), periodicRuns: (s) => v.periodicRuns(s), inputTags: (i) => v.inputTags(i), upgradesInto: (t) => v.upgradesInto(t),
+    upgradesOutOf: (t) => v.upgradesOutOf(t), published: (s) => v.published(s),
+  };
+}
+
 function emptyPlan(): Plan {
   return { payloads: [], deletes: [], runs: [], events: [], published: [], inputUpdates: [], launches: [], cancels: [], builds: [], requeueAfterMs: null, creationBlockedBy: '', streamUpdate: null };
 }
@@ -96,6 +105,25 @@ class PlanBuilder {
 
   current(p: Payload): Payload {
     return this.changed.get(p.tag) ?? p;
+  }
+
+  /**
+   * The world as this pass has changed it so far (this stream's payloads in their current
+   * versions, created ones included): upgrade sources see a payload accepted earlier in the pass.
+   */
+  passView(): WorldView {
+    const base = this.view;
+    return {
+      ...bindAll(base),
+      payloads: (stream: string) => {
+        if (stream !== this.stream || this.changed.size === 0) return base.payloads(stream);
+        return [...this.createdPayloads(), ...base.payloads(stream).map((p) => this.current(p))];
+      },
+      payload: (stream: string, tag: string) => {
+        const p = base.payload(stream, tag);
+        return stream === this.stream ? (this.changed.get(tag) ?? p) : p;
+      },
+    };
   }
 
   runsOf(p: Payload): JobRun[] {
@@ -511,7 +539,7 @@ function stagePeriodics(b: PlanBuilder, all: readonly Payload[], since: Date): v
     let upgradeFrom = '';
     let upgradeFromPullSpec = '';
     if (per.upgrade) {
-      const r = resolveUpgradeSource(b.view, b.config, target, per, 'periodic');
+      const r = resolveUpgradeSource(b.passView(), b.config, target, per, 'periodic');
       if (!r.ok || !r.source) {
         // upstream: an impossible periodic is an error for that launch, not a fake success;
         // recorded once while it lasts (the next accepted payload wakes the stream)
