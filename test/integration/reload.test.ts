@@ -4,7 +4,6 @@
 // the console and in the log; fixing it clears the error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { LocalExecutor } from '../../src/adapters/jobs/local/index.ts';
@@ -13,8 +12,8 @@ import { ConfigReloader } from '../../src/cli/reload.ts';
 import { serve } from '../../src/cli/serve.ts';
 import type { JobSpec } from '../../src/ports/executor.ts';
 import { cleanup, pullSpec, tempDir, waitFor, writeScripts } from '../helpers/harness.ts';
+import { startServe, type ServeProc } from '../helpers/serve-proc.ts';
 
-const BIN = new URL('../../bin/release-controller.mjs', import.meta.url).pathname;
 const STREAM = '4.20.0-0.nightly';
 const CI_TOKEN = 'ci-token-0123456789abcdef';
 
@@ -217,20 +216,6 @@ test('jobs reload: launches use the new file, an invalid file keeps the old one,
   }
 });
 
-interface Proc {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-async function startServe(args: string[]): Promise<Proc> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const url = await waitFor('server listening', () => /listening on (http:\/\/[^\s"]+)/.exec(out)?.[1], 30_000);
-  return { child, url, output: () => out };
-}
 
 test('SIGHUP reloads the tokens file of the real CLI (--no-watch); an invalid file keeps the old tokens', async () => {
   const dir = tempDir();
@@ -243,7 +228,7 @@ test('SIGHUP reloads the tokens file of the real CLI (--no-watch); an invalid fi
   const tokenA = 'token-a-0123456789abcdef';
   const tokenB = 'token-b-0123456789abcdef';
   writeFileSync(tokens, `- user: alice\n  token: ${tokenA}\n  roles: [ci]\n`);
-  let proc: Proc | undefined;
+  let proc: ServeProc | undefined;
   try {
     proc = await startServe(['--releases', releases, '--jobs', jobs, '--tokens', tokens, '--data', join(dir, 'data'), '--port', '0', '--host', '127.0.0.1', '--no-watch']);
     assert.equal((await putTags(proc.url, tokenA)).status, 200);

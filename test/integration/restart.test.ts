@@ -2,28 +2,13 @@
 // start it again on the same data directory, and check every run is accounted for exactly once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/adapters/store/sqlite/index.ts';
 import { cleanup, pullSpec, tempDir, waitFor, writeScripts } from '../helpers/harness.ts';
+import { startServe, type ServeProc } from '../helpers/serve-proc.ts';
 
-const BIN = new URL('../../bin/release-controller.mjs', import.meta.url).pathname;
 
-interface Proc {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-async function startServe(args: string[]): Promise<Proc> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const url = await waitFor('server listening', () => /listening on (http:\/\/[^\s"]+)/.exec(out)?.[1], 30_000);
-  return { child, url, output: () => out };
-}
 
 async function json(url: string): Promise<{ status: number; body: unknown }> {
   const r = await fetch(url);
@@ -61,7 +46,7 @@ test('SIGKILL during verification and QE: restart loses no result and launches n
   writeFileSync(tokens, '- user: ci\n  token: ci-token-0123456789abcdef\n  roles: [ci]\n');
   const data = join(dir, 'data');
   const args = ['--releases', releases, '--jobs', jobs, '--tokens', tokens, '--data', data, '--port', '0', '--host', '127.0.0.1'];
-  let proc: Proc | undefined;
+  let proc: ServeProc | undefined;
   try {
     proc = await startServe(args);
     const put = await fetch(`${proc.url}/api/v1/inputstreams/4.20.0-0.nightly/tags`, {

@@ -4,38 +4,18 @@
 // once); with --stop-jobs it is stopped, recorded Interrupted, and relaunched after the restart.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/adapters/store/sqlite/index.ts';
 import type { EventRecord, JobRun } from '../../src/domain/types.ts';
 import { cleanup, pidAlive, pullSpec, tempDir, waitFor, writeScripts } from '../helpers/harness.ts';
+import { startServe, type ServeProc } from '../helpers/serve-proc.ts';
 
-const BIN = new URL('../../bin/release-controller.mjs', import.meta.url).pathname;
 const STREAM = '4.21.0-0.nightly';
 const TOKEN = 'ci-token-0123456789abcdef';
 
-interface Proc {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
 
-async function startServe(args: string[]): Promise<Proc> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const url = await waitFor('server listening', () => {
-    if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${out}`);
-    return /listening on (http:\/\/[^\s"]+)/.exec(out)?.[1];
-  }, 15_000);
-  return { child, url, output: () => out, exited };
-}
-
-async function sigint(p: Proc): Promise<void> {
+async function sigint(p: ServeProc): Promise<void> {
   p.child.kill('SIGINT');
   const code = await p.exited;
   assert.equal(code, 0, `clean stop exits 0:\n${p.output()}`);
@@ -69,7 +49,7 @@ function setup(): Setup {
   };
 }
 
-async function feed(p: Proc): Promise<void> {
+async function feed(p: ServeProc): Promise<void> {
   const put = await fetch(`${p.url}/api/v1/inputstreams/${STREAM}/tags`, {
     method: 'PUT',
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
@@ -78,25 +58,25 @@ async function feed(p: Proc): Promise<void> {
   assert.ok(put.status < 300, await put.text());
 }
 
-async function tags(p: Proc): Promise<{ name: string; phase: string }[]> {
+async function tags(p: ServeProc): Promise<{ name: string; phase: string }[]> {
   const r = await fetch(`${p.url}/api/v1/releasestream/${STREAM}/tags`);
   return ((await r.json()) as { tags: { name: string; phase: string }[] | null }).tags ?? [];
 }
 
 /** waitFor, failing with the server's tags and output (what it was doing) */
-function waitOn<T>(p: Proc, what: string, fn: () => T | Promise<T>): Promise<NonNullable<T>> {
+function waitOn<T>(p: ServeProc, what: string, fn: () => T | Promise<T>): Promise<NonNullable<T>> {
   return waitFor(what, fn, 15_000).catch(async (e: Error) => {
     throw new Error(`${e.message}; tags ${JSON.stringify(await tags(p).catch(() => null))}; output:\n${p.output().slice(-4000)}`);
   });
 }
 
-async function waitAccepted(p: Proc): Promise<string> {
+async function waitAccepted(p: ServeProc): Promise<string> {
   const t = await waitOn(p, 'payload decided', async () => (await tags(p)).find((x) => x.phase !== 'Pending' && x.phase !== 'Ready'));
   assert.equal(t.phase, 'Accepted', `payload ${t.name}:\n${p.output()}`);
   return t.name;
 }
 
-async function events(p: Proc, tag: string): Promise<EventRecord[]> {
+async function events(p: ServeProc, tag: string): Promise<EventRecord[]> {
   const r = await fetch(`${p.url}/api/v1/releasestream/${STREAM}/release/${tag}/events`);
   assert.equal(r.status, 200);
   return (await r.json()) as EventRecord[];
@@ -124,7 +104,7 @@ const jobStates = (evs: EventRecord[]) => evs.filter((e) => e.type === 'JobState
 
 test('Ctrl-C while a blocking job runs, start again: the job is left running, re-adopted, runs once; the payload is Accepted', async () => {
   const s = setup();
-  let proc: Proc | undefined;
+  let proc: ServeProc | undefined;
   try {
     proc = await startServe(s.args);
     await feed(proc);
@@ -153,7 +133,7 @@ test('Ctrl-C while a blocking job runs, start again: the job is left running, re
 
 test('Ctrl-C with --stop-jobs: the job is stopped and recorded Interrupted, relaunched after the restart; the payload is Accepted, not Rejected', async () => {
   const s = setup();
-  let proc: Proc | undefined;
+  let proc: ServeProc | undefined;
   try {
     proc = await startServe([...s.args, '--stop-jobs']);
     await feed(proc);
