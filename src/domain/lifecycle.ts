@@ -123,3 +123,27 @@ export function selectGarbage(config: ReleaseConfig, payloads: readonly Payload[
   }
   return remove;
 }
+
+/**
+ * Milliseconds until the next Accepted payload beyond the newest 5 passes `expires` (when garbage
+ * collection will remove it), or null when none will.
+ */
+export function nextExpiryMs(config: ReleaseConfig, payloads: readonly Payload[], now: Date): number | null {
+  if (!config.expires) return null;
+  let expiresMs = 0;
+  try {
+    expiresMs = parseDuration(config.expires);
+  } catch {
+    return null;
+  }
+  if (expiresMs <= 0) return null;
+  const accepted = payloads.filter((p) => p.phase === 'Accepted' && !isKept(p)).slice(KEEP_ACCEPTED);
+  let next: number | null = null;
+  for (const p of accepted) {
+    const created = Date.parse(p.createdAt);
+    if (!Number.isFinite(created)) continue;
+    const wait = created + expiresMs - now.getTime();
+    if (wait >= 0 && (next === null || wait < next)) next = wait + 1000;
+  }
+  return next;
+}

@@ -4,7 +4,7 @@
 import { ciEntries, inputStreamOf, isStable, qeEntries, type ReleaseConfig, type ReleaseVerification } from './config/schema.ts';
 import { entryConditions, freezeJobs, isQEAccepted, judgingConfig, qeConditions, removedEntries } from './judging.ts';
 import { own } from './own.ts';
-import { componentsOf, decideCreation, inputHash, isKept, pendingToAbort, selectGarbage } from './lifecycle.ts';
+import { componentsOf, decideCreation, inputHash, isKept, nextExpiryMs, pendingToAbort, selectGarbage } from './lifecycle.ts';
 import { periodicDue } from './periodic.ts';
 import { emptyQEStatus, evaluateGate, qeDecision, qeJobNames, qeStatuses, qeTimeoutMs } from './qe.ts';
 import { aggregatorRunName, releaseTagName, rfc3339, runName, safeJobName } from './tagname.ts';
@@ -322,6 +322,8 @@ function ensureEntries(b: PlanBuilder, p: Payload, entries: [string, ReleaseVeri
 function stageGarbage(b: PlanBuilder): boolean {
   if (isStable(b.config)) return false;
   const remove = selectGarbage(b.config, b.view.payloads(b.stream), b.now);
+  // wake again when the next Accepted payload expires, not only at the next resync
+  b.requeue(nextExpiryMs(b.config, b.view.payloads(b.stream), b.now));
   for (const p of remove) {
     b.plan.deletes.push(p);
     for (const r of b.view.runs(p.stream, p.tag)) if (r.state === 'Pending') b.plan.cancels.push({ runId: r.id, reason: 'PayloadDeleted' });

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReleaseConfigSchema, type ReleaseConfig } from '../../src/domain/config/schema.ts';
-import { decideCreation, inputHash, pendingToAbort, selectGarbage } from '../../src/domain/lifecycle.ts';
+import { decideCreation, inputHash, nextExpiryMs, pendingToAbort, selectGarbage } from '../../src/domain/lifecycle.ts';
 import { emptyQEStatus } from '../../src/domain/qe.ts';
 import { AnnotationKeep, type InputTag, type Payload, type Phase } from '../../src/domain/types.ts';
 
@@ -352,3 +352,19 @@ test('selectGarbage: realistic 4.16 nightly retention (expires 336h)', () => {
   assert.ok(acc.slice(5).every((p) => NOW.getTime() - Date.parse(p.createdAt) <= 14 * DAY));
   assert.equal(acc.length, Math.floor((14 * 24) / 12));
 });
+
+// ---------------------------------------------------------------- when garbage collection is next due
+
+const expiryRows: { name: string; expires?: string; ages: number[]; expected: number | null }[] = [
+  { name: 'no expires: never', ages: [1, 2, 3, 4, 5, 6, 7], expected: null },
+  { name: 'five Accepted: none beyond the newest five', expires: '72h', ages: [1, 2, 3, 4, 5], expected: null },
+  { name: 'the sixth expires in 2h (+1 s slack)', expires: '72h', ages: [1, 2, 3, 4, 5, 70], expected: 2 * HOUR + 1000 },
+  { name: 'already expired ones are garbage now, not a future wake', expires: '72h', ages: [1, 2, 3, 4, 5, 80], expected: null },
+];
+
+for (const row of expiryRows) {
+  test(`nextExpiryMs: ${row.name}`, () => {
+    const ps = row.ages.map((h) => payload(h, 'Accepted'));
+    assert.equal(nextExpiryMs(cfg(row.expires ? { expires: row.expires } : {}), ps, NOW), row.expected);
+  });
+}
