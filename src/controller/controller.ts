@@ -88,6 +88,7 @@ export class Controller implements Operations {
   private draining: Promise<void> | null = null;
   private resyncHandle: NodeJS.Timeout | null = null;
   private started = false;
+  private adopting = false;
   private problems: ConfigProblem[] = [];
   private stopped = false;
   private isReady = false;
@@ -131,16 +132,27 @@ export class Controller implements Operations {
     if (this.started) return;
     this.started = true;
     const pending = [...this.state.allRuns()].filter((r) => r.state === 'Pending');
-    for (const run of pending) {
-      const st = await this.executor.adopt(run.id, run.jobName);
-      if (st === 'unknown') {
-        // recorded but never handed to the executor (crash between record and launch): launch it now
-        const p = this.state.payload(run.stream, run.tag);
-        if (!p) continue;
-        await this.launchOne(this.specFor(run, p));
-      } else {
-        await this.onJobStatus(st);
+    // no pass starts before every adopted result is recorded: a pass that saw only some of them
+    // could decide too early (e.g. a QE time limit that passed while the controller was down)
+    this.adopting = true;
+    try {
+      for (const run of pending) {
+        const st = await this.executor.adopt(run.id, run.jobName).catch((e: Error) => {
+          this.log.warn({ err: e, run: run.id }, 'adopting a run failed; it stays Pending until the executor answers');
+          return null;
+        });
+        if (st === null) continue;
+        if (st === 'unknown') {
+          // recorded but never handed to the executor (crash between record and launch): launch it now
+          const p = this.state.payload(run.stream, run.tag);
+          if (!p) continue;
+          await this.launchOne(this.specFor(run, p));
+        } else {
+          await this.onJobStatus(st);
+        }
       }
+    } finally {
+      this.adopting = false;
     }
     const now = this.clock.now();
     for (const s of this.state.streams()) {
@@ -262,6 +274,7 @@ export class Controller implements Operations {
   wake(stream: string): void {
     if (this.stopped) return;
     this.queue.add(stream);
+    if (this.adopting) return; // start() drains once adoption is done
     if (!this.draining) this.draining = this.drain();
   }
 

@@ -9,7 +9,7 @@ import { emptyQEStatus, qeRunsOf } from './qe.ts';
 import { aggregatorRunName, rfc3339, runName, safeJobName } from './tagname.ts';
 import type { EventRecord, InputTag, JobRun, Payload, QEStatus, StreamRecord } from './types.ts';
 import { resolveUpgradeSource } from './upgrade.ts';
-import { decidingRuns, entryStatus, relaunchSuffix } from './verification.ts';
+import { decidingRuns, entryStatus } from './verification.ts';
 import type { WorldView } from './world.ts';
 import { runKind, withAnnotations } from './plan.ts';
 
@@ -167,6 +167,11 @@ export function retryJob(view: WorldView, req: PayloadRequest & { verifyName: st
   }
   const st = entryStatus(name, v, runs);
   if (runs.some((r) => r.state === 'Pending')) return refuse('conflict', `${name} is still running on ${req.tag}`);
+  const aggregated = !v.qe && (v.aggregatedProwJob?.analysisJobCount ?? 0) > 0;
+  if (aggregated && st.runs.length === 0) {
+    // the aggregator decides; before it ran there is nothing to retry (its analysis runs are still going)
+    return refuse('conflict', `${name} has not been decided yet on ${req.tag}: its analysis runs have not all finished`);
+  }
   if (st.interruptions > 0) return refuse('conflict', `${name} was interrupted on ${req.tag} and is being relaunched`);
   // runs of older versions recorded a missing upgrade source as a success: those may be retried
   if (st.runs.some((r) => r.state === 'Succeeded' && !r.reason.startsWith('NoUpgradeSource'))) return refuse('conflict', `${name} already succeeded on ${req.tag}`);
@@ -192,7 +197,7 @@ export function retryJob(view: WorldView, req: PayloadRequest & { verifyName: st
   // the retried run is launched exactly as the attempt before it (aggregators: the analysis counts)
   if (template?.env) run.env = template.env;
   if (view.runs(req.stream, req.tag).some((r) => r.id === run.id)) {
-    const alt = safeJobName(run.id, relaunchSuffix(all.filter((r) => r.id.startsWith(run.id)).length));
+    const alt = safeJobName(run.id, `r${all.filter((r) => r.id.startsWith(run.id)).length}`);
     if (all.some((r) => r.id === alt)) return refuse('conflict', `run ${run.id} already exists`);
     run.id = alt;
   }
@@ -207,6 +212,9 @@ export function retryJob(view: WorldView, req: PayloadRequest & { verifyName: st
   }
   if (v.qe && p.qe.state === 'QERejected' && !p.qe.override) {
     next = { ...(next ?? p), qe: { ...p.qe, state: 'QERunning', reason: '', message: '' } };
+  }
+  if (next && next.qe.state !== p.qe.state) {
+    events.push(event(now, req.stream, req.tag, 'QEStateChanged', req.user, `QE ${p.qe.state || '(none)'} → ${next.qe.state} (job ${name} retried)`, { qePhase: next.qe.state, previous: p.qe.state, reason: '' }));
   }
   return ok({
     payload: next ? withAnnotations(next, rec.config, [...all, run]) : null,

@@ -87,6 +87,7 @@ const REFUSALS: { name: string; op: () => OpResult; status: number; message: Reg
   { name: 'retry: already succeeded', op: () => retryJob(state, req('qerunning', { verifyName: 'e2e' }), NOW), status: 409, message: /already succeeded/ },
   { name: 'retry: interrupted (being relaunched)', op: () => retryJob(state, req('rejected', { verifyName: 'informing' }), NOW), status: 409, message: /interrupted/ },
   { name: 'retry: upgrade job without a source', op: () => retryJob(state, req('ready', { verifyName: 'upgrade' }), NOW), status: 409, message: /no upgrade source.*waive it instead/ },
+  { name: 'retry: aggregated entry not decided yet (analysis runs still going)', op: () => retryJob(state, req('ready', { verifyName: 'agg' }), NOW), status: 409, message: /not been decided yet/ },
   { name: 'retry: Pending payload', op: () => retryJob(state, req('pending', { verifyName: 'e2e' }), NOW), status: 409, message: /Pending/ },
   { name: 'waive: a job that can run', op: () => waiveJob(state, req('ready', { verifyName: 'e2e' }), NOW), status: 409, message: /can run/ },
   { name: 'waive: a QE job', op: () => waiveJob(state, req('ready', { verifyName: 'qe-e2e' }), NOW), status: 404, message: /QE jobs cannot be waived/ },
