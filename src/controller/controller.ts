@@ -237,7 +237,7 @@ export class Controller implements Operations {
     return this.problems;
   }
 
-  /** Stops timers and running jobs; the store stays consistent (runs end as Aborted). */
+  /** Stops timers and the executor (which leaves jobs running to be re-adopted, or stops them as Interrupted); every status it reports is recorded before this resolves. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
