@@ -59,14 +59,6 @@ function hasEarlierAccepted(view: WorldView, p: Payload): boolean {
 }
 
 /**
- * Conditions of a payload's CI entries that have no run to decide them: waivers, removals, and
- * upgrade entries without a source. For an upgrade entry that has not launched yet, the source is
- * resolved now: none because the stream has no earlier accepted payload at all (its first payloads)
- * → not run, non-gating; none for any other reason (another stream not loaded, no release of the
- * previous minor yet, a failed lookup) → waiting, with the reason. Informing entries without a
- * source are not run. `runs` are the payload's runs.
- */
-/**
  * The condition of an upgrade entry that has no run with a source yet (null: it has a source or
  * is no upgrade job). No source because the stream has no earlier accepted payload at all → not
  * run; any other reason → waiting (informing and optional QE entries: not run).
@@ -86,15 +78,23 @@ export function upgradeCondition(view: WorldView, judged: ReleaseConfig, p: Payl
 export function qeConditions(view: WorldView, config: ReleaseConfig, p: Payload, runs: readonly JobRun[]): Map<string, EntryCondition> {
   const out = new Map<string, EntryCondition>();
   const judged = judgingConfig(config, p);
+  const qeRuns = runs.filter((r) => r.kind === 'qe' && r.generation === p.qe.generation);
   for (const [name, v] of Object.entries(judged.verify ?? {})) {
     if (!v.qe) continue;
-    const qeRuns = runs.filter((r) => r.kind === 'qe' && r.generation === p.qe.generation);
     const cond = upgradeCondition(view, judged, p, name, v, qeRuns);
     if (cond) out.set(name, cond);
   }
   return out;
 }
 
+/**
+ * Conditions of a payload's CI entries that have no run to decide them: waivers, removals, and
+ * upgrade entries without a source. For an upgrade entry that has not launched yet, the source is
+ * resolved now: none because the stream has no earlier accepted payload at all (its first payloads)
+ * → not run, non-gating; none for any other reason (another stream not loaded, no release of the
+ * previous minor yet, a failed lookup) → waiting, with the reason. Informing entries without a
+ * source are not run. `runs` are the payload's runs.
+ */
 export function entryConditions(view: WorldView, config: ReleaseConfig, p: Payload, runs: readonly JobRun[]): Map<string, EntryCondition> {
   const out = new Map<string, EntryCondition>();
   const judged = judgingConfig(config, p);

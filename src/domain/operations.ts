@@ -5,7 +5,7 @@
 import { qeEntries } from './config/schema.ts';
 import { entryConditions, judgingConfig } from './judging.ts';
 import { own } from './own.ts';
-import { emptyQEStatus, qeRunsOf } from './qe.ts';
+import { emptyQEStatus, qeRunsOf, runningQERuns } from './qe.ts';
 import { aggregatorRunName, rfc3339, runName, safeJobName } from './tagname.ts';
 import type { EventRecord, InputTag, JobRun, Payload, QEStatus, StreamRecord } from './types.ts';
 import { resolveUpgradeSource } from './upgrade.ts';
@@ -72,7 +72,7 @@ function isResult(x: unknown): x is OpResult {
 
 /** Pending QE runs of the payload's current generation, as cancellations. */
 function qeCancels(view: WorldView, p: Payload, reason: string): { runId: string; reason: string }[] {
-  return view.runs(p.stream, p.tag).filter((r) => r.kind === 'qe' && r.generation === p.qe.generation && r.state === 'Pending').map((r) => ({ runId: r.id, reason }));
+  return runningQERuns(view.runs(p.stream, p.tag), p.qe.generation).map((r) => ({ runId: r.id, reason }));
 }
 
 /** QE reopened after the payload became eligible again (override to Accepted, a retry): a fresh generation if QE had started. */

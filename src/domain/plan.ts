@@ -6,7 +6,7 @@ import { entryConditions, freezeJobs, isQEAccepted, judgingConfig, qeConditions,
 import { own } from './own.ts';
 import { componentsOf, decideCreation, inputHash, isKept, nextExpiryMs, pendingToAbort, selectGarbage } from './lifecycle.ts';
 import { periodicDue } from './periodic.ts';
-import { emptyQEStatus, evaluateGate, qeDecision, qeJobNames, qeStatuses, qeTimeoutMs } from './qe.ts';
+import { emptyQEStatus, evaluateGate, qeDecision, qeJobNames, qeStatuses, qeTimeoutMs, runningQERuns } from './qe.ts';
 import { aggregatorRunName, releaseTagName, rfc3339, runName, safeJobName } from './tagname.ts';
 import {
   AnnotationCreationTimestamp,
@@ -385,11 +385,12 @@ function stageVerify(b: PlanBuilder, p0: Payload): void {
     b.put(p);
     b.event(p.tag, 'JobRemoved', `${name} was removed from the stream config; its unfinished work is cancelled (waive it to accept ${p.tag} without it)`, { verifyName: name });
   }
-  let conditions = entryConditions(b.view, b.config, p, b.runsOf(p));
+  // the launches below cannot change a condition (entries with one launch nothing; a launched
+  // upgrade run carries the source that made it launchable), so they are computed once
+  const conditions = entryConditions(b.view, b.config, p, b.runsOf(p));
   if (p.phase === 'Ready' || p.phase === 'Accepted') {
     ensureEntries(b, p, ciEntries(judged), statuses, 0, conditions);
     statuses = ciStatuses(judged, b.runsOf(p));
-    conditions = entryConditions(b.view, b.config, p, b.runsOf(p));
   }
   if (p.phase === 'Ready' && !p.override) {
     const v = ciVerdict(judged, statuses, conditions);
@@ -414,7 +415,7 @@ function stageVerify(b: PlanBuilder, p0: Payload): void {
 }
 
 function cancelQERuns(b: PlanBuilder, p: Payload, reason: string): void {
-  for (const r of b.runsOf(p)) if (r.kind === 'qe' && r.generation === p.qe.generation && r.state === 'Pending') b.cancelRun(r.id, reason);
+  for (const r of runningQERuns(b.runsOf(p), p.qe.generation)) b.cancelRun(r.id, reason);
 }
 
 function stageQE(b: PlanBuilder, p0: Payload, ci: Map<string, EntryStatus>, conditions: EntryConditions): void {
@@ -455,9 +456,7 @@ function stageQE(b: PlanBuilder, p0: Payload, ci: Map<string, EntryStatus>, cond
   const judged = judgingConfig(b.config, p);
   const active = qeJobNames(judged, cur);
   // jobs removed from the config while running: cancel their runs, decide without them
-  for (const r of b.runsOf(p)) {
-    if (r.kind === 'qe' && r.generation === cur.generation && r.state === 'Pending' && !active.includes(r.verifyName)) b.cancelRun(r.id, 'RemovedFromConfig');
-  }
+  for (const r of runningQERuns(b.runsOf(p), cur.generation)) if (!active.includes(r.verifyName)) b.cancelRun(r.id, REMOVED_FROM_CONFIG);
   if (active.length === 0) {
     b.setQE(p, { ...cur, state: '', reason: '', message: 'all QE jobs were removed from the stream config' });
     return;

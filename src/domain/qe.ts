@@ -83,6 +83,11 @@ export function evaluateGate(config: ReleaseConfig, payload: Payload, statuses: 
   return { open: true, skipped: null, description: `open: payload Accepted and informing jobs ${gate === 'InformingPassed' ? 'passed' : 'completed'} (gate ${gate})` };
 }
 
+/** QE runs of a generation that are still running (what a verdict, re-run or override stops). */
+export function runningQERuns(runs: readonly JobRun[], generation: number): JobRun[] {
+  return runs.filter((r) => r.kind === 'qe' && r.generation === generation && r.state === 'Pending');
+}
+
 /** Runs of one QE entry in the payload's current QE generation. */
 export function qeRunsOf(runs: readonly JobRun[], name: string, generation: number): JobRun[] {
   return runs.filter((r) => r.kind === 'qe' && r.verifyName === name && r.generation === generation);

@@ -208,9 +208,7 @@ export function ciVerdict(config: ReleaseConfig, statuses: Map<string, EntryStat
   }
   // a blocking failure rejects once every other entry finished or can only wait
   const agg = aggregateStates(blocking.filter((s) => !s.held).map((s) => s.state));
-  if (agg === 'Failure' || blocking.some((s) => s.held)) {
-    if (agg !== 'Failure') return { verdict: null, reason: '', message: '' };
-  }
+  if (agg !== 'Failure' && blocking.some((s) => s.held)) return { verdict: null, reason: '', message: '' };
   if (agg === 'Success') return { verdict: 'Accepted', reason: 'ReleasePayloadAccepted', message: '' };
   if (agg === 'Failure') {
     const failed = blocking.filter((s) => s.state === 'Failure').map((s) => s.name).sort();

@@ -380,13 +380,7 @@ export class LocalExecutor implements JobExecutor {
 
   private finish(run: Run, state: JobStatus['state'], reason: string): void {
     if (run.status.state !== 'Pending' || this.detached || run.released) return;
-    if (run.timer) clearTimeout(run.timer);
-    if (run.poll) clearInterval(run.poll);
-    run.timer = run.poll = null;
-    if (run.counted) {
-      this.running--;
-      run.counted = false;
-    }
+    this.unwatch(run);
     run.status = { ...run.status, state, reason, finishedAt: this.now().toISOString() };
     try {
       this.writeStatus(run.status);
@@ -592,6 +586,11 @@ export class LocalExecutor implements JobExecutor {
   /** Lets go of one running run: it keeps running, unwatched, for the next controller to adopt. */
   private release(run: Run): void {
     run.released = true;
+    this.unwatch(run);
+  }
+
+  /** No more timeout or polling for a run, and its concurrency slot is free. */
+  private unwatch(run: Run): void {
     if (run.timer) clearTimeout(run.timer);
     if (run.poll) clearInterval(run.poll);
     run.timer = run.poll = null;
