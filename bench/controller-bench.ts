@@ -54,6 +54,12 @@ export class CountingStore implements Store {
   listEvents(q: Parameters<Store['listEvents']>[0]) {
     return this.inner.listEvents(q);
   }
+  pruneEvents(before: string) {
+    return this.inner.pruneEvents(before);
+  }
+  listRunIds() {
+    return this.inner.listRunIds();
+  }
   close() {
     return this.inner.close();
   }

@@ -63,6 +63,19 @@ export function buildProgram(): Command {
       'on Ctrl-C/SIGTERM stop running jobs (recorded Interrupted, relaunched on the next start) instead of leaving them running for the next start to re-adopt (env RC_STOP_JOBS=1)',
       /^(1|true|yes)$/i.test(process.env.RC_STOP_JOBS ?? ''),
     )
+    .option(
+      '--private-logs',
+      'job logs (/logs/*) require a token of any role (Authorization: Bearer, or the token as a browser password); default public (env RC_PRIVATE_LOGS=1)',
+      /^(1|true|yes)$/i.test(process.env.RC_PRIVATE_LOGS ?? ''),
+    )
+    .option(
+      '--event-retention <duration>',
+      'keep the events of deleted payloads this long after their last event, then prune them: days (90d) or a Go duration (2160h); 0 keeps them forever (env RC_EVENT_RETENTION)',
+      process.env.RC_EVENT_RETENTION ?? '90d',
+    )
+    .option('--max-connections <n>', 'HTTP connections open at once; more are closed at once (0: no limit)', '1024')
+    .option('--max-feed-connections <n>', 'live feeds (/api/v1/events) open at once; more get 503 with Retry-After (0: no limit)', '256')
+    .option('--http-cache-mib <n>', 'memory for the API response cache, in MiB (0 turns it off)', '64')
     .action(async (o) =>
       guard(async () => {
         const port = Number(o.port);
@@ -93,9 +106,29 @@ export function buildProgram(): Command {
         srv = await serve({
           releases: o.releases, jobs: o.jobs, data: o.data, db: o.db, tokens: o.tokens, port, host: o.host, registry: o.registry,
           executor: o.executor, demo: o.demo, reset: o.reset, feedInterval: Number(o.feedInterval), logLevel: o.logLevel, artifactsUrl: o.artifactsUrl,
-          stopJobs: Boolean(o.stopJobs), watch: o.watch !== false,
+          stopJobs: Boolean(o.stopJobs), watch: o.watch !== false, processHandlers: true, privateLogs: Boolean(o.privateLogs),
+          eventRetention: o.eventRetention,
+          http: { maxConnections: o.maxConnections, maxFeedConnections: o.maxFeedConnections, cacheMiB: o.httpCacheMib },
         });
         if (stopping) void finish();
+      }),
+    );
+
+  program
+    .command('token')
+    .description('tokens file helpers')
+    .command('hash')
+    .description('read a token from stdin, print its sha256:<hex> form for the tokens file (which then need not hold the token)')
+    .action(() =>
+      guard(async () => {
+        const chunks: Buffer[] = [];
+        for await (const c of process.stdin) chunks.push(Buffer.from(c as Buffer));
+        const token = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+        if (/\s/.test(token)) throw new CliError('the token read from stdin contains whitespace (one token, optionally followed by a newline)', 2);
+        if (token.length < 16) throw new CliError(`the token read from stdin must be at least 16 characters (got ${token.length})`, 2);
+        if (token.startsWith('sha256:')) throw new CliError('the token read from stdin starts with sha256: (already a hash?); such a value is always read as a hash', 2);
+        const { hashToken } = await import('../http/auth.ts');
+        out(hashToken(token));
       }),
     );
 

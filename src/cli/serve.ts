@@ -9,12 +9,14 @@ import { parseJobsFile } from '../adapters/jobs/local/jobsfile.ts';
 import { DemoFeeder } from '../adapters/sources/embedded/feeder.ts';
 import { openStore } from '../adapters/store/open.ts';
 import { Controller } from '../controller/controller.ts';
+import { DEFAULT_EVENT_RETENTION, Housekeeper, parseRetention } from '../controller/housekeeping.ts';
 import { formatIssue } from '../domain/config/validate.ts';
 import { loadConfigDir } from '../domain/config/load.ts';
 import { buildApp } from '../http/app.ts';
 import { CliError } from './client.ts';
 import { createMetrics } from '../http/metrics.ts';
 import { Authenticator, parseTokens } from '../http/auth.ts';
+import { installProcessFaultHandlers } from './process-faults.ts';
 import { ConfigReloader, RELOAD_KINDS, failedConfigFiles, loadedStreams, readTextFile } from './reload.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -41,6 +43,22 @@ export interface ServeOptions {
   watchDebounceMs?: number;
   /** on a clean stop, stop running jobs (recorded Interrupted) instead of leaving them running for the next start */
   stopJobs?: boolean;
+  /** /logs/* requires a valid token (any role); default: public */
+  privateLogs?: boolean;
+  /** how long events of deleted payloads are kept after their last event: `90d` (default), `2160h`, `0` = forever */
+  eventRetention?: string;
+  /** log unhandled rejections and uncaught exceptions, exiting only for programming errors (the CLI sets it) */
+  processHandlers?: boolean;
+  /** HTTP bounds (numbers or their CLI strings): connections, live feeds, response cache MiB */
+  http?: { maxConnections?: number | string; maxFeedConnections?: number | string; cacheMiB?: number | string };
+}
+
+/** A non-negative integer option, or a CliError naming the flag. */
+function countOption(flag: string, v: number | string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new CliError(`${flag} ${v}: must be a non-negative integer`, 2);
+  return n;
 }
 
 
@@ -50,13 +68,24 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
     ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } } } : {}),
     redact: ['req.headers.authorization', 'token'],
   });
+  const removeFaultHandlers = o.processHandlers ? installProcessFaultHandlers(log) : () => {};
   const releases = o.releases ?? (o.demo ? join(DEMO_DIR, 'releases') : undefined);
   const jobs = o.jobs ?? (o.demo ? join(DEMO_DIR, 'jobs.yaml') : undefined);
   const tokens = o.tokens ?? (o.demo ? join(DEMO_DIR, 'tokens.yaml') : undefined);
   if (!releases) throw new CliError('--releases DIR is required (or --demo)', 2);
   if (!jobs) throw new CliError('--jobs FILE is required (or --demo)', 2);
+  if (o.privateLogs && !tokens) throw new CliError('--private-logs needs a tokens file (--tokens FILE): without tokens nobody could read the logs', 2);
   if (o.executor !== 'local') throw new CliError(`--executor ${o.executor}: only "local" is available in this build`, 2);
   if (!existsSync(releases)) throw new CliError(`--releases ${releases}: no such directory`, 2);
+  const maxConnections = countOption('--max-connections', o.http?.maxConnections);
+  const maxFeedConnections = countOption('--max-feed-connections', o.http?.maxFeedConnections);
+  const cacheMiB = countOption('--http-cache-mib', o.http?.cacheMiB);
+  let eventRetentionMs: number;
+  try {
+    eventRetentionMs = parseRetention(o.eventRetention ?? DEFAULT_EVENT_RETENTION);
+  } catch (e) {
+    throw new CliError(`--event-retention: ${(e as Error).message}`, 2);
+  }
 
   const data = resolve(o.data);
   if (o.reset && existsSync(data)) rmSync(data, { recursive: true, force: true });
@@ -104,8 +133,11 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   });
   const configProblems = () => reloader.problems();
   const { createPages } = await import('../http/pages/index.ts');
-  const registerPages = createPages(controller, { artifactsUrl: o.artifactsUrl, configProblems });
-  const app = await buildApp({ ops: controller, authenticator, configProblems, metrics, logger: false, registerPages, artifactsUrl: o.artifactsUrl });
+  const registerPages = createPages(controller, { artifactsUrl: o.artifactsUrl, configProblems, logsAuth: o.privateLogs ? authenticator : null });
+  const app = await buildApp({
+    ops: controller, authenticator, configProblems, metrics, logger: false, registerPages, artifactsUrl: o.artifactsUrl,
+    server: { maxConnections }, events: { maxConnections: maxFeedConnections }, cacheBytes: cacheMiB === undefined ? undefined : cacheMiB * 1024 * 1024,
+  });
   await app.listen({ port: o.port, host: o.host });
   const onHangup = () => {
     log.info('received SIGHUP, reloading the release configs, jobs file and tokens file');
@@ -117,6 +149,12 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   const url = typeof addr === 'object' && addr ? `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${addr.port}` : `http://${o.host}:${o.port}`;
   log.info(`release-controller listening on ${url} (${loaded.streams.length} streams, data in ${data})`);
   await controller.start();
+  // prunes old events of deleted payloads and sweeps files a crash left behind: now and hourly
+  const housekeeper = new Housekeeper({
+    store, executor, builder, eventRetentionMs, log: log.child({ component: 'housekeeping' }),
+    isLiveTag: (tag) => controller.state.findTag(tag) !== undefined || controller.state.streams().some((s) => controller.state.payload(s.name, tag) !== undefined),
+  });
+  await housekeeper.start();
   let feeder: DemoFeeder | null = null;
   if (o.demo) {
     feeder = new DemoFeeder({
@@ -137,10 +175,12 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
       process.off('SIGHUP', onHangup);
       await reloader.close();
       await app.close();
+      await housekeeper.stop();
       await controller.stop();
       await store.close();
       log.info('release-controller stopped');
       log.flush?.();
+      removeFaultHandlers();
     })());
   return { close, url };
 }

@@ -10,6 +10,7 @@ import type { PayloadBuilder } from '../ports/builder.ts';
 import { systemClock, type Clock } from '../ports/clock.ts';
 import type { JobExecutor, JobSpec, JobStatus } from '../ports/executor.ts';
 import type { Change, EventQuery, Store } from '../ports/store.ts';
+import { describeError, isTransientStoreError } from './faults.ts';
 import { OperationError, type Operations } from './operations.ts';
 import { State } from './state.ts';
 
@@ -65,6 +66,21 @@ export interface ConfigProblem {
 
 const SYSTEM = 'controller';
 const MAX_BUSY_PASSES = 50;
+/** backoff of a store commit that failed with a transient fault: 100 ms, doubling, at most 5 s */
+const COMMIT_RETRY_FIRST_MS = 100;
+const COMMIT_RETRY_MAX_MS = 5000;
+/** a job status that failed to record with a non-transient error is tried again after this long */
+const STATUS_RETRY_MS = 5000;
+
+/** the store is failing: commits are being retried */
+interface Outage {
+  since: Date;
+  /** failed attempts so far */
+  attempts: number;
+  message: string;
+  /** the wait before the next attempt */
+  delayMs: number;
+}
 
 export class Controller implements Operations {
   readonly state: State;
@@ -99,6 +115,12 @@ export class Controller implements Operations {
    * state, decides and commits inside it, so no update is lost with an asynchronous store
    */
   private section: Promise<unknown> = Promise.resolve();
+  /** set while a commit keeps failing with a transient store fault (unavailable()) */
+  private outage: Outage | null = null;
+  /** ends the backoff wait of a retried commit (stop() calls it) */
+  private retryWake: (() => void) | null = null;
+  /** operations waiting for the section: told when the store becomes unavailable, so they fail fast */
+  private readonly outageListeners = new Set<() => void>();
 
   private constructor(opts: ControllerOptions, state: State) {
     this.store = opts.store;
@@ -176,6 +198,13 @@ export class Controller implements Operations {
     return this.isReady && !this.stopped;
   }
 
+  /** Why the store is failing right now (its commits are being retried); null while it is healthy. */
+  unavailable(): string | null {
+    const o = this.outage;
+    if (!o) return null;
+    return `store unavailable: ${o.message} (since ${rfc3339(o.since)}, ${o.attempts} attempt${o.attempts === 1 ? '' : 's'})`;
+  }
+
   /**
    * Records the stream configs of a (re)load. Valid configs replace the stored ones (payloads keep
    * the job set they were created with, so an edit applies to new payloads only). A file that
@@ -241,6 +270,8 @@ export class Controller implements Operations {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // a commit waiting out a store outage gives up: what it would have recorded is adopted from the executor on the next start
+    this.retryWake?.();
     if (this.resyncHandle) clearInterval(this.resyncHandle);
     for (const t of this.timers.values()) clearTimeout(t.handle);
     this.timers.clear();
@@ -326,14 +357,16 @@ export class Controller implements Operations {
         since: this.since.get(stream),
       });
       const changes = planChanges(plan);
+      // what garbage collection deletes, read before the commit drops it from the view
+      const deleted = plan.deletes.map((p) => ({ stream: p.stream, tag: p.tag, runIds: this.state.runs(p.stream, p.tag).map((r) => r.id) }));
       if (changes.length) {
         this.log.debug?.({ stream, changes: changes.map((c) => c.kind + ('payload' in c ? `:${c.payload.tag}` : 'run' in c ? `:${c.run.id}` : '')) }, 'reconcile changes');
         await this.commit(changes);
       }
-      return { plan, changed: changes.length > 0 };
+      return { plan, changed: changes.length > 0, deleted };
     });
     if (!decided) return null;
-    const { plan, changed } = decided;
+    const { plan, changed, deleted } = decided;
     // executor calls outside the section: their status reports take it themselves
     for (const spec of plan.launches) {
       const run = this.state.run(spec.runId);
@@ -341,6 +374,7 @@ export class Controller implements Operations {
       if (run && p) await this.launchOne(this.specFor(run, p));
     }
     for (const c of plan.cancels) await this.executor.cancel(c.runId, c.reason).catch((e) => this.log.warn({ err: e, run: c.runId }, 'cancel failed'));
+    if (deleted.length) await this.removeDeleted(deleted);
     for (const tag of plan.builds) this.startBuild(stream, tag);
     for (const u of plan.inputUpdates) this.wakeInput(u.input);
     // level-triggered: a pass that changed something is followed by another until nothing changes
@@ -363,6 +397,23 @@ export class Controller implements Operations {
     return plan;
   }
 
+  /**
+   * After garbage collection committed: the executor forgets the deleted runs (run directories,
+   * logs) and the builder removes the payloads' manifests. Best effort, outside the section; what a
+   * crash leaves behind here is swept later (controller/housekeeping.ts).
+   */
+  private async removeDeleted(deleted: { stream: string; tag: string; runIds: string[] }[]): Promise<void> {
+    const runIds = deleted.flatMap((d) => d.runIds);
+    if (runIds.length && this.executor.forget) {
+      await this.executor.forget(runIds).catch((e) => this.log.warn({ err: e, runs: runIds.length }, 'removing the run directories of deleted payloads failed; the next sweep retries'));
+    }
+    if (!this.builder.remove) return;
+    for (const d of deleted) {
+      if (this.state.findTag(d.tag)) continue; // the same tag lives on in another stream (manifests are per tag)
+      await this.builder.remove(d.stream, d.tag).catch((e) => this.log.warn({ err: e, tag: d.tag }, 'removing the manifests of a deleted payload failed; the next sweep retries'));
+    }
+  }
+
   private repositoryFor(c: ReleaseConfig): string {
     return `${this.registry}/${c.to || 'release'}`;
   }
@@ -380,10 +431,15 @@ export class Controller implements Operations {
     return next;
   }
 
-  /** Store first, then the view, then listeners. Serialised so the view matches the store. */
-  private commit(changes: Change[]): Promise<void> {
+  /**
+   * Store first, then the view, then listeners. Serialised so the view matches the store.
+   * `once` (operations): a transient store fault refuses the operation as 'unavailable' instead of
+   * retrying; `abandoned` says its caller gave up while it waited (nothing is written then).
+   */
+  private commit(changes: Change[], opts: { once?: boolean; abandoned?: () => boolean } = {}): Promise<void> {
     const next = this.writeChain.then(async () => {
-      const ids = await this.store.commit(changes);
+      if (opts.abandoned?.()) throw this.unavailableError();
+      const ids = await this.storeCommit(changes, opts.once ?? false);
       this.state.apply(changes);
       let i = 0;
       const events: EventRecord[] = [];
@@ -398,6 +454,77 @@ export class Controller implements Operations {
     });
     this.writeChain = next.catch(() => undefined);
     return next;
+  }
+
+  /**
+   * One store transaction. A transient fault (connection lost, server restarting, database busy,
+   * disk full) is retried with backoff — the same changes, and every later write waits behind them
+   * on the write chain, so statuses are recorded in the order they arrived — until it succeeds or
+   * the controller stops. Other errors (a constraint violation, a bug) are not retried here: the
+   * caller fails and tries again later.
+   */
+  private async storeCommit(changes: Change[], once: boolean): Promise<number[]> {
+    for (;;) {
+      // stopping in an outage: nothing after the unrecorded changes may be recorded before them
+      if (this.stopped && this.outage) throw this.stoppedInOutage();
+      try {
+        const ids = await this.store.commit(changes);
+        if (this.outage) this.recovered();
+        return ids;
+      } catch (err) {
+        if (!isTransientStoreError(err)) {
+          this.log.error({ err, changes: changes.length }, `store commit failed (not retried: not a connection, lock or disk fault): ${describeError(err)}`);
+          throw err;
+        }
+        if (once) {
+          this.log.warn({ err }, `store commit of an operation failed, refused as unavailable: ${describeError(err)}`);
+          throw new OperationError('unavailable', `store unavailable: ${describeError(err)}; nothing was changed, try again later`, this.retryAfterSeconds());
+        }
+        if (this.stopped) throw this.stoppedInOutage(err);
+        const delay = this.failedAttempt(err);
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            this.retryWake = null;
+            resolve();
+          };
+          const timer = setTimeout(done, delay);
+          this.retryWake = done;
+        });
+      }
+    }
+  }
+
+  /** records a failed attempt (entering the outage on the first); returns the wait before the next */
+  private failedAttempt(err: unknown): number {
+    const first = !this.outage;
+    const o = (this.outage ??= { since: new Date(), attempts: 0, message: '', delayMs: COMMIT_RETRY_FIRST_MS });
+    if (!first) o.delayMs = Math.min(o.delayMs * 2, COMMIT_RETRY_MAX_MS);
+    o.attempts++;
+    o.message = describeError(err);
+    this.log.warn({ err, attempt: o.attempts, retryInMs: o.delayMs }, `store commit failed (attempt ${o.attempts}), retrying in ${o.delayMs} ms: ${o.message}`);
+    if (first) for (const f of [...this.outageListeners]) f();
+    return o.delayMs;
+  }
+
+  private recovered(): void {
+    const o = this.outage!;
+    this.outage = null;
+    this.log.info({ attempts: o.attempts, outageMs: Date.now() - o.since.getTime() }, `store available again after ${o.attempts} failed attempt${o.attempts === 1 ? '' : 's'} (${((Date.now() - o.since.getTime()) / 1000).toFixed(1)} s)`);
+  }
+
+  private stoppedInOutage(err?: unknown): Error {
+    const why = err !== undefined ? describeError(err) : (this.outage?.message ?? 'unknown');
+    return new Error(`store unavailable (${why}): the controller stopped before these changes were recorded; the executor's results are adopted on the next start`);
+  }
+
+  /** Retry-After for a refused write: the current backoff, in whole seconds (1…5) */
+  private retryAfterSeconds(): number {
+    return Math.max(1, Math.ceil((this.outage?.delayMs ?? COMMIT_RETRY_FIRST_MS) / 1000));
+  }
+
+  private unavailableError(): OperationError {
+    return new OperationError('unavailable', `${this.unavailable() ?? 'store unavailable'}; nothing was changed, try again later`, this.retryAfterSeconds());
   }
 
   /** The executor's spec of a recorded run: everything from the run itself, so a relaunch is identical. */
@@ -462,7 +589,21 @@ export class Controller implements Operations {
 
   /** Records a status reported by the executor and wakes the run's stream. */
   private async onJobStatus(st: JobStatus): Promise<void> {
-    const recorded = await this.exclusive(() => this.recordJobStatus(st));
+    let recorded: string | null;
+    try {
+      recorded = await this.exclusive(() => this.recordJobStatus(st));
+    } catch (err) {
+      // transient store faults were retried inside commit(); this is a stop in an outage or a non-transient error
+      if (this.stopped) {
+        this.log.warn({ err, run: st.runId, state: st.state }, 'job status not recorded before stop; the next start adopts it from the executor');
+      } else {
+        this.log.error({ err, run: st.runId, state: st.state }, `recording a job status failed; trying again in ${STATUS_RETRY_MS / 1000} s`);
+        setTimeout(() => {
+          if (!this.stopped) void this.onJobStatus(st);
+        }, STATUS_RETRY_MS).unref();
+      }
+      return;
+    }
     if (recorded && !this.stopped) this.wake(recorded);
   }
 
@@ -517,8 +658,13 @@ export class Controller implements Operations {
     return () => this.listeners.delete(listener);
   }
 
-  listEvents(q: EventQuery): Promise<EventRecord[]> {
-    return this.store.listEvents(q);
+  async listEvents(q: EventQuery): Promise<EventRecord[]> {
+    try {
+      return await this.store.listEvents(q);
+    } catch (err) {
+      if (!isTransientStoreError(err)) throw err;
+      throw new OperationError('unavailable', `store unavailable: ${describeError(err)}; the event history cannot be read right now`, this.retryAfterSeconds());
+    }
   }
 
   /**
@@ -526,7 +672,18 @@ export class Controller implements Operations {
    * records its changes, then hands its cancellations and launches to the executor outside it.
    */
   private async operate(decide: (now: Date) => OpResult): Promise<void> {
-    const c = await this.exclusive(async () => {
+    // writes fail fast while the store is failing, rather than wait out the outage
+    if (this.outage) throw this.unavailableError();
+    let abandoned = false;
+    let giveUp: (e: Error) => void = () => {};
+    const gaveUp = new Promise<never>((_, reject) => (giveUp = reject));
+    const onOutage = () => {
+      abandoned = true;
+      giveUp(this.unavailableError());
+    };
+    this.outageListeners.add(onOutage);
+    const work = this.exclusive(async () => {
+      if (abandoned) return null;
       const r = decide(this.clock.now());
       if (!r.ok) throw new OperationError(r.refusal.code, r.refusal.message);
       const ch = r.changes;
@@ -535,9 +692,19 @@ export class Controller implements Operations {
       if (ch.payload) changes.push({ kind: 'putPayload', payload: ch.payload });
       for (const run of ch.runs) changes.push({ kind: 'putJobRun', run });
       for (const e of ch.events) changes.push({ kind: 'appendEvent', event: e });
-      if (changes.length) await this.commit(changes);
+      if (changes.length) await this.commit(changes, { once: true, abandoned: () => abandoned });
       return ch;
     });
+    // an operation queued behind a commit that starts failing gives up (and writes nothing)
+    let c: Awaited<typeof work>;
+    try {
+      c = await Promise.race([work, gaveUp]);
+    } finally {
+      this.outageListeners.delete(onOutage);
+      work.catch(() => undefined);
+      gaveUp.catch(() => undefined);
+    }
+    if (!c) return;
     for (const x of c.cancels) await this.executor.cancel(x.runId, x.reason).catch((e) => this.log.warn({ err: e, run: x.runId }, 'cancel failed'));
     for (const id of c.launches) {
       const run = this.state.run(id);

@@ -3,13 +3,18 @@ import type { EventRecord } from '../domain/types.ts';
 import type { EventQuery } from '../ports/store.ts';
 import type { State } from './state.ts';
 
-export type OperationErrorCode = 'bad_request' | 'not_found' | 'conflict';
+export type OperationErrorCode = 'bad_request' | 'not_found' | 'conflict' | 'unavailable';
 
-/** A refused operation; the HTTP layer maps code → 400 / 404 / 409 with `message`. */
+/**
+ * A refused operation; the HTTP layer maps code → 400 / 404 / 409 / 503 with `message`.
+ * 'unavailable': the store is failing right now and nothing was changed; try again after
+ * `retryAfterSeconds` (the Retry-After header).
+ */
 export class OperationError extends Error {
   constructor(
     readonly code: OperationErrorCode,
     message: string,
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -45,6 +50,8 @@ export interface Operations {
   subscribe(listener: (e: EventRecord) => void): () => void;
   /** true once the state is loaded and the first reconcile of every stream is done */
   ready(): boolean;
+  /** why the store is failing right now (commits are being retried), null while it is healthy */
+  unavailable?(): string | null;
   /** release config files that failed validation at the last (re)load (Controller.configProblems) */
   configProblems?(): { file: string; stream?: string; errors: string[]; keptRunning: boolean }[];
 }

@@ -150,20 +150,49 @@ export class State implements WorldView {
     arr.splice(i, 0, p);
   }
 
+  /**
+   * Everything of one payload leaves memory, as deletePayload removes it from the store: the
+   * payload, its runs, the upgrade results of its runs (upgrades *into* it); upgrade results of
+   * live payloads' runs *from* it stay (they are those payloads' results).
+   */
   private deletePayloadMem(stream: string, tag: string): void {
     const k = key(stream, tag);
     const old = this.payloadByKey.get(k);
     if (!old) return;
     this.payloadByKey.delete(k);
-    if (this.payloadByTag.get(tag) === old) this.payloadByTag.delete(tag);
+    if (this.payloadByTag.get(tag) === old) {
+      this.payloadByTag.delete(tag);
+      // the same tag may live on in another stream
+      for (const [s] of this.payloadsByStream) {
+        const other = s !== stream ? this.payloadByKey.get(key(s, tag)) : undefined;
+        if (other) {
+          this.payloadByTag.set(tag, other);
+          break;
+        }
+      }
+    }
     const arr = this.payloadsByStream.get(stream);
     if (arr) {
       const i = arr.indexOf(old);
       if (i >= 0) arr.splice(i, 1);
     }
+    // upgrades into this payload: by their run when it is in memory (the controller reads the runs
+    // of what it deletes before the commit); a run not in memory is this payload's unless another
+    // live payload has the same tag (then it stays until that one goes too)
+    const ambiguous = this.payloadByTag.has(tag);
+    for (const u of [...(this.upgradesTo.get(tag) ?? [])]) {
+      const r = this.runsById.get(u.runId);
+      if (r ? r.stream === stream && r.tag === tag : !ambiguous) this.dropUpgradeMem(u);
+    }
     for (const r of this.runsByPayload.get(k) ?? []) {
       this.runsById.delete(r.id);
-      if (r.kind === 'periodic') this.periodicByStream.get(stream)?.delete(r.id);
+      const u = this.upgradesByRun.get(r.id);
+      if (u) this.dropUpgradeMem(u);
+      if (r.kind === 'periodic') {
+        const m = this.periodicByStream.get(stream);
+        m?.delete(r.id);
+        if (m?.size === 0) this.periodicByStream.delete(stream);
+      }
     }
     this.runsByPayload.delete(k);
     this.complete.delete(k);
@@ -224,6 +253,38 @@ export class State implements WorldView {
       if (i >= 0) arr[i] = u;
       else arr.push(u);
     }
+  }
+
+  private dropUpgradeMem(u: UpgradeResult): void {
+    if (this.upgradesByRun.get(u.runId) === u) this.upgradesByRun.delete(u.runId);
+    for (const [map, k] of [
+      [this.upgradesTo, u.to],
+      [this.upgradesFrom, u.from],
+    ] as const) {
+      const arr = map.get(k);
+      const i = arr ? arr.indexOf(u) : -1;
+      if (i >= 0) arr!.splice(i, 1);
+      if (arr && arr.length === 0) map.delete(k);
+    }
+  }
+
+  /** entries per index, to check that garbage collection leaves nothing behind (tests, soak) */
+  sizes(): Record<string, number> {
+    let upgradesTo = 0;
+    for (const a of this.upgradesTo.values()) upgradesTo += a.length;
+    let upgradesFrom = 0;
+    for (const a of this.upgradesFrom.values()) upgradesFrom += a.length;
+    let periodic = 0;
+    for (const m of this.periodicByStream.values()) periodic += m.size;
+    let payloadsByStream = 0;
+    for (const a of this.payloadsByStream.values()) payloadsByStream += a.length;
+    let runsByPayload = 0;
+    for (const a of this.runsByPayload.values()) runsByPayload += a.length;
+    return {
+      payloads: this.payloadByKey.size, payloadTags: this.payloadByTag.size, payloadsByStream, runs: this.runsById.size,
+      runKeys: this.runsByPayload.size, runsByPayload, periodic, upgrades: this.upgradesByRun.size, upgradeToKeys: this.upgradesTo.size,
+      upgradesTo, upgradeFromKeys: this.upgradesFrom.size, upgradesFrom, complete: this.complete.size, lru: this.lru.size,
+    };
   }
 
   private putPublishedMem(r: PublishedRef): void {

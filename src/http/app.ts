@@ -12,6 +12,7 @@ import { registerResponseCache } from './cache.ts';
 import { HttpError } from './errors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { RouteRegistry } from './openapi.ts';
+import { applyConnectionLimit, registerJsonDepthLimit, serverLimits, serverOptions, type ServerLimits } from './server-limits.ts';
 
 export interface AppOptions {
   ops: Operations;
@@ -31,9 +32,13 @@ export interface AppOptions {
   /** request body limit in bytes (default 1 MiB) */
   bodyLimit?: number;
   events?: EventRouteOptions;
+  /** server timeouts, header size and connection limit (defaults: DEFAULT_SERVER_LIMITS) */
+  server?: Partial<ServerLimits>;
+  /** bytes the response cache may hold (default 64 MiB; 0 turns it off) */
+  cacheBytes?: number;
 }
 
-const OP_STATUS = { bad_request: 400, not_found: 404, conflict: 409 } as const;
+const OP_STATUS = { bad_request: 400, not_found: 404, conflict: 409, unavailable: 503 } as const;
 const PLAIN = 'text/plain; charset=utf-8';
 const jsonError = (message: string) => JSON.stringify({ error: message }) + '\n';
 
@@ -44,15 +49,20 @@ function loggerOption(logger: AppOptions['logger']): FastifyServerOptions['logge
 }
 
 export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
+  const limits = serverLimits(o.server);
   const app = Fastify({
+    ...serverOptions(limits),
     logger: loggerOption(o.logger),
     bodyLimit: o.bodyLimit ?? 1 << 20,
     routerOptions: { maxParamLength: 500, ignoreTrailingSlash: false },
-    // a malformed URL (bad percent-encoding) is the client's mistake, answered like Go's server does
-    frameworkErrors: (_err, _req, reply) => {
-      void (reply as unknown as FastifyReply).code(400).type(PLAIN).send('400 Bad Request\n');
+    // a malformed URL (bad percent-encoding) is the client's mistake, answered like Go's server does (plus the reason)
+    frameworkErrors: (err, _req, reply) => {
+      const why = err.code === 'FST_ERR_BAD_URL' ? 'malformed URL (invalid percent-encoding)' : err.message;
+      void (reply as unknown as FastifyReply).code(400).type(PLAIN).send(`400 Bad Request: ${why}\n`);
     },
   });
+  applyConnectionLimit(app, limits);
+  registerJsonDepthLimit(app);
   const metrics = o.metrics ?? createMetrics();
   metrics.bind(o.ops.state);
   metrics.bindConfigProblems(o.configProblems ?? (() => releaseConfigProblems(o.ops)));
@@ -66,7 +76,11 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
       reply.code(err.status).headers(err.headers);
       return err.plain ? reply.type(PLAIN).send(err.message + '\n') : reply.type('application/json').send(jsonError(err.message));
     }
-    if (err instanceof OperationError) return reply.code(OP_STATUS[err.code] ?? 400).type('application/json').send(jsonError(err.message));
+    if (err instanceof OperationError) {
+      // the store is failing: nothing was changed, the client may try again
+      if (err.code === 'unavailable') reply.header('retry-after', String(err.retryAfterSeconds ?? 5));
+      return reply.code(OP_STATUS[err.code] ?? 400).type('application/json').send(jsonError(err.message));
+    }
     const status = (err as FastifyError).statusCode;
     if (status && status >= 400 && status < 500) {
       const code = (err as FastifyError).code;
@@ -88,16 +102,21 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   const offEvents = o.ops.subscribe((e) => metrics.events.inc({ type: e.type }));
   app.addHook('onClose', async () => offEvents());
 
-  registerResponseCache(app, o.ops.state);
+  const cache = registerResponseCache(app, o.ops.state, reg, o.cacheBytes);
   streamRoutes(app, reg, ctx);
   writeRoutes(app, reg, ctx, auth);
-  eventRoutes(app, reg, ctx, o.events);
+  const feeds = eventRoutes(app, reg, ctx, o.events);
+  metrics.bindHttp(() => ({ cacheBytes: cache.bytes, cacheEntries: cache.size, feedConnections: feeds.connections }));
 
   reg.route(app, { method: 'GET', url: '/healthz', summary: 'Liveness', tag: 'ops', produces: 'text/plain' }, async (_req, reply) => reply.type(PLAIN).send('ok\n'));
   reg.route(
     app,
-    { method: 'GET', url: '/readyz', summary: 'Readiness: state loaded and the first reconcile of every stream done', tag: 'ops', produces: 'text/plain', responses: { '200': 'ready', '503': 'starting' } },
-    async (_req, reply) => (o.ops.ready() ? reply.type(PLAIN).send('ok\n') : reply.code(503).type(PLAIN).send('not ready\n')),
+    { method: 'GET', url: '/readyz', summary: 'Readiness: state loaded, the first reconcile of every stream done, and the store writable', tag: 'ops', produces: 'text/plain', responses: { '200': 'ready', '503': 'starting, or the store is failing (`not ready: <reason>`)' } },
+    async (_req, reply) => {
+      const reason = o.ops.unavailable?.() ?? null;
+      if (reason) return reply.code(503).type(PLAIN).send(`not ready: ${reason}\n`);
+      return o.ops.ready() ? reply.type(PLAIN).send('ok\n') : reply.code(503).type(PLAIN).send('not ready\n');
+    },
   );
   reg.route(app, { method: 'GET', url: '/metrics', summary: 'Prometheus metrics', tag: 'ops', produces: 'text/plain' }, async (_req, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),

@@ -1,5 +1,10 @@
 // Bearer-token authentication for write routes. Tokens come from a YAML file; comparison is
 // constant-time over SHA-256 digests (so token length leaks nothing); tokens are never logged.
+//
+// Tokens file: a YAML list of `{ user, token, roles: [admin | qe | ci] }`. `token` is either the
+// token itself (at least 16 characters) or its hash, `sha256:<64 hex digits>` (the SHA-256 of the
+// token's UTF-8 bytes, as `release-controller token hash` prints it), so the file need not hold the
+// secret. A value starting with `sha256:` is always read as a hash.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -7,10 +12,21 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { apiError } from './errors.ts';
 
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
 export const ROLES = ['admin', 'qe', 'ci'] as const;
 export type Role = (typeof ROLES)[number];
 
 const str = { required_error: 'is required', invalid_type_error: 'must be a string' };
+const HASH_PREFIX = 'sha256:';
+const HASH = /^sha256:[0-9a-fA-F]{64}$/;
+const tokenField = z
+  .string(str)
+  .superRefine((t, ctx) => {
+    if (t.startsWith(HASH_PREFIX)) {
+      if (!HASH.test(t)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `a token hash must be sha256: followed by 64 hex digits (got ${t.length - HASH_PREFIX.length} characters after sha256:)` });
+    } else if (t.length < 16) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be at least 16 characters' });
+  });
 const role = z.enum(ROLES, {
   errorMap: (i) => ({ message: `must be one of ${ROLES.join(', ')}${i.code === 'invalid_enum_value' ? ` (got ${JSON.stringify(i.received)})` : ''}` }),
 });
@@ -19,7 +35,7 @@ const TokensSchema = z.array(
     .object(
       {
         user: z.string(str).min(1, 'must not be empty'),
-        token: z.string(str).min(16, 'must be at least 16 characters'),
+        token: tokenField,
         roles: z.array(role, { required_error: 'is required', invalid_type_error: 'must be a list of roles' }).nonempty('must list at least one role'),
       },
       { invalid_type_error: 'must be a mapping with user, token and roles' },
@@ -30,8 +46,19 @@ const TokensSchema = z.array(
 
 export interface TokenEntry {
   user: string;
+  /** the token, or its hash `sha256:<hex>` */
   token: string;
   roles: Role[];
+}
+
+/** The SHA-256 digest a token entry stands for (of the token, or the hash it holds). */
+function entryDigest(token: string): Buffer {
+  return HASH.test(token) ? Buffer.from(token.slice(HASH_PREFIX.length), 'hex') : digest(token);
+}
+
+/** The tokens-file form of a token's hash: `sha256:<hex>`. */
+export function hashToken(token: string): string {
+  return HASH_PREFIX + digest(token).toString('hex');
 }
 
 export function parseTokens(text: string, file: string): TokenEntry[] {
@@ -44,8 +71,10 @@ export function parseTokens(text: string, file: string): TokenEntry[] {
   }
   const seen = new Set<string>();
   r.data.forEach((t, i) => {
-    if (seen.has(t.token)) throw new Error(`${file}: ${i}.token: the same token is listed twice`);
-    seen.add(t.token);
+    // a token and its hash are the same token
+    const d = entryDigest(t.token).toString('hex');
+    if (seen.has(d)) throw new Error(`${file}: ${i}.token: the same token is listed twice`);
+    seen.add(d);
   });
   return r.data.map((t) => ({ user: t.user, token: t.token, roles: [...t.roles] }));
 }
@@ -60,7 +89,6 @@ export function loadTokensFile(path: string): TokenEntry[] {
   return parseTokens(text, path);
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
 
 export interface Principal {
   user: string;
@@ -81,13 +109,31 @@ export class Authenticator {
 
   /** Replaces the token list (a reload of the tokens file); requests from now on use the new list. */
   setTokens(tokens: TokenEntry[]): void {
-    this.entries = tokens.map((t) => ({ digest: digest(t.token), user: t.user, roles: [...t.roles] }));
+    this.entries = tokens.map((t) => ({ digest: entryDigest(t.token), user: t.user, roles: [...t.roles] }));
   }
 
+  /** The principal of an `Authorization: Bearer <token>` header, or null. */
   identify(header: string | undefined): Principal | null {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
     if (!m) return null;
-    const d = digest(m[1]);
+    return this.identifyToken(m[1]);
+  }
+
+  /**
+   * Like identify(), and also HTTP Basic credentials whose password is a token (the user name is
+   * ignored): what a browser sends after a `WWW-Authenticate: Basic` challenge (serve --private-logs).
+   */
+  identifyAny(header: string | undefined): Principal | null {
+    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
+    if (!m) return this.identify(header);
+    const creds = Buffer.from(m[1], 'base64').toString('utf8');
+    const colon = creds.indexOf(':');
+    return colon < 0 ? null : this.identifyToken(creds.slice(colon + 1));
+  }
+
+  private identifyToken(token: string): Principal | null {
+    if (token === '') return null;
+    const d = digest(token);
     let found: Principal | null = null;
     // compare against every entry so timing does not depend on which one matches
     for (const e of this.entries) if (timingSafeEqual(d, e.digest)) found = { user: e.user, roles: e.roles };

@@ -1,13 +1,21 @@
-// Read-through cache for the JSON API's GET routes: a response is reused while the in-memory
+// Read-through cache for the JSON API's GET routes: a 200 answer is reused while the in-memory
 // state has not changed (State.version), so hot read routes cost a Map lookup. Every change to
 // the state empties the cache.
-import type { FastifyInstance } from 'fastify';
+//
+// Bounded by bytes, not entries: the bodies (plus keys) never exceed `maxBytes` (default 64 MiB);
+// the least recently used entries go first. An entry is keyed by the route, its decoded path
+// parameters and only the query parameters the route documents (and so reads): `?x=1`, `?x=2`, …
+// and any re-ordering or re-encoding of a URL map to one entry, so junk cannot evict real answers.
+// Error answers are not kept (they are cheap, and unknown names would otherwise fill the cache).
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { State } from '../controller/state.ts';
+import { own } from '../domain/own.ts';
+import type { RouteRegistry } from './openapi.ts';
 
 interface Entry {
-  status: number;
   type: string;
   body: string | Buffer;
+  bytes: number;
 }
 
 declare module 'fastify' {
@@ -16,35 +24,131 @@ declare module 'fastify' {
   }
 }
 
-const MAX_ENTRIES = 5000;
-const MAX_BODY = 4 << 20;
+export const DEFAULT_CACHE_BYTES = 64 << 20;
+/** no single answer larger than this is kept (nor larger than the whole bound) */
+export const MAX_ENTRY_BYTES = 4 << 20;
+/** what an entry costs beyond its body and key: the Map slot, the entry object, the type string */
+const ENTRY_OVERHEAD = 128;
 
-/** Paths whose GET answers depend only on the state and the URL. */
+/** Query parameters whose values are a set (any of them matches): their order does not matter. */
+const SET_PARAMS = new Set(['phase']);
+
+/** Routes whose GET answers depend only on the state and the URL. */
 function cacheable(url: string): boolean {
-  return url.startsWith('/api/v1/releasestream') || url.startsWith('/api/v1/releasetag/');
+  return (url.startsWith('/api/v1/releasestream') || url.startsWith('/api/v1/releasetag/')) && !url.endsWith('/events');
 }
 
-export function registerResponseCache(app: FastifyInstance, state: State): void {
+/** Byte-bounded LRU map (Map iteration order is insertion order: the first key is the oldest). */
+export class ByteLru<V extends { bytes: number }> {
+  private readonly map = new Map<string, V>();
+  private total = 0;
+  constructor(readonly maxBytes: number) {}
+
+  get bytes(): number {
+    return this.total;
+  }
+  get size(): number {
+    return this.map.size;
+  }
+
+  get(key: string): V | undefined {
+    const v = this.map.get(key);
+    if (v === undefined) return undefined;
+    // most recently used goes last
+    this.map.delete(key);
+    this.map.set(key, v);
+    return v;
+  }
+
+  /** false (and nothing kept) when the value alone is larger than the bound */
+  set(key: string, v: V): boolean {
+    const cost = v.bytes + key.length * 2;
+    this.delete(key);
+    if (cost > this.maxBytes) return false;
+    this.map.set(key, v);
+    this.total += cost;
+    for (const [k, old] of this.map) {
+      if (this.total <= this.maxBytes) break;
+      this.map.delete(k);
+      this.total -= old.bytes + k.length * 2;
+    }
+    return true;
+  }
+
+  delete(key: string): void {
+    const old = this.map.get(key);
+    if (old === undefined) return;
+    this.map.delete(key);
+    this.total -= old.bytes + key.length * 2;
+  }
+
+  clear(): void {
+    this.map.clear();
+    this.total = 0;
+  }
+}
+
+/**
+ * The key of a request: route pattern, path parameters in pattern order (decoded, so `%34.16`
+ * and `4.16` are one entry) and the documented query parameters sorted by name, each with its
+ * values (first value only for single-valued ones, sorted and unique for SET_PARAMS).
+ */
+export function cacheKeyOf(route: string, params: Record<string, unknown>, query: Record<string, unknown> | undefined, known: readonly string[]): string {
+  const parts: unknown[] = [route];
+  for (const m of route.matchAll(/:([A-Za-z]+)/g)) parts.push(String(own(params, m[1]) ?? ''));
+  for (const name of [...known].sort()) {
+    const v = own(query, name);
+    if (v === undefined) continue;
+    const values = (Array.isArray(v) ? v : [v]).map((x) => String(x));
+    parts.push(name, SET_PARAMS.has(name) ? [...new Set(values)].sort() : values[0]);
+  }
+  return JSON.stringify(parts);
+}
+
+export interface CacheHandle {
+  readonly bytes: number;
+  readonly size: number;
+}
+
+export function registerResponseCache(app: FastifyInstance, state: State, reg: RouteRegistry, maxBytes = DEFAULT_CACHE_BYTES): CacheHandle {
   let version = -1;
-  const entries = new Map<string, Entry>();
+  const entries = new ByteLru<Entry>(maxBytes);
+  const maxEntry = Math.min(MAX_ENTRY_BYTES, maxBytes);
+  // the query parameters each GET route documents; a route that is not documented is not cached
+  let known: Map<string, readonly string[]> | null = null;
+  const knownOf = (req: FastifyRequest) => {
+    known ??= new Map(reg.docs.filter((d) => d.method === 'GET').map((d) => [d.url, Object.keys(d.query ?? {})]));
+    const route = req.routeOptions.url;
+    return route !== undefined && cacheable(route) ? known.get(route) : undefined;
+  };
   app.addHook('onRequest', async (req, reply) => {
-    if (req.method !== 'GET' || !cacheable(req.url) || req.url.includes('/events')) return;
+    if (req.method !== 'GET' || maxBytes <= 0) return;
+    const params = knownOf(req);
+    if (!params) return;
     if (state.version !== version) {
       entries.clear();
       version = state.version;
     }
-    const hit = entries.get(req.url);
-    if (hit) return reply.code(hit.status).type(hit.type).header('x-cache', 'hit').send(hit.body);
-    req.cacheKey = req.url;
+    const key = cacheKeyOf(req.routeOptions.url!, req.params as Record<string, unknown>, req.query as Record<string, unknown>, params);
+    const hit = entries.get(key);
+    if (hit) return reply.code(200).type(hit.type).header('x-cache', 'hit').send(hit.body);
+    req.cacheKey = key;
   });
   app.addHook('onSend', async (req, reply, payload) => {
-    if (!req.cacheKey || !(typeof payload === 'string' || Buffer.isBuffer(payload)) || payload.length > MAX_BODY) return payload;
-    const status = reply.statusCode;
-    // only the state decides these answers; redirects and server errors are not kept
-    if ((status === 200 || status === 400 || status === 404) && state.version === version) {
-      if (entries.size >= MAX_ENTRIES) entries.clear();
-      entries.set(req.cacheKey, { status, type: String(reply.getHeader('content-type') ?? 'application/json'), body: payload });
+    if (!req.cacheKey || reply.statusCode !== 200 || !(typeof payload === 'string' || Buffer.isBuffer(payload))) return payload;
+    const bytes = (typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length) + ENTRY_OVERHEAD;
+    // only the state decides these answers: one computed from an older state is not kept
+    if (bytes <= maxEntry && state.version === version) {
+      entries.set(req.cacheKey, { type: String(reply.getHeader('content-type') ?? 'application/json'), body: payload, bytes });
     }
     return payload;
   });
+  return {
+    get bytes() {
+      return entries.bytes;
+    },
+    get size() {
+      return entries.size;
+    },
+  };
 }

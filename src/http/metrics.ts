@@ -12,12 +12,33 @@ export interface Metrics {
   bind(state: State): void;
   /** the source of release_controller_config_errors (files that failed to reload) */
   bindConfigProblems(problems: () => readonly Pick<ConfigFileProblem, 'kind' | 'file' | 'errors'>[]): void;
+  /** the source of the response cache and live feed gauges */
+  bindHttp(stats: () => HttpStats): void;
+}
+
+export interface HttpStats {
+  cacheBytes: number;
+  cacheEntries: number;
+  feedConnections: number;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   let state: State | null = null;
   let configProblems: (() => readonly Pick<ConfigFileProblem, 'kind' | 'file' | 'errors'>[]) | null = null;
+  let http: (() => HttpStats) | null = null;
+  const httpGauge = (name: string, help: string, pick: (s: HttpStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        if (http) this.set(pick(http()));
+      },
+    });
+  httpGauge('release_controller_http_cache_bytes', 'Bytes held by the API response cache (bounded)', (s) => s.cacheBytes);
+  httpGauge('release_controller_http_cache_entries', 'Answers held by the API response cache', (s) => s.cacheEntries);
+  httpGauge('release_controller_live_feed_connections', 'Live feeds (Server-Sent Events) open now (bounded)', (s) => s.feedConnections);
   new Gauge({
     name: 'release_controller_payloads',
     help: 'Payloads by stream, phase and QE state',
@@ -87,6 +108,9 @@ export function createMetrics(): Metrics {
     },
     bindConfigProblems(fn) {
       configProblems = fn;
+    },
+    bindHttp(fn) {
+      http = fn;
     },
   };
 }

@@ -16,5 +16,17 @@ export type BuildResult =
   | { ok: false; reason: string; message: string };
 
 export interface PayloadBuilder {
+  /**
+   * Builds (or finds already built) the payload image of `req`. Deterministic: a tag built again
+   * (e.g. after a crash between the build and its record) gets the same digest and pull spec.
+   */
   build(req: BuildRequest): Promise<BuildResult>;
+  /** garbage collection deleted this payload: remove what the builder keeps of it (best effort) */
+  remove?(stream: string, tag: string): Promise<void>;
+  /**
+   * Removes what the builder keeps of payloads that are gone (left behind by a crash between the
+   * delete and remove()). `isLive` is asked after the builder has listed what it has, so a payload
+   * created meanwhile is never swept. Returns the tags removed.
+   */
+  sweep?(isLive: (tag: string) => boolean): Promise<string[]>;
 }

@@ -53,4 +53,18 @@ export interface JobExecutor {
    * jobs, once they are gone (bounded by the kill grace).
    */
   shutdown(): Promise<void>;
+  /**
+   * The controller deleted these runs (garbage collection): remove their run directories, logs and
+   * any in-memory record. Best effort; called after the deletion is committed. Never removes what
+   * a live process still uses: a run still running is stopped first (local: SIGTERM, SIGKILL after
+   * the kill grace) and removed once its processes are gone; one that cannot be stopped is kept
+   * for a later call. May take up to about the kill grace then: do not wait for it while holding
+   * a serialised section.
+   */
+  forget?(runIds: string[]): Promise<void>;
+  /**
+   * The ids of the runs the executor keeps anything of (e.g. run directories), so the controller
+   * can forget() those whose run it no longer has (left behind by a crash after a deletion).
+   */
+  listRunIds?(): string[];
 }

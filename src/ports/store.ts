@@ -18,7 +18,11 @@ export type Change =
   /** replaces the whole component set of an input stream (one atomic input change) */
   | { kind: 'setInputTags'; input: string; tags: InputTag[] }
   | { kind: 'putPayload'; payload: Payload }
-  /** removes a payload and its job runs (GC); events are kept */
+  /**
+   * removes a payload (GC), its job runs and the upgrade results of those runs (edges *into* the
+   * payload); upgrade results of live payloads' runs *from* it stay (they are those payloads'
+   * results). Its events are kept until pruneEvents removes them.
+   */
   | { kind: 'deletePayload'; stream: string; tag: string }
   | { kind: 'putJobRun'; run: JobRun }
   | { kind: 'appendEvent'; event: EventRecord }
@@ -55,5 +59,14 @@ export interface Store {
   /** applies all changes in one transaction; returns ids assigned to appended events, in order */
   commit(changes: Change[]): Promise<number[]>;
   listEvents(q: EventQuery): Promise<EventRecord[]>;
+  /**
+   * Deletes the events of payloads that no longer exist whose newest event is older than `before`
+   * (RFC 3339): a deleted payload's audit trail is kept whole for the retention after its last
+   * event (its PayloadDeleted event), then removed whole. Events of live payloads and stream-level
+   * events (tag "") are never deleted. Returns how many events were deleted.
+   */
+  pruneEvents(before: string): Promise<number>;
+  /** the id of every job run the store has (to find run directories whose run is gone) */
+  listRunIds(): Promise<string[]>;
   close(): Promise<void>;
 }

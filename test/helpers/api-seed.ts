@@ -2,6 +2,7 @@
 // with runs, upgrades and component changes, a plain nightly, a Stable stream with promotion
 // lineage, an end-of-life stream and an empty one. Reads come from State.fromSnapshot(store.load()).
 import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import { openSqliteStore } from '../../src/adapters/store/sqlite/index.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import { OperationError, type Operations } from '../../src/controller/operations.ts';
@@ -9,6 +10,7 @@ import { State } from '../../src/controller/state.ts';
 import { inputStreamOf } from '../../src/domain/config/schema.ts';
 import { emptyQEStatus } from '../../src/domain/qe.ts';
 import type { Component, EventRecord, JobKind, JobRun, JobRunState, Payload, QEStatus, StreamRecord, UpgradeResult } from '../../src/domain/types.ts';
+import { buildApp, type AppOptions } from '../../src/http/app.ts';
 import type { JobExecutor, JobSpec, JobStatus, JobStatusListener } from '../../src/ports/executor.ts';
 import type { Change, EventQuery, Store } from '../../src/ports/store.ts';
 import { config } from './harness.ts';
@@ -153,6 +155,13 @@ export function seedChanges(): Change[] {
     out.push({ kind: 'appendEvent', event: { at: p.createdAt, stream: p.stream, tag: p.tag, type: 'PayloadCreated', actor: 'controller', message: `${p.tag} created`, data: { phase: 'Pending' } } });
   }
   return out;
+}
+
+/** `buildApp(o)` listening on a free port of 127.0.0.1. */
+export async function listenApp(o: AppOptions): Promise<{ app: FastifyInstance; port: number }> {
+  const app = await buildApp(o);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, port: (app.server.address() as { port: number }).port };
 }
 
 /** A migrated SQLite store in `dir` holding the seed. */

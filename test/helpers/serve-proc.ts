@@ -12,9 +12,9 @@ export interface ServeProc {
   exited: Promise<number | null>;
 }
 
-/** Starts `serve ARGS` and resolves once it listens (fails fast, with its output, if it exits first). */
-export async function startServe(args: string[], timeoutMs = 30_000): Promise<ServeProc> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+/** Starts `serve ARGS` (with `env` added to this process's environment) and resolves once it listens (fails fast, with its output, if it exits first). */
+export async function startServe(args: string[], timeoutMs = 30_000, env: Record<string, string> = {}): Promise<ServeProc> {
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

@@ -2,6 +2,7 @@
 // {no token, bad token, wrong role, right role}, body validation, 404s and 409s passed through,
 // audit with the token's user, and the tokens file loader.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -9,15 +10,20 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Controller } from '../../src/controller/controller.ts';
 import { buildApp } from '../../src/http/app.ts';
-import { Authenticator, loadTokensFile, parseTokens, type TokenEntry } from '../../src/http/auth.ts';
+import { Authenticator, hashToken, loadTokensFile, parseTokens, type TokenEntry } from '../../src/http/auth.ts';
 import type { Store } from '../../src/ports/store.ts';
 import { NIGHTLY, P, PLAIN, T, seededController } from '../helpers/api-seed.ts';
 import { cleanup, tempDir } from '../helpers/harness.ts';
+import { BIN } from '../helpers/serve-proc.ts';
+
+/** listed in the tokens by its hash only */
+const HASHED_CI_TOKEN = 'hashed-ci-token-0123456789abcdef';
 
 const TOKENS: TokenEntry[] = [
   { user: 'alice-admin', token: 'admin-token-0123456789abcdef', roles: ['admin'] },
   { user: 'quinn-qe', token: 'qe-token-0123456789abcdef', roles: ['qe'] },
   { user: 'casey-ci', token: 'ci-token-0123456789abcdef', roles: ['ci'] },
+  { user: 'hashed-ci', token: hashToken(HASHED_CI_TOKEN), roles: ['ci'] },
 ];
 const tokenOf = (role: string) => TOKENS.find((t) => t.roles.includes(role as never))!.token;
 const ROLES = ['admin', 'qe', 'ci'];
@@ -129,6 +135,14 @@ describe('write API: authentication, authorisation, validation (real Controller)
     assert.equal(controller.state.payload(NIGHTLY, T(5))!.qe.state, 'QEAccepted');
   });
 
+  test('a token listed by its sha256 hash authenticates; the hash itself is not a token', async () => {
+    const body = { tags: { cli: 'quay.io/x/cli@sha256:' + 'd'.repeat(64) } };
+    const ok = await send('PUT', '/api/v1/inputstreams/hashed-input/tags', body, HASHED_CI_TOKEN);
+    assert.equal(ok.statusCode, 200, ok.body);
+    const withHash = await send('PUT', '/api/v1/inputstreams/hashed-input/tags', body, hashToken(HASHED_CI_TOKEN));
+    assert.equal(withHash.statusCode, 401, 'someone who read the tokens file cannot use what it holds');
+  });
+
   test('input update answers the input stream’s components', async () => {
     const res = await send('PUT', '/api/v1/inputstreams/other-input/tags', { tags: { b: 'quay.io/b@sha256:1', a: 'quay.io/a@sha256:2' } }, tokenOf('ci'));
     assert.equal(res.statusCode, 200);
@@ -226,6 +240,9 @@ describe('tokens file', () => {
     ['not a list', 'user: a\n', /^tokens\.yaml: \(root\): must be a list of \{user, token, roles\}$/],
     ['invalid YAML', '- user: [a\n', /^tokens\.yaml: \(root\): invalid YAML/],
     ['duplicate token', '- user: a\n  token: aaaaaaaaaaaaaaaa\n  roles: [qe]\n- user: b\n  token: aaaaaaaaaaaaaaaa\n  roles: [ci]\n', /^tokens\.yaml: 1\.token: the same token is listed twice$/],
+    ['malformed hash (short)', `- user: a\n  token: aaaaaaaaaaaaaaaa\n  roles: [qe]\n- user: b\n  token: sha256:${'ab'.repeat(16)}\n  roles: [ci]\n`, /^tokens\.yaml: 1\.token: a token hash must be sha256: followed by 64 hex digits \(got 32 characters after sha256:\)$/],
+    ['malformed hash (not hex)', `- user: a\n  token: sha256:${'g'.repeat(64)}\n  roles: [qe]\n`, /^tokens\.yaml: 0\.token: a token hash must be sha256: followed by 64 hex digits/],
+    ['a token and its hash', `- user: a\n  token: aaaaaaaaaaaaaaaa\n  roles: [qe]\n- user: b\n  token: ${hashToken('aaaaaaaaaaaaaaaa')}\n  roles: [ci]\n`, /^tokens\.yaml: 1\.token: the same token is listed twice$/],
   ];
   for (const [name, text, msg] of invalid) {
     test(`rejected: ${name} (file, field, reason)`, () => {
@@ -249,5 +266,32 @@ describe('tokens file', () => {
     assert.equal(a.identify('Bearer x'), null);
     assert.equal(a.identify(`Bearer ${'y'.repeat(10_000)}`), null);
     assert.equal(a.identify(undefined), null);
+  });
+  test('sha256 entries: plain and hashed tokens side by side, hex case-insensitive; a hash is not a usable token', () => {
+    const hashed = hashToken('zzzzzzzzzzzzzzzz-hashed');
+    assert.match(hashed, /^sha256:[0-9a-f]{64}$/);
+    const t = parseTokens(`- user: plain\n  token: pppppppppppppppp\n  roles: [qe]\n- user: hashed\n  token: ${hashed.toUpperCase().replace('SHA256:', 'sha256:')}\n  roles: [ci]\n`, 'tokens.yaml');
+    const a = new Authenticator(t);
+    assert.equal(a.identify('Bearer pppppppppppppppp')?.user, 'plain');
+    assert.equal(a.identify('Bearer zzzzzzzzzzzzzzzz-hashed')?.user, 'hashed');
+    assert.equal(a.identify(`Bearer ${hashed}`), null);
+    // Basic credentials (the browser form of serve --private-logs): any user name, the token as password
+    const basic = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
+    assert.equal(a.identifyAny(basic('anyone:zzzzzzzzzzzzzzzz-hashed'))?.user, 'hashed');
+    assert.equal(a.identifyAny(basic('zzzzzzzzzzzzzzzz-hashed')), null, 'no password');
+    assert.equal(a.identifyAny(basic('x:wrong')), null);
+    assert.equal(a.identifyAny('Bearer pppppppppppppppp')?.user, 'plain');
+    assert.equal(a.identify(basic('x:pppppppppppppppp')), null, 'write routes take Bearer only');
+  });
+  test('`release-controller token hash` reads a token from stdin and prints its sha256: form', () => {
+    const run = (input: string) => spawnSync(process.execPath, [BIN, 'token', 'hash'], { input, encoding: 'utf8' });
+    const ok = run('my-new-token-0123456789\n');
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(ok.stdout, `${hashToken('my-new-token-0123456789')}\n`);
+    assert.equal(new Authenticator(parseTokens(`- user: u\n  token: ${ok.stdout.trim()}\n  roles: [ci]\n`, 't.yaml')).identify('Bearer my-new-token-0123456789')?.user, 'u');
+    const short = run('short\n');
+    assert.equal(short.status, 2);
+    assert.match(short.stderr, /at least 16 characters/);
+    assert.equal(run('two tokens-0123456789\n').status, 2);
   });
 });

@@ -108,6 +108,20 @@ function unknownName(kind: string, segment: string): boolean {
   return !!known && !['', '.', '..'].includes(name) && !known.has(name);
 }
 
+/** The message of a 4xx: JSON {"error": "…"} on our routes, a plain-text line on upstream's; null when there is none. */
+function refusalMessage(res: { headers: Record<string, unknown>; body: string }): string | null {
+  const type = String(res.headers['content-type'] ?? '');
+  if (type.startsWith('application/json')) {
+    try {
+      const e = (JSON.parse(res.body) as { error?: unknown }).error;
+      return typeof e === 'string' && e.trim().length >= 5 ? e : null;
+    } catch {
+      return null;
+    }
+  }
+  return type.startsWith('text/plain') && res.body.endsWith('\n') && res.body.trim().length >= 5 ? res.body.trim() : null;
+}
+
 const CONTENT_TYPES = [undefined, 'application/json', 'application/json; charset=utf-8', 'application/json; charset=latin1', 'text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream', 'multipart/form-data; boundary=x', 'application/xml', 'application/json+evil', '*/*', ''];
 
 function body(r: ReturnType<typeof rng>): string | undefined {
@@ -206,6 +220,8 @@ describe('fuzz: malformed requests never 5xx', () => {
         const res = await app.inject({ method, url, headers, ...(payload !== undefined ? { payload } : {}) });
         status = res.statusCode;
         if (status >= 500) failures.push(`${method} ${url.slice(0, 200)} → ${status} ${res.body.slice(0, 200)}`);
+        // every refusal says why
+        if (status >= 400 && method !== 'HEAD' && !refusalMessage(res)) failures.push(`${method} ${url.slice(0, 200)} → ${status} without a clear message: ${JSON.stringify(res.body.slice(0, 200))}`);
         // a stream, tag or job that does not exist is never found, whatever it is called
         if (status >= 200 && status < 300 && unknown.length) failures.push(`${method} ${url.slice(0, 200)} → ${status} for an unknown ${unknown.join(', ')}`);
       } catch (e) {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { LocalExecutor } from '../../src/adapters/jobs/local/index.ts';
+import { INHERITED_ENV, LocalExecutor } from '../../src/adapters/jobs/local/index.ts';
 import { loadJobsFile, matchJob, parseJobsFile, type JobsFile } from '../../src/adapters/jobs/local/jobsfile.ts';
 import type { JobSpec, JobStatus } from '../../src/ports/executor.ts';
 import { cleanup, tempDir, waitFor } from '../helpers/harness.ts';
@@ -33,6 +33,8 @@ const SCRIPTS: Record<string, string> = {
   hang: 'sleep 60 & echo "$!" > "$ARTIFACT_DIR/grandchild"; echo "$$" > "$ARTIFACT_DIR/self"; wait',
   // a grandchild that ignores SIGTERM: only the SIGKILL after the grace stops it
   stubborn: 'bash -c \'trap "" TERM; while :; do sleep 0.05; done\' & echo "$!" > "$ARTIFACT_DIR/grandchild"; echo "$$" > "$ARTIFACT_DIR/self"; wait',
+  // appends its run name to a file (launch counting) and ends at once
+  count: 'echo "$BUILD_ID" >> "$WORK/launches"',
   first: 'echo matched-first',
   second: 'echo matched-second',
   third: 'echo matched-third',
@@ -120,6 +122,8 @@ function alive(pid: number): boolean {
 const finalOf = (seen: JobStatus[], runId: string) => () => seen.find((s) => s.runId === runId && s.state !== 'Pending');
 const readPid = async (path: string) => Number(await waitFor(`pid file ${path}`, () => (existsSync(path) ? readFileSync(path, 'utf8').trim() : '')));
 const runPath = (e: Env, runId: string, ...p: string[]) => join(e.runDir, runId, ...p);
+/** the number at the end of a run name */
+const seq = (id: string) => Number(id.slice(id.lastIndexOf('-') + 1));
 
 const SIMPLE = `
 concurrency: 4
@@ -132,6 +136,8 @@ jobs:
   hang: { command: [bash, scripts/hang.sh], timeout: 400ms }
   hang-long: { command: [bash, scripts/hang.sh] }
   stubborn: { command: [bash, scripts/stubborn.sh], timeout: 300ms }
+  count: { command: [bash, scripts/count.sh], env: { WORK: $WORK } }
+  printenv: { command: [env], env: { FROM_JOBS_FILE: j }, passEnv: [RC_TEST_PASSED_ON] }
 `;
 
 test('success: Pending-start then Succeeded, log, url, logPath and status.json', async () => {
@@ -197,6 +203,106 @@ test('environment: Prow-style variables, jobs-file env, spec env, cwd = jobs fil
     await e.ex.launch(spec('run-upgrade', 'env', { initialPullSpec: 'registry.example/ocp/release@sha256:0000' }));
     const up = await waitFor('run-upgrade final', finalOf(e.seen, 'run-upgrade'));
     assert.match(readFileSync(up.logPath, 'utf8'), /^RELEASE_IMAGE_INITIAL=registry\.example\/ocp\/release@sha256:0000$/m);
+  } finally {
+    await e.done();
+  }
+});
+
+test('environment: nothing of the controller\'s own variables, only PATH, HOME, … and what the jobs file passes on', async () => {
+  const e = setup(SIMPLE);
+  const set = { RC_DB: 'postgres://rc:pg-secret@db.example/rc', RC_TOKENS: '/etc/rc/tokens.yaml', RELEASE_CONTROLLER_TOKEN: 'tok-0123456789abcdef', RC_TEST_PASSED_ON: 'kept', RC_TEST_OTHER: 'dropped' };
+  const saved = Object.fromEntries(Object.keys(set).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, set);
+  try {
+    await e.ex.launch(spec('run-printenv', 'printenv', { env: { FROM_SPEC: 's' } }));
+    const fin = await waitFor('run-printenv final', finalOf(e.seen, 'run-printenv'));
+    assert.equal(fin.state, 'Succeeded', readFileSync(fin.logPath, 'utf8'));
+    const env = new Map(readFileSync(fin.logPath, 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const allowed = new Set([
+      ...INHERITED_ENV, 'RC_TEST_PASSED_ON', 'FROM_DEFAULTS', 'FROM_JOBS_FILE', 'FROM_SPEC',
+      'RELEASE_IMAGE_LATEST', 'JOB_NAME', 'BUILD_ID', 'PAYLOAD_TAG', 'RELEASE_STREAM', 'VERIFICATION_JOB_NAME', 'ARTIFACT_DIR',
+      'PWD', // set by the wrapper shell
+    ]);
+    assert.deepEqual([...env.keys()].filter((k) => !allowed.has(k)), [], 'no other variable reaches the job');
+    for (const k of ['RC_DB', 'RC_TOKENS', 'RELEASE_CONTROLLER_TOKEN', 'RC_TEST_OTHER']) assert.equal(env.has(k), false, k);
+    assert.equal(env.get('RC_TEST_PASSED_ON'), 'kept', 'passEnv passes a named variable on');
+    assert.equal(env.get('PATH'), process.env.PATH);
+    assert.equal(env.get('HOME'), process.env.HOME);
+    assert.equal(env.get('FROM_JOBS_FILE'), 'j');
+    assert.equal(env.get('FROM_SPEC'), 's');
+    assert.equal(env.get('BUILD_ID'), 'run-printenv');
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await e.done();
+  }
+});
+
+test('bounded: settled runs leave memory; launch, adopt, cancel and status of a settled run answer from disk, never start it again', async () => {
+  const e = setup(SIMPLE);
+  try {
+    const ids = Array.from({ length: 40 }, (_, i) => `bound-${i}`);
+    for (const id of ids) await e.ex.launch(spec(id, seq(id) % 4 === 0 ? 'fail' : 'count'));
+    await waitFor('all final', () => ids.every((id) => finalOf(e.seen, id)()), 20_000);
+    assert.equal(e.ex.trackedRuns(), 0, 'no settled run is held in memory');
+    const finals = ids.map((id) => finalOf(e.seen, id)()!);
+    const reported = e.seen.length;
+    for (const [k, id] of ids.entries()) {
+      assert.deepEqual(await e.ex.launch(spec(id, 'count')), finals[k], 'launch of a settled run: its final status');
+      assert.deepEqual(await e.ex.adopt(id), finals[k]);
+      await e.ex.cancel(id, 'late');
+      assert.deepEqual(e.ex.status(id), finals[k]);
+    }
+    assert.equal(e.seen.length, reported, 'nothing reported again');
+    assert.equal(e.ex.trackedRuns(), 0);
+    assert.equal(readFileSync(join(e.dir, 'launches'), 'utf8').trim().split('\n').length, ids.filter((id) => seq(id) % 4 !== 0).length, 'each run ran once');
+    // a run without a job entry is settled the same way
+    const none = await e.ex.launch(spec('bound-none', 'no-such-job'));
+    assert.equal(none.state, 'Failed');
+    assert.deepEqual(await e.ex.launch(spec('bound-none', 'no-such-job')), none);
+    assert.equal(e.seen.filter((s) => s.runId === 'bound-none').length, 1);
+  } finally {
+    await e.done();
+  }
+});
+
+test('forget: removes the directories of finished, queued and running runs; stops a running one first; lists run ids', async () => {
+  const e = setup(`
+concurrency: 1
+jobs:
+  count: { command: [bash, scripts/count.sh], env: { WORK: $WORK } }
+  hang-long: { command: [bash, scripts/hang.sh] }
+  gate: { command: [bash, scripts/gate.sh], env: { WORK: $WORK } }
+`);
+  try {
+    await e.ex.launch(spec('f-done', 'count'));
+    await waitFor('f-done final', finalOf(e.seen, 'f-done'));
+    await e.ex.launch(spec('f-running', 'hang-long'));
+    const self = await readPid(runPath(e, 'f-running', 'artifacts', 'self'));
+    const grandchild = await readPid(runPath(e, 'f-running', 'artifacts', 'grandchild'));
+    await e.ex.launch(spec('f-queued', 'gate'));
+    assert.deepEqual(e.ex.listRunIds(), ['f-done', 'f-running'], 'a queued run has no directory yet');
+    writeFileSync(join(e.dir, 'outside'), 'keep');
+    await e.ex.forget(['f-done', 'f-running', 'f-queued', 'f-unknown', '..', '../outside', 'a/b']);
+    assert.ok(!alive(self) && !alive(grandchild), 'the running job was stopped before its directory went');
+    for (const id of ['f-done', 'f-running', 'f-queued']) assert.equal(existsSync(runPath(e, id)), false, id);
+    assert.deepEqual(e.ex.listRunIds(), []);
+    assert.equal(e.ex.trackedRuns(), 0);
+    assert.equal(readFileSync(join(e.dir, 'outside'), 'utf8'), 'keep', 'nothing outside runDir is touched');
+    assert.deepEqual(readFileSync(join(e.dir, 'launches'), 'utf8').trim().split('\n'), ['f-done'], 'the queued run never started');
+
+    // a run left running by an earlier controller (never adopted here) is stopped too
+    const ex1 = e.make();
+    await ex1.launch(spec('f-left', 'hang-long'));
+    const leftSelf = await readPid(runPath(e, 'f-left', 'artifacts', 'self'));
+    ex1.detach();
+    const ex2 = e.make();
+    assert.deepEqual(ex2.listRunIds(), ['f-left']);
+    await ex2.forget(['f-left']);
+    assert.equal(alive(leftSelf), false);
+    assert.equal(existsSync(runPath(e, 'f-left')), false);
   } finally {
     await e.done();
   }
@@ -316,7 +422,8 @@ jobs:
     await waitFor('q-d done', finalOf(e.seen, 'q-d'));
     assert.deepEqual(readFileSync(join(e.dir, 'launches'), 'utf8').trim().split('\n'), ['q-a', 'q-b', 'q-d'], 'FIFO, q-c never ran');
     assert.equal(existsSync(runPath(e, 'q-c', 'launching')), false);
-    assert.equal(await e.make().adopt('q-c'), 'unknown', 'never launched');
+    const cLater = await e.make().adopt('q-c');
+    assert.ok(cLater !== 'unknown' && cLater.state === 'Aborted' && cLater.startedAt === null, 'a later controller reads its final status; it never started');
   } finally {
     await e.done();
   }
@@ -587,6 +694,8 @@ jobs:
   assert.deepEqual(f.entries[0], { pattern: 'a', command: ['/etc/rc/bin/run.sh', 'x'], env: { A: '1', B: '2' }, timeoutMs: 7_200_000, cwd: '/etc/rc/work' });
   assert.deepEqual(f.entries[1], { pattern: 'b', command: ['bash', '-c', 'exit 0'], env: { A: '1' }, timeoutMs: 90_000, cwd: '/abs' });
   assert.equal(parseJobsFile('jobs: { x: { command: [y] } }', 'j.yaml').entries[0].timeoutMs, 4 * 3_600_000);
+  const pass = parseJobsFile('defaults: { passEnv: [KUBECONFIG] }\njobs: { x: { command: [y], passEnv: [AWS_PROFILE, KUBECONFIG] }, z: { command: [y] } }', 'j.yaml');
+  assert.deepEqual(pass.entries.map((x) => x.passEnv), [['KUBECONFIG', 'AWS_PROFILE'], ['KUBECONFIG']]);
 
   const bad: [string, RegExp][] = [
     ['jobs: { e2e: { command: "bash run.sh" } }', /^jobs\.yaml: jobs\.e2e\.command: must be a non-empty array of strings$/],
@@ -596,6 +705,8 @@ jobs:
     ['jobs: { e2e: { command: [x], timeout: 2d } }', /^jobs\.yaml: jobs\.e2e\.timeout: must be a positive Go duration/],
     ['jobs: { e2e: { command: [x], env: { N: 3 } } }', /^jobs\.yaml: jobs\.e2e\.env\.N: must be a string/],
     ['jobs: { e2e: { command: [x], comand: [y] } }', /^jobs\.yaml: jobs\.e2e: unknown field "comand"$/],
+    ['jobs: { e2e: { command: [x], passEnv: [A-B] } }', /^jobs\.yaml: jobs\.e2e\.passEnv\.0: must be a variable name/],
+    ['jobs: { e2e: { command: [x], passEnv: KUBECONFIG } }', /^jobs\.yaml: jobs\.e2e\.passEnv: must be a list of variable names$/],
     ['concurrency: 0\njobs: {}', /^jobs\.yaml: concurrency: must be a positive integer$/],
     ['concurrency: many\njobs: {}', /^jobs\.yaml: concurrency: must be a positive integer$/],
     ['defaults: { timeout: soon }\njobs: {}', /^jobs\.yaml: defaults\.timeout: must be a positive Go duration/],

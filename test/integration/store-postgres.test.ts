@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { openStore } from '../../src/adapters/store/open.ts';
 import { openPostgresStore } from '../../src/adapters/store/postgres/index.ts';
-import { event, storeSuite } from './store-suite.ts';
+import { event, payload, storeSuite } from './store-suite.ts';
 
 const PG_URL = process.env.RC_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -56,7 +56,7 @@ test('postgres: tables live in the requested schema and migration 1 is recorded 
       ['events', 'input_tags', 'job_runs', 'payloads', 'published', 'schema_migrations', 'streams', 'upgrades'],
     );
     const versions = await sql<{ version: number }>(`SELECT version FROM ${pg.escapeIdentifier(schema)}.schema_migrations`);
-    assert.deepEqual(versions, [{ version: 1 }, { version: 2 }]);
+    assert.deepEqual(versions, [{ version: 1 }, { version: 2 }, { version: 3 }]);
   } finally {
     await store.close();
     await dropSchema(schema);
@@ -70,7 +70,7 @@ test('postgres: two stores migrating the same schema at once apply each migratio
   try {
     await Promise.all([a.migrate(), b.migrate()]);
     const versions = await sql<{ version: number }>(`SELECT version FROM ${pg.escapeIdentifier(schema)}.schema_migrations`);
-    assert.deepEqual(versions, [{ version: 1 }, { version: 2 }]);
+    assert.deepEqual(versions, [{ version: 1 }, { version: 2 }, { version: 3 }]);
   } finally {
     await a.close();
     await b.close();
@@ -78,17 +78,26 @@ test('postgres: two stores migrating the same schema at once apply each migratio
   }
 });
 
-test('postgres: events cannot be updated or deleted, even by hand', async () => {
+test('postgres: events cannot be updated, nor deleted while their payload or stream lives, even by hand', async () => {
   const schema = randomSchema();
   const store = await openPostgresStore(PG_URL, { schema });
   try {
     await store.migrate();
-    await store.commit([{ kind: 'appendEvent', event: event('s', 's-1') }]);
+    await store.commit([
+      { kind: 'putPayload', payload: payload('s', 's-1') },
+      { kind: 'appendEvent', event: event('s', 's-1') },
+      { kind: 'appendEvent', event: event('s', '', { type: 'InputUpdated' }) },
+      { kind: 'appendEvent', event: event('s', 's-gone') },
+    ]);
     const events = `${pg.escapeIdentifier(schema)}.events`;
     await assert.rejects(sql(`UPDATE ${events} SET message = 'rewritten'`), /append-only/);
     await assert.rejects(sql(`DELETE FROM ${events}`), /append-only/);
+    await assert.rejects(sql(`DELETE FROM ${events} WHERE tag = ''`), /append-only/);
     await assert.rejects(sql(`TRUNCATE ${events}`), /append-only/);
-    assert.equal((await store.listEvents({})).length, 1);
+    assert.equal((await store.listEvents({})).length, 3);
+    // the events of a payload that is gone may go (pruneEvents)
+    await sql(`DELETE FROM ${events} WHERE tag = 's-gone'`);
+    assert.equal((await store.listEvents({})).length, 2);
   } finally {
     await store.close();
     await dropSchema(schema);

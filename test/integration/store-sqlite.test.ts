@@ -45,18 +45,55 @@ test('sqlite: WAL journal, foreign keys, synchronous NORMAL, busy timeout, every
   }
 });
 
-test('sqlite: events cannot be updated or deleted, even by hand', async () => {
+test('sqlite: migrating a store written before upgrade results went with their runs removes the ones left behind', async () => {
+  const { dir, path } = tempDb();
+  try {
+    // a store at migration 3, where garbage collection deleted payloads and runs but not upgrade results
+    const old = openSqliteDatabase(path);
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    for (const m of MIGRATIONS.filter((x) => x.version <= 3)) {
+      old.exec(m.sql);
+      old.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(m.version, '2026-01-01T00:00:00Z');
+    }
+    old.close();
+    const store = openSqliteStore(path);
+    const p = payload('s', 's-2');
+    const run = { id: 's-2-upgrade', stream: 's', tag: 's-2', verifyName: 'upgrade', jobName: 'j', kind: 'upgrade' as const, attempt: 0, generation: 0, state: 'Succeeded' as const, url: 'u', upgradeFrom: 's-1', upgradeFromPullSpec: '', createdAt: '', startedAt: null, finishedAt: null, reason: '', logPath: '' };
+    await store.commit([
+      { kind: 'putPayload', payload: p },
+      { kind: 'putJobRun', run },
+      { kind: 'putUpgrade', result: { runId: run.id, from: 's-1', to: 's-2', url: 'u', state: 'Succeeded' } },
+      { kind: 'putUpgrade', result: { runId: 's-1-upgrade', from: 's-0', to: 's-1', url: 'v', state: 'Failed' } }, // s-1 and its run are long gone
+    ]);
+    await store.migrate();
+    assert.deepEqual((await store.load()).upgrades.map((u) => u.runId), [run.id]);
+    await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sqlite: events cannot be updated, nor deleted while their payload or stream lives, even by hand', async () => {
   const { dir, path } = tempDb();
   try {
     const store = openSqliteStore(path);
     await store.migrate();
-    await store.commit([{ kind: 'appendEvent', event: event('s', 's-1') }]);
+    await store.commit([
+      { kind: 'putPayload', payload: payload('s', 's-1') },
+      { kind: 'appendEvent', event: event('s', 's-1') },
+      { kind: 'appendEvent', event: event('s', '', { type: 'InputUpdated' }) },
+      { kind: 'appendEvent', event: event('s', 's-gone') },
+    ]);
     await store.close();
     const db = openSqliteDatabase(path);
     try {
       assert.throws(() => db.prepare("UPDATE events SET message = 'rewritten'").run(), /append-only/);
       assert.throws(() => db.prepare('DELETE FROM events').run(), /append-only/);
-      assert.equal(db.prepare('SELECT count(*) FROM events').pluck().get(), 1);
+      assert.throws(() => db.prepare("DELETE FROM events WHERE tag = ''").run(), /append-only/);
+      assert.equal(db.prepare('SELECT count(*) FROM events').pluck().get(), 3);
+      // the events of a payload that is gone may go (pruneEvents)
+      assert.equal(db.prepare("DELETE FROM events WHERE tag = 's-gone'").run().changes, 1);
+      assert.equal(db.prepare('SELECT count(*) FROM events').pluck().get(), 2);
     } finally {
       db.close();
     }

@@ -351,6 +351,84 @@ export function storeSuite(name: string, open: () => Promise<OpenedStore>): void
         assert.deepEqual(await store.commit([{ kind: 'deletePayload', stream: 's', tag: 's-1' }]), []);
       }));
 
+    test('deletePayload removes the upgrade results of its runs; results of live payloads\' runs from it stay', () =>
+      withStore(async (store) => {
+        const older = payload('s', 's-1');
+        const gone = payload('s', 's-2');
+        const live = payload('s', 's-3');
+        const other = payload('t', 's-2'); // the same tag in another stream keeps its own results
+        const intoGone = jobRun(gone, 'upgrade', { upgradeFrom: older.tag });
+        const periodicIntoGone = jobRun(gone, 'periodic-upgrade', { kind: 'periodic', upgradeFrom: older.tag });
+        const fromGone = jobRun(live, 'upgrade', { upgradeFrom: gone.tag });
+        const intoOther = jobRun(other, 'upgrade', { id: 't-upgrade', upgradeFrom: older.tag });
+        const result = (r: JobRun): UpgradeResult => ({ runId: r.id, from: r.upgradeFrom, to: r.tag, url: r.url, state: 'Succeeded' });
+        await store.commit([
+          ...[older, gone, live, other].map(put.payload),
+          ...[intoGone, periodicIntoGone, fromGone, intoOther].map(put.run),
+          ...[intoGone, periodicIntoGone, fromGone, intoOther].map((r) => put.upgrade(result(r))),
+        ]);
+        await store.commit([{ kind: 'deletePayload', stream: 's', tag: gone.tag }]);
+        const s = await store.load();
+        assert.deepEqual(s.upgrades.map((u) => u.runId).sort(), [fromGone.id, intoOther.id].sort());
+        assert.deepEqual(s.jobRuns.map((r) => r.id).sort(), [fromGone.id, intoOther.id].sort());
+        // the live payload's results from the deleted one are its own: deleting their source does not touch them
+        await store.commit([{ kind: 'deletePayload', stream: 's', tag: older.tag }]);
+        assert.deepEqual((await store.load()).upgrades.map((u) => u.runId).sort(), [fromGone.id, intoOther.id].sort());
+        await store.commit([{ kind: 'deletePayload', stream: 's', tag: live.tag }, { kind: 'deletePayload', stream: 't', tag: other.tag }]);
+        assert.deepEqual((await store.load()).upgrades, []);
+      }));
+
+    test('listRunIds lists every job run id', () =>
+      withStore(async (store) => {
+        assert.deepEqual(await store.listRunIds(), []);
+        const p = payload('s', 's-1');
+        await store.commit([put.payload(p), put.run(jobRun(p, 'a')), put.run(jobRun(p, 'b', { kind: 'periodic' }))]);
+        assert.deepEqual((await store.listRunIds()).sort(), [jobRun(p, 'a').id, jobRun(p, 'b').id]);
+        await store.commit([{ kind: 'deletePayload', stream: 's', tag: 's-1' }]);
+        assert.deepEqual(await store.listRunIds(), []);
+      }));
+
+    test('pruneEvents removes the whole trail of a deleted payload once its newest event is older than the cutoff, and nothing else', () =>
+      withStore(async (store) => {
+        const at = (day: number, h = 0) => `2026-01-${String(day).padStart(2, '0')}T${String(h).padStart(2, '0')}:00:00Z`;
+        const live = payload('s', 's-live');
+        await store.commit([put.stream(streamRecord('s')), put.payload(live), put.payload(payload('s', 's-old')), put.payload(payload('s', 's-recent'))]);
+        await store.commit([
+          // a live payload's trail, however old, and stream-level events (tag "") stay
+          put.event(event('s', 's-live', { at: at(1) })),
+          put.event(event('s', '', { at: at(1), type: 'InputUpdated' })),
+          put.event(event('gone-stream', '', { at: at(1), type: 'InputUpdated' })),
+          put.event(event('', '', { at: at(1), type: 'InputUpdated' })),
+          // deleted long ago: the whole trail goes
+          put.event(event('s', 's-old', { at: at(1) })),
+          put.event(event('s', 's-old', { at: at(2), type: 'PayloadDeleted' })),
+          // deleted recently: an old event stays while the trail's newest event is within the retention
+          put.event(event('s', 's-recent', { at: at(1) })),
+          put.event(event('s', 's-recent', { at: at(9), type: 'PayloadDeleted' })),
+          // the same tag in another stream, deleted long ago
+          put.event(event('t', 's-live', { at: at(1) })),
+        ]);
+        await store.commit([{ kind: 'deletePayload', stream: 's', tag: 's-old' }, { kind: 'deletePayload', stream: 's', tag: 's-recent' }]);
+        const before = await store.listEvents({});
+        assert.equal(before.length, 9);
+        assert.equal(await store.pruneEvents(at(5)), 3);
+        const left = await store.listEvents({});
+        assert.deepEqual(
+          left.map((e) => `${e.stream}/${e.tag}@${e.at.slice(8, 10)}`),
+          ['s/s-live@01', 's/@01', 'gone-stream/@01', '/@01', 's/s-recent@01', 's/s-recent@09'],
+        );
+        // ids and contents of what is left are unchanged
+        assert.deepEqual(left, before.filter((e) => left.some((l) => l.id === e.id)));
+        assert.equal(await store.pruneEvents(at(5)), 0, 'pruning again finds nothing');
+        assert.equal(await store.pruneEvents(at(9)), 0, 'the cutoff is exclusive');
+        assert.equal(await store.pruneEvents(at(9, 1)), 2);
+        assert.equal(await store.pruneEvents('2099-01-01T00:00:00Z'), 0, 'live and stream-level events are never pruned');
+        assert.equal((await store.listEvents({})).length, 4);
+        // appending goes on with increasing ids
+        const [id] = await store.commit([put.event(event('s', 's-live'))]);
+        assert.ok(id! > left[left.length - 1]!.id!);
+      }));
+
     test('deleteStream removes the stream record only', () =>
       withStore(async (store) => {
         const p = payload('s', 's-1');

@@ -99,6 +99,9 @@ interface Recorded {
   payloads: Map<string, Payload>;
   /** `stream/tag` of payloads garbage collection removed (their PayloadDeleted events are kept) */
   collected: Set<string>;
+  /** ids of events people caused (overrides, QE verdicts, re-runs, retries) per `stream/tag` */
+  actions: Map<string, number[]>;
+  lastEventId: number;
 }
 
 async function readStore(db: string): Promise<Recorded> {
@@ -106,14 +109,20 @@ async function readStore(db: string): Promise<Recorded> {
   try {
     const s = await store.load();
     const collected = new Set<string>();
+    const actions = new Map<string, number[]>();
+    let lastEventId = 0;
     // the store pages events (a capped limit): read them all by id
     for (let after = 0; ; ) {
       const page = await store.listEvents({ afterId: after, limit: 1000 });
       if (!page.length) break;
-      for (const e of page) if (e.type === 'PayloadDeleted') collected.add(`${e.stream}/${e.tag}`);
-      after = Math.max(...page.map((e) => e.id ?? 0));
+      for (const e of page) {
+        const key = `${e.stream}/${e.tag}`;
+        if (e.type === 'PayloadDeleted') collected.add(key);
+        if (e.actor !== 'controller') actions.set(key, [...(actions.get(key) ?? []), e.id ?? 0]);
+      }
+      after = lastEventId = Math.max(...page.map((e) => e.id ?? 0));
     }
-    return { runs: new Map(s.jobRuns.map((r) => [r.id, r])), payloads: new Map(s.payloads.map((p) => [`${p.stream}/${p.tag}`, p])), collected };
+    return { runs: new Map(s.jobRuns.map((r) => [r.id, r])), payloads: new Map(s.payloads.map((p) => [`${p.stream}/${p.tag}`, p])), collected, actions, lastEventId };
   } finally {
     await store.close();
   }
@@ -137,13 +146,11 @@ function changedResults(before: Recorded, after: Recorded, violations: string[])
       if (!after.collected.has(key)) violations.push(`payload ${key} disappeared without garbage collection`);
       continue;
     }
-    // a verdict changes only by an override (recorded on the payload)
-    if (decided(p) && now.phase !== p.phase && JSON.stringify(now.override) === JSON.stringify(p.override)) violations.push(`payload ${key} was ${p.phase}, now ${now.phase} without an override`);
+    // a verdict changes only by what a person did meanwhile (an override, a QE verdict or re-run, a retry)
+    if ((after.actions.get(key) ?? []).some((id) => id > before.lastEventId)) continue;
+    if (decided(p) && now.phase !== p.phase) violations.push(`payload ${key} was ${p.phase}, now ${now.phase} and nobody acted on it`);
     const qeFinal = p.qe.state === 'QEAccepted' || p.qe.state === 'QERejected';
-    if (qeFinal && now.qe.state !== p.qe.state && now.qe.generation === p.qe.generation && JSON.stringify(now.qe.override) === JSON.stringify(p.qe.override) && JSON.stringify(now.override) === JSON.stringify(p.override)) {
-      // (a phase override to Rejected skips QE: DESIGN §14)
-      violations.push(`payload ${key} QE was ${p.qe.state}, now ${now.qe.state} without an override or re-run`);
-    }
+    if (qeFinal && now.qe.state !== p.qe.state) violations.push(`payload ${key} QE was ${p.qe.state}, now ${now.qe.state} and nobody acted on it`);
   }
 }
 

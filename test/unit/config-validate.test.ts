@@ -75,6 +75,11 @@ const errorRows: Row[] = [
   // aggregatedProwJob.analysisJobCount (DESIGN §13 item 7: validated)
   { name: 'aggregated with analysisJobCount 0', raw: withVerify({ ...job(), aggregatedProwJob: { analysisJobCount: 0 } }), error: 'verify.e.aggregatedProwJob.analysisJobCount: must be greater than 0' },
   { name: 'aggregated without analysisJobCount', raw: withVerify({ ...job(), aggregatedProwJob: {} }), error: 'verify.e.aggregatedProwJob.analysisJobCount: must be greater than 0' },
+  // upper bounds of the counts that multiply job launches (issue 13)
+  { name: 'maxRetries above the maximum', raw: withVerify({ ...job(), maxRetries: 21 }), error: 'verify.e.maxRetries: must be at most 20 (got 21): every retry launches the job again' },
+  { name: 'maxRetries far above the maximum on a QE job', raw: withVerify({ ...job(), qe: true, maxRetries: 1000 }), error: 'verify.e.maxRetries: must be at most 20 (got 1000)' },
+  { name: 'analysisJobCount above the maximum', raw: withVerify({ ...job(), aggregatedProwJob: { analysisJobCount: 101 } }), error: 'verify.e.aggregatedProwJob.analysisJobCount: must be at most 100 (got 101): each attempt launches that many analysis jobs' },
+  { name: 'analysisJobCount huge', raw: withVerify({ ...job(), aggregatedProwJob: { analysisJobCount: 1e6 } }), error: 'verify.e.aggregatedProwJob.analysisJobCount: must be at most 100 (got 1000000)' },
   { name: 'aggregator prowJob with empty name', raw: withVerify({ ...job(), aggregatedProwJob: { analysisJobCount: 3, prowJob: { name: '' } } }), error: 'verify.e.aggregatedProwJob.prowJob.name: must not be empty' },
   // periodic details
   { name: 'periodic upgradeFrom PreviousMicro', raw: withPeriodic({ ...job('p1'), cron: '@daily', upgradeFrom: 'PreviousMicro' }), error: 'periodic.p.upgradeFrom: invalid value "PreviousMicro": must be one of Previous, PreviousMinus1, PreviousMinor, PreviousPatch' },
@@ -161,6 +166,8 @@ const validRows: { name: string; raw: Obj }[] = [
   { name: 'verify upgradeFrom "" and the three allowed values', raw: base({ verify: { a: { ...job(), upgradeFrom: '' }, b: { ...job(), upgradeFrom: 'Previous' }, c: { ...job(), upgradeFrom: 'PreviousMinor' }, d: { ...job(), upgradeFrom: 'PreviousPatch' } } }) },
   { name: 'periodic upgradeFrom PreviousMinus1', raw: withPeriodic({ ...job('p1'), interval: '24h', upgrade: true, upgradeFrom: 'PreviousMinus1' }) },
   { name: 'async optional job', raw: withVerify({ ...job(), optional: true, async: true, maxRetries: 0 }) },
+  { name: 'maxRetries at the maximum (20)', raw: withVerify({ ...job(), maxRetries: 20 }) },
+  { name: 'analysisJobCount at the maximum (100) with maxRetries 20', raw: withVerify({ ...job(), maxRetries: 20, aggregatedProwJob: { analysisJobCount: 100 } }) },
   { name: 'aggregated job with a count', raw: withVerify({ ...job(), aggregatedProwJob: { analysisJobCount: 10, prowJob: { name: 'agg' } } }) },
   { name: 'qualifier contents are free-form', raw: withVerify({ ...job(), qualifiers: { fips: {}, rt: { badge: 'x', anything: { nested: 1 } } } }) },
   { name: 'full QE setup', raw: base({ verify: { aws: job(), 'qe-e2e': { ...job('qe'), qe: true, maxRetries: 1 }, 'qe-up': { ...job('qe-up'), qe: true, optional: true, upgrade: true } }, qe: { gate: 'InformingCompleted', timeout: '12h' }, publish: { qe: { on: 'QEAccepted', tagRef: { name: '4.16-qe-accepted' } }, tag: { on: 'Accepted', tagRef: { name: '4.16' } } } }) },
@@ -178,6 +185,18 @@ for (const row of validRows) {
     assert.ok(r.config);
   });
 }
+
+test('the count maxima are reported as file: json.path: reason, and every real config stays within them', () => {
+  const r = validateConfig(base({ verify: { 'e2e-agg': { ...job(), maxRetries: 50, aggregatedProwJob: { analysisJobCount: 500 } } } }), 'releases/x.json');
+  assert.deepEqual(r.errors.map(formatIssue), [
+    'releases/x.json: verify.e2e-agg.maxRetries: must be at most 20 (got 50): every retry launches the job again',
+    'releases/x.json: verify.e2e-agg.aggregatedProwJob.analysisJobCount: must be at most 100 (got 500): each attempt launches that many analysis jobs',
+  ]);
+  assert.equal(r.config, null);
+  const real = loadConfigDir(new URL('../fixtures/openshift-release/releases', import.meta.url).pathname);
+  assert.ok(real.streams.length >= 20, `${real.streams.length} real configs loaded`);
+  assert.deepEqual(real.errors.filter((e) => /at most/.test(e.reason)).map(formatIssue), []);
+});
 
 test('unknown fields are kept in the parsed config', () => {
   const r = validateConfig(base({ colour: 'red', verify: { aws: { ...job(), analysisJobCount: 10, prowJob: { name: 'x', cluster: 'b01' } } } }), 'f.json');

@@ -11,7 +11,8 @@ import { State } from '../../src/controller/state.ts';
 import type { Operations } from '../../src/controller/operations.ts';
 import { ReleaseConfigSchema } from '../../src/domain/config/schema.ts';
 import type { JobRun, Payload } from '../../src/domain/types.ts';
-import { createPages } from '../../src/http/pages/index.ts';
+import { Authenticator } from '../../src/http/auth.ts';
+import { createPages, type PagesOptions } from '../../src/http/pages/index.ts';
 
 const config = ReleaseConfigSchema.parse({ name: 's', verify: { a: { prowJob: { name: 'a' } } } });
 const payload: Payload = {
@@ -27,7 +28,7 @@ function runOf(id: string, logPath: string, state: JobRun['state']): JobRun {
   };
 }
 
-async function setup() {
+async function setup(extra: PagesOptions = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'console-logs-'));
   const done = join(dir, 'done.log');
   const live = join(dir, 'live.log');
@@ -40,7 +41,7 @@ async function setup() {
   });
   const ops = { state, listEvents: async () => [], subscribe: () => () => undefined } as unknown as Operations;
   const app = Fastify();
-  await app.register(createPages(ops, { logPollMs: 20 }));
+  await app.register(createPages(ops, { logPollMs: 20, ...extra }));
   await app.listen({ port: 0, host: '127.0.0.1' });
   const port = (app.server.address() as { port: number }).port;
   return { dir, live, state, app, port, close: async () => { await app.close(); rmSync(dir, { recursive: true, force: true }); } };
@@ -128,5 +129,52 @@ test('logs: following stops when the client disconnects', async () => {
     assert.equal(polls, after, 'no more polling once the client is gone');
   } finally {
     await s.close().catch(() => undefined);
+  }
+});
+
+test('logs: private (serve --private-logs): 401 with a clear message and a browser challenge without a valid token; Bearer or Basic with any role reads', async () => {
+  const auth = new Authenticator([{ user: 'quinn', token: 'qe-token-0123456789abcdef', roles: ['qe'] }]);
+  const s = await setup({ logsAuth: auth });
+  try {
+    for (const [headers, msg] of [
+      [{}, /^authentication required: job logs are private/],
+      [{ authorization: 'Bearer not-a-token-0123456789' }, /^invalid token/],
+      [{ authorization: `Basic ${Buffer.from('quinn:wrong').toString('base64')}` }, /^invalid token/],
+      [{ authorization: 'Token qe-token-0123456789abcdef' }, /^invalid token/],
+    ] as const) {
+      for (const url of ['/logs/done', '/logs/unknown']) {
+        const r = await s.app.inject({ url, headers });
+        assert.equal(r.statusCode, 401, `${url} ${JSON.stringify(headers)}`);
+        assert.match(r.body, msg);
+        assert.equal(r.headers['content-type'], 'text/plain; charset=utf-8');
+        assert.ok(!r.body.includes('line 1'), 'no log content');
+        const challenge = ([] as string[]).concat(r.headers['www-authenticate'] ?? []);
+        assert.ok(challenge.some((c) => c.startsWith('Basic realm=')), 'a browser is asked for credentials');
+        assert.ok(challenge.some((c) => c.startsWith('Bearer')));
+      }
+    }
+    const bearer = await s.app.inject({ url: '/logs/done', headers: { authorization: 'Bearer qe-token-0123456789abcdef' } });
+    assert.equal(bearer.statusCode, 200);
+    assert.equal(bearer.body, 'line 1\n<script>alert(1)</script>\n');
+    const basic = await s.app.inject({ url: '/logs/done', headers: { authorization: `Basic ${Buffer.from('anyone:qe-token-0123456789abcdef').toString('base64')}` } });
+    assert.equal(basic.statusCode, 200, 'a browser: any user name, the token as the password');
+    assert.equal((await s.app.inject({ url: '/logs/unknown', headers: { authorization: 'Bearer qe-token-0123456789abcdef' } })).statusCode, 404);
+    assert.equal((await s.app.inject('/logs/done?token=qe-token-0123456789abcdef')).statusCode, 401, 'never a token in the URL');
+    // tokens reload (SIGHUP): the authenticator's new list applies to the next request
+    auth.setTokens([{ user: 'neo', token: 'new-token-0123456789abcdef', roles: ['ci'] }]);
+    assert.equal((await s.app.inject({ url: '/logs/done', headers: { authorization: 'Bearer qe-token-0123456789abcdef' } })).statusCode, 401);
+    assert.equal((await s.app.inject({ url: '/logs/done', headers: { authorization: 'Bearer new-token-0123456789abcdef' } })).statusCode, 200);
+  } finally {
+    await s.close();
+  }
+});
+
+test('logs: public by default (no token needed, an Authorization header is ignored)', async () => {
+  const s = await setup();
+  try {
+    assert.equal((await s.app.inject('/logs/done')).statusCode, 200);
+    assert.equal((await s.app.inject({ url: '/logs/done', headers: { authorization: 'Bearer whatever' } })).statusCode, 200);
+  } finally {
+    await s.close();
   }
 });

@@ -61,3 +61,45 @@ test('formatSse: id, event, one-line data with the whole record', () => {
   assert.equal(text, `id: 7\nevent: PhaseChanged\ndata: ${JSON.stringify(e)}\n\n`);
   assert.equal(text.split('\n').length, 5, 'a newline in the message stays escaped inside data');
 });
+
+/** A sink whose client reads `perCheck` bytes between two checks. */
+class SlowSink implements SseSink {
+  writableLength = 0;
+  destroyed = false;
+  write(chunk: string): boolean {
+    this.writableLength += Buffer.byteLength(chunk);
+    return false;
+  }
+  read(n: number): void {
+    this.writableLength = Math.max(0, this.writableLength - n);
+  }
+  destroy(): void {
+    this.destroyed = true;
+  }
+}
+
+test('BoundedSender.checkStalled: dropped when bytes waited at two checks and none left in between', () => {
+  const sink = new SlowSink();
+  const s = new BoundedSender(sink, 1 << 20);
+  assert.equal(s.checkStalled(), false, 'nothing waiting');
+  s.send('x'.repeat(100));
+  assert.equal(s.checkStalled(), false, 'first check with bytes waiting: not yet');
+  s.send('x'.repeat(10));
+  assert.equal(s.checkStalled(), true, 'more was queued but nothing was taken');
+  assert.equal(sink.destroyed, true);
+  assert.equal(s.send('y'), false);
+});
+
+test('BoundedSender.checkStalled: a slow client that keeps reading, or one that caught up, stays', () => {
+  const sink = new SlowSink();
+  const s = new BoundedSender(sink, 1 << 20);
+  for (let i = 0; i < 100; i++) {
+    s.send('x'.repeat(500));
+    assert.equal(s.checkStalled(), false, `check ${i}`);
+    sink.read(100); // far slower than the sender, but moving
+  }
+  sink.read(1 << 30);
+  assert.equal(s.checkStalled(), false);
+  assert.equal(s.checkStalled(), false, 'idle with nothing waiting');
+  assert.equal(sink.destroyed, false);
+});

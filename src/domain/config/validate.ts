@@ -169,6 +169,14 @@ export function cronError(spec: string): string | null {
 
 const oneOf = (allowed: readonly string[]) => allowed.join(', ');
 
+/**
+ * Upper bounds of the counts that multiply job launches (each retry relaunches an entry; an
+ * aggregated entry launches analysisJobCount runs per attempt). Real configs use at most 3 retries
+ * and 10 analysis jobs; the bounds leave room and stop a typo (1000) from flooding the executor.
+ */
+export const MAX_RETRIES = 20;
+export const MAX_ANALYSIS_JOB_COUNT = 100;
+
 export function validateConfig(raw: unknown, file: string): ValidationResult {
   const errors: ConfigIssue[] = [];
   const warnings: ConfigIssue[] = [];
@@ -213,6 +221,7 @@ export function validateConfig(raw: unknown, file: string): ValidationResult {
     if (v.async && !v.optional) err(`${p}.async`, 'has async set but is not optional');
     if (v.async && (v.maxRetries ?? 0) > 0) err(`${p}.maxRetries`, 'async jobs are not retried: maxRetries must be 0 when async is set');
     if ((v.maxRetries ?? 0) < 0) err(`${p}.maxRetries`, `must not be negative (got ${v.maxRetries})`);
+    if ((v.maxRetries ?? 0) > MAX_RETRIES) err(`${p}.maxRetries`, `must be at most ${MAX_RETRIES} (got ${v.maxRetries}): every retry launches the job again`);
     if (v.upgradeFrom && v.upgradeFromRelease) err(p, 'upgradeFrom and upgradeFromRelease are mutually exclusive');
     if (v.upgradeFromRelease && !v.upgradeFromRelease.candidate && !v.upgradeFromRelease.prerelease && !v.upgradeFromRelease.release) {
       err(`${p}.upgradeFromRelease`, 'one of candidate, prerelease or release must be set');
@@ -221,6 +230,7 @@ export function validateConfig(raw: unknown, file: string): ValidationResult {
     if (v.aggregatedProwJob) {
       const n = v.aggregatedProwJob.analysisJobCount ?? 0;
       if (n <= 0) err(`${p}.aggregatedProwJob.analysisJobCount`, `must be greater than 0 when aggregatedProwJob is set (got ${n})`);
+      else if (n > MAX_ANALYSIS_JOB_COUNT) err(`${p}.aggregatedProwJob.analysisJobCount`, `must be at most ${MAX_ANALYSIS_JOB_COUNT} (got ${n}): each attempt launches that many analysis jobs`);
       if (v.aggregatedProwJob.prowJob && !v.aggregatedProwJob.prowJob.name.trim()) err(`${p}.aggregatedProwJob.prowJob.name`, 'must not be empty');
     }
     for (const [q, qual] of Object.entries(v.qualifiers ?? {})) {

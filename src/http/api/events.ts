@@ -1,6 +1,12 @@
-// The live feed (Server-Sent Events) and per-payload event history (ours, JSON errors). A slow
-// client gets a bounded buffer: when its socket stops draining past the limit, it is disconnected
-// (it reconnects with Last-Event-ID and replays) instead of the server growing memory.
+// The live feed (Server-Sent Events) and per-payload event history (ours, JSON errors). Every
+// bound is per process and named here:
+// - at most MAX_FEED_CONNECTIONS feeds at once (option); one more is a 503 with Retry-After;
+// - a client gets a bounded buffer: when its socket stops draining past the limit, or nothing
+//   left its buffer between two heartbeats, it is disconnected (it reconnects with
+//   Last-Event-ID and replays) instead of the server growing memory;
+// - a replay reads the store a page at a time and waits for the socket to drain between events;
+//   live events arriving meanwhile are held up to MAX_QUEUED_DURING_REPLAY, past which they are
+//   dropped from memory and read back from the store (they are stored before they are sent).
 import type { FastifyInstance } from 'fastify';
 import type { EventRecord } from '../../domain/types.ts';
 import { apiError } from '../errors.ts';
@@ -10,8 +16,14 @@ import { param, queryOne, sendJson, type ApiContext } from './shared.ts';
 /** bytes a client may have queued in its socket before it is dropped */
 export const MAX_BUFFERED_BYTES = 1 << 20;
 /** events read from the store per replay page */
-export const REPLAY_PAGE = 500;
+export const REPLAY_PAGE = 200;
 export const HEARTBEAT_MS = 15_000;
+/** live feeds open at once (all clients together) */
+export const MAX_FEED_CONNECTIONS = 256;
+/** Retry-After (seconds) of the 503 answered past MAX_FEED_CONNECTIONS */
+export const FEED_RETRY_AFTER_SECONDS = 5;
+/** live events held for one client while its replay runs */
+export const MAX_QUEUED_DURING_REPLAY = 1000;
 
 export function formatSse(e: EventRecord): string {
   // JSON.stringify never emits a raw newline, so `data:` is one line
@@ -31,6 +43,10 @@ export interface SseSink {
  */
 export class BoundedSender {
   closed = false;
+  /** bytes handed to the sink so far */
+  private sent = 0;
+  private lastWaiting = 0;
+  private lastFlushed = 0;
   constructor(
     private readonly sink: SseSink,
     readonly limit = MAX_BUFFERED_BYTES,
@@ -38,12 +54,29 @@ export class BoundedSender {
 
   send(chunk: string): boolean {
     if (this.closed) return false;
-    if (this.sink.writableLength + Buffer.byteLength(chunk) > this.limit) {
+    const n = Buffer.byteLength(chunk);
+    if (this.sink.writableLength + n > this.limit) {
       this.close();
       return false;
     }
     this.sink.write(chunk);
+    this.sent += n;
     return true;
+  }
+
+  /**
+   * Called at every heartbeat: a client that had bytes waiting at the previous check and has
+   * taken none of them since is not reading; it is dropped (true) instead of holding its slot.
+   */
+  checkStalled(): boolean {
+    if (this.closed) return false;
+    const waiting = this.sink.writableLength;
+    const flushed = this.sent - waiting;
+    const stalled = waiting > 0 && this.lastWaiting > 0 && flushed <= this.lastFlushed;
+    this.lastWaiting = waiting;
+    this.lastFlushed = flushed;
+    if (stalled) this.close();
+    return stalled;
   }
 
   close(): void {
@@ -56,10 +89,19 @@ export class BoundedSender {
 export interface EventRouteOptions {
   heartbeatMs?: number;
   maxBufferedBytes?: number;
+  /** live feeds open at once (default MAX_FEED_CONNECTIONS; 0: no limit) */
+  maxConnections?: number;
 }
 
-export function eventRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiContext, o: EventRouteOptions = {}): void {
+export interface EventRoutesHandle {
+  /** live feeds open now */
+  readonly connections: number;
+}
+
+export function eventRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiContext, o: EventRouteOptions = {}): EventRoutesHandle {
   const heartbeatMs = o.heartbeatMs ?? HEARTBEAT_MS;
+  const maxConnections = o.maxConnections ?? MAX_FEED_CONNECTIONS;
+  const limit = o.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
   // open feeds never go idle, so the server could not close while one is connected: end them first
   const open = new Set<() => void>();
   app.addHook('preClose', async () => {
@@ -69,7 +111,8 @@ export function eventRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiCo
     app,
     {
       method: 'GET', url: '/api/v1/events', summary: 'Live feed of events (Server-Sent Events); Last-Event-ID header or ?since= replays what came after that id', tag: 'events',
-      query: { stream: 'only events of this stream', since: 'replay events after this id' }, produces: 'text/event-stream', responses: { '200': 'event stream', '400': 'bad since / Last-Event-ID' },
+      query: { stream: 'only events of this stream', since: 'replay events after this id' }, produces: 'text/event-stream',
+      responses: { '200': 'event stream', '400': 'bad since / Last-Event-ID', '404': 'unknown stream', '503': `${maxConnections} feeds are open already (Retry-After)` },
     },
     async (req, reply) => {
       const stream = queryOne(req, 'stream') || undefined;
@@ -80,13 +123,28 @@ export function eventRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiCo
         if (!/^\d{1,15}$/.test(sinceRaw)) throw apiError(400, 'since (or Last-Event-ID) must be a non-negative integer event id');
         since = Number(sinceRaw);
       }
+      if (stream !== undefined && !ctx.ops.state.stream(stream)) throw apiError(404, `unknown release stream ${stream}`);
+      if (maxConnections > 0 && open.size >= maxConnections) {
+        throw apiError(503, `too many live-feed connections (${maxConnections} open); retry later`, { 'retry-after': String(FEED_RETRY_AFTER_SECONDS) });
+      }
       reply.hijack();
       const res = reply.raw;
+      let closed = false;
+      const end = () => res.end();
+      open.add(end);
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-      const sender = new BoundedSender(res, o.maxBufferedBytes ?? MAX_BUFFERED_BYTES);
+      // a HEAD request gets the headers only
+      if (req.method === 'HEAD') {
+        open.delete(end);
+        res.end();
+        return;
+      }
+      const sender = new BoundedSender(res, limit);
       sender.send('retry: 3000\n: connected\n\n');
       let lastId = since ?? 0;
-      const queued: EventRecord[] = [];
+      let queued: EventRecord[] = [];
+      // live events were dropped from `queued` during the replay: read them from the store
+      let overflow = false;
       let replaying = since !== undefined;
       const deliver = (e: EventRecord) => {
         if (stream && e.stream !== stream) return;
@@ -97,36 +155,57 @@ export function eventRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiCo
         sender.send(formatSse(e));
       };
       // subscribe first, replay second: events appended during the replay wait in `queued`
-      const off = ctx.ops.subscribe((e) => (replaying ? queued.push(e) : deliver(e)));
-      const beat = setInterval(() => sender.send(': heartbeat\n\n'), heartbeatMs);
+      const off = ctx.ops.subscribe((e) => {
+        if (!replaying) return deliver(e);
+        if (overflow) return;
+        if (queued.length < MAX_QUEUED_DURING_REPLAY) queued.push(e);
+        else {
+          overflow = true;
+          queued = [];
+        }
+      });
+      const beat = setInterval(() => {
+        if (!sender.checkStalled()) sender.send(': heartbeat\n\n');
+      }, heartbeatMs);
       beat.unref();
-      let closed = false;
-      const end = () => res.end();
-      open.add(end);
       const close = () => {
         if (closed) return;
         closed = true;
         off();
         clearInterval(beat);
-        queued.length = 0;
+        queued = [];
         open.delete(end);
       };
       res.on('close', close);
       if (since === undefined) return;
+      const drained = () =>
+        new Promise<void>((r) => {
+          const done = () => (res.off('drain', done), res.off('close', done), r());
+          res.on('drain', done);
+          res.on('close', done);
+        });
       try {
         for (;;) {
+          overflow = false;
           const page = await ctx.ops.listEvents({ afterId: lastId, stream, limit: REPLAY_PAGE });
-          for (const e of page) deliver(e);
-          if (page.length < REPLAY_PAGE || closed || sender.closed) break;
-          // let the socket drain before reading the next page
-          if (res.writableLength > 0) await new Promise<void>((r) => (res.once('drain', r), res.once('close', r)));
+          for (const e of page) {
+            if (closed || sender.closed) break;
+            deliver(e);
+            // let the socket drain before writing more (backpressure, not the buffer limit)
+            if (res.writableNeedDrain) await drained();
+          }
+          if (closed || sender.closed) break;
+          // a full page: there may be more; an overflow: live events must be read back
+          if (page.length < REPLAY_PAGE && !overflow) break;
         }
       } catch (err) {
         req.log.warn({ err }, 'event replay failed');
         sender.close();
       } finally {
         replaying = false;
-        for (const e of queued.splice(0)) deliver(e);
+        const rest = queued;
+        queued = [];
+        if (!closed && !sender.closed) for (const e of rest) deliver(e);
       }
     },
   );
@@ -147,4 +226,9 @@ export function eventRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiCo
       return sendJson(reply, events);
     },
   );
+  return {
+    get connections() {
+      return open.size;
+    },
+  };
 }

@@ -1,5 +1,7 @@
 // Upstream's read routes under /api/v1 and the redirects (upstream-behavior.md §6.3–§6.11, §6.18)
 // plus the QE additions of DESIGN.md §6. Errors here are plain text, worded exactly as upstream's.
+// The response cache (cache.ts) keys a GET answer on the query parameters its route documents
+// (`query:` below): a handler must document every parameter it reads.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { findCandidate } from '../../domain/candidate.ts';
 import { isStable, type ReleaseConfig } from '../../domain/config/schema.ts';

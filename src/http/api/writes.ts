@@ -8,23 +8,57 @@ import { apiError } from '../errors.ts';
 import type { RouteRegistry } from '../openapi.ts';
 import { param, sendJson, tagObject, type ApiContext } from './shared.ts';
 
+/**
+ * Has a C0 control character or DEL, other than those `allowed`? (PostgreSQL cannot store NUL in
+ * text; none belongs in a name or a pull spec; a reason may have tabs and several lines.)
+ */
+function hasControl(s: string, allowed = ''): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c < 0x20 || c === 0x7f) && !allowed.includes(s[i])) return true;
+  }
+  return false;
+}
+
 const reason = z
   .string({ required_error: 'is required', invalid_type_error: 'must be a string' })
   .trim()
   .min(1, 'must not be empty')
   .max(4096, 'must be at most 4096 characters')
+  .refine((s) => !hasControl(s, '\t\n\r'), 'must not contain control characters (tab and newlines are fine)')
   .describe('why (recorded in the audit trail)');
+
+/**
+ * Components one input update may name (a payload has about 200). Counted before the entries are
+ * validated: checking 20,000 of them costs ~50 ms of CPU per request.
+ */
+export const MAX_COMPONENTS = 1000;
 
 export const Bodies = {
   input: z
     .object({
-      tags: z
-        .record(z.string({ invalid_type_error: 'must be a pull spec string' }).min(1, 'must not be empty').max(1024, 'must be at most 1024 characters'), {
-          required_error: 'is required',
-          invalid_type_error: 'must be an object of component → pull spec',
-        })
-        .refine((t) => Object.keys(t).length > 0, 'must name at least one component')
-        .describe('component name → pull spec'),
+      tags: z.preprocess(
+        (v, ctx) => {
+          if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > MAX_COMPONENTS) {
+            ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must name at most ${MAX_COMPONENTS} components`, fatal: true });
+          }
+          return v;
+        },
+        z
+          .record(
+            z
+              .string({ invalid_type_error: 'must be a pull spec string' })
+              .min(1, 'must not be empty')
+              .max(1024, 'must be at most 1024 characters')
+              .refine((s) => !hasControl(s), 'must not contain control characters'),
+            {
+              required_error: 'is required',
+              invalid_type_error: 'must be an object of component → pull spec',
+            },
+          )
+          .refine((t) => Object.keys(t).length > 0, 'must name at least one component')
+          .describe('component name → pull spec'),
+      ),
     })
     .strict(),
   override: z
@@ -70,6 +104,7 @@ export function writeRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiCo
     },
     async (req, reply, body) => {
       const input = param(req, 'input');
+      if (hasControl(input)) throw apiError(400, 'input stream name must not contain control characters');
       await ctx.ops.setInputTags(input, body.tags, user(req));
       const tags = Object.fromEntries(state.inputTags(input).sort((a, b) => (a.component < b.component ? -1 : 1)).map((t) => [t.component, t.pullSpec]));
       return sendJson(reply, { input, tags });

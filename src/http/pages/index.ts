@@ -8,7 +8,7 @@ import type { State } from '../../controller/state.ts';
 import type { EventRecord, Payload, StreamRecord } from '../../domain/types.ts';
 import { summarizeStream, type StreamSummary } from './cells.ts';
 import { notFoundPage } from './layout.ts';
-import { serveLog } from './logs.ts';
+import { serveLog, type LogOptions } from './logs.ts';
 import { renderOverview, type SummaryCache } from './overview.ts';
 import { renderReleasePage } from './release.ts';
 import { filterPayloads, parseStreamQuery, renderStreamPage, type StreamQuery } from './stream.ts';
@@ -27,6 +27,8 @@ export interface PagesOptions {
   now?: () => number;
   /** files that failed to (re)load, shown as a banner (default: the release config problems of `ops`) */
   configProblems?: () => readonly ConfigFileProblem[];
+  /** serve --private-logs: /logs/* requires a valid token of any role (logs.ts) */
+  logsAuth?: LogOptions['auth'];
 }
 
 /** Per-version memo: everything cached here is dropped as soon as the state changes. */
@@ -69,6 +71,10 @@ export function createPages(ops: Operations, opts: PagesOptions = {}): (app: Fas
     q.phase || q.qe ? cache.get(`filter\u0000${rec.name}\u0000${q.phase}\u0000${q.qe}`, () => filterPayloads(state.payloads(rec.name), q)) : state.payloads(rec.name);
 
   const releasePage = async (reply: FastifyReply, rec: StreamRecord, payload: Payload, from: string | undefined) => {
+    // a comparison with a release that does not exist is not a page (as the API answers 404)
+    if (from && !state.payload(payload.stream, from) && !state.findTag(from)) {
+      return sendHtml(reply, 404, notFoundPage(`Unable to find release tag ${from} (to compare with ${payload.tag}), it may have been deleted.`));
+    }
     let events: EventRecord[] = [];
     try {
       events = await ops.listEvents({ stream: payload.stream, tag: payload.tag, limit: 1000 });
@@ -112,6 +118,6 @@ export function createPages(ops: Operations, opts: PagesOptions = {}): (app: Fas
       return releasePage(reply, rec, p, typeof req.query?.from === 'string' ? req.query.from : undefined);
     });
 
-    app.get<{ Params: { runId: string } }>('/logs/:runId', (req, reply) => serveLog(state, req.params.runId, reply, { pollMs: opts.logPollMs }));
+    app.get<{ Params: { runId: string } }>('/logs/:runId', (req, reply) => serveLog(state, req.params.runId, reply, { pollMs: opts.logPollMs, auth: opts.logsAuth, authorization: req.headers.authorization }));
   };
 }

@@ -1,13 +1,15 @@
 // The jobs file of the local executor (DESIGN.md §11): job name or glob → command.
 //
 //   concurrency: 8                 # max job processes at once (default 8)
-//   defaults: { timeout: 4h, env: { K: V } }
+//   defaults: { timeout: 4h, env: { K: V }, passEnv: [KUBECONFIG] }
 //   jobs:                          # keys are job names or globs; FIRST MATCH WINS, in file order
 //     periodic-ci-*-e2e-aws-*: { command: ["bash", "scripts/e2e.sh"], env: { K: V }, timeout: 2h, cwd: work }
 //     "*": { command: ["bash", "-c", "exit 0"] }
 //
 // Globs: `*` matches any run of characters (also none), `?` exactly one; everything else is literal.
 // Timeouts are Go durations (`90s`, `1h30m`); default 4h. Env: defaults.env, then the entry's env.
+// A job never inherits the controller's environment (index.ts lists what it gets); `passEnv`
+// (defaults and entry, merged) names variables of the controller's environment to pass on anyway.
 //
 // Relative paths resolve from the folder of the jobs file, not from the controller's cwd:
 //   - `cwd` (default: the jobs file's folder) when relative;
@@ -25,11 +27,16 @@ const POSITIVE_DURATION = 'must be a positive Go duration such as 90s, 30m or 2h
 const duration = z.string().refine((s) => durationError(s) === null && parseDuration(s) > 0, { message: POSITIVE_DURATION });
 const env = z.record(z.string({ invalid_type_error: 'must be a string (quote numbers and booleans)' }));
 const COMMAND = 'must be a non-empty array of strings';
+const passEnv = z.array(
+  z.string({ invalid_type_error: 'must be a variable name' }).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name (letters, digits and _)'),
+  { invalid_type_error: 'must be a list of variable names' },
+);
 
 const JobEntrySchema = z
   .object({
     command: z.array(z.string({ invalid_type_error: 'must be a string' }), { invalid_type_error: COMMAND, required_error: 'is required: a non-empty array of strings' }).nonempty(COMMAND),
     env: env.optional(),
+    passEnv: passEnv.optional(),
     timeout: duration.optional(),
     cwd: z.string().min(1, 'must be a non-empty path').optional(),
   })
@@ -38,7 +45,7 @@ const JobEntrySchema = z
 const JobsFileSchema = z
   .object({
     concurrency: z.number({ invalid_type_error: 'must be a positive integer' }).int('must be a positive integer').positive('must be a positive integer').optional(),
-    defaults: z.object({ timeout: duration.optional(), env: env.optional() }).strict().optional(),
+    defaults: z.object({ timeout: duration.optional(), env: env.optional(), passEnv: passEnv.optional() }).strict().optional(),
     jobs: z.record(JobEntrySchema),
   })
   .strict();
@@ -50,6 +57,8 @@ export interface JobEntry {
   command: string[];
   /** defaults.env merged with the entry's env */
   env: Record<string, string>;
+  /** names of the controller's environment variables passed on (defaults.passEnv + the entry's); absent when none */
+  passEnv?: string[];
   timeoutMs: number;
   /** absolute working directory */
   cwd: string;
@@ -91,16 +100,19 @@ export function parseJobsFile(text: string, file: string): JobsFile {
   const base = dirname(resolve(file));
   const defTimeout = r.data.defaults?.timeout ? parseDuration(r.data.defaults.timeout) : DEFAULT_TIMEOUT_MS;
   const defEnv = r.data.defaults?.env ?? {};
+  const defPass = r.data.defaults?.passEnv ?? [];
   // zod's record leaves a `__proto__` key out of its result (YAML keeps it as an own key): take the
   // patterns from the validated input itself, so every key written in the file is an entry
   const rawJobs = (raw as { jobs: Record<string, unknown> }).jobs;
   const entries: JobEntry[] = Object.keys(rawJobs).map((pattern) => {
     const e = JobEntrySchema.parse(rawJobs[pattern]);
     const [prog, ...args] = e.command;
+    const pass = [...new Set([...defPass, ...(e.passEnv ?? [])])];
     return {
       pattern,
       command: [prog.includes('/') && !isAbsolute(prog) ? resolve(base, prog) : prog, ...args],
       env: { ...defEnv, ...(e.env ?? {}) },
+      ...(pass.length ? { passEnv: pass } : {}),
       timeoutMs: e.timeout ? parseDuration(e.timeout) : defTimeout,
       cwd: e.cwd ? resolve(base, e.cwd) : base,
     };

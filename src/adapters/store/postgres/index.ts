@@ -19,6 +19,8 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** pool size (default 4) */
   max?: number;
+  /** how long a new connection may take (default 10 s) */
+  connectTimeoutMs?: number;
 }
 
 type Client = pg.PoolClient;
@@ -130,6 +132,27 @@ ALTER TABLE job_runs ADD COLUMN env JSON NOT NULL DEFAULT '{}';
 ALTER TABLE streams ADD COLUMN conditions JSON NOT NULL DEFAULT '{}';
 `,
   },
+  {
+    // bounded growth: events of deleted payloads may be pruned (never those of live payloads, never
+    // stream-level ones), with an index for the pruning query; upgrade results go with their runs,
+    // so the ones left behind by earlier garbage collections are removed
+    version: 3,
+    sql: `
+DROP TRIGGER events_no_update_delete ON events;
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events FOR EACH ROW EXECUTE FUNCTION events_append_only();
+-- SET search_path FROM CURRENT: the function finds this schema's payloads from any session
+CREATE FUNCTION events_prune_only() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+  IF OLD.tag = '' OR EXISTS (SELECT 1 FROM payloads p WHERE p.stream = OLD.stream AND p.tag = OLD.tag) THEN
+    RAISE EXCEPTION 'events are append-only: the audit trail of a live payload or stream is never deleted';
+  END IF;
+  RETURN OLD;
+END $$;
+CREATE TRIGGER events_no_live_delete BEFORE DELETE ON events FOR EACH ROW EXECUTE FUNCTION events_prune_only();
+CREATE INDEX events_prunable ON events (at) WHERE tag <> '';
+DELETE FROM upgrades u WHERE NOT EXISTS (SELECT 1 FROM job_runs r WHERE r.id = u.run_id);
+`,
+  },
 ];
 
 const CREATE_MIGRATIONS_TABLE = 'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)';
@@ -160,6 +183,16 @@ const SQL = {
       phase_changed_at = excluded.phase_changed_at, jobs = excluded.jobs`,
   /** job runs go with it (ON DELETE CASCADE); events stay */
   deletePayload: 'DELETE FROM payloads WHERE stream = $1 AND tag = $2',
+  /** before deletePayload: the upgrade results of its runs (through job_runs_payload and the upgrades key) */
+  deletePayloadUpgrades: 'DELETE FROM upgrades WHERE run_id IN (SELECT id FROM job_runs WHERE stream = $1 AND tag = $2)',
+  /**
+   * events older than the cutoff (partial index events_prunable) of payloads that are gone, whose
+   * trail has no event at or after the cutoff (events_stream_tag)
+   */
+  pruneEvents: `DELETE FROM events e WHERE e.tag <> '' AND e.at < $1
+    AND NOT EXISTS (SELECT 1 FROM payloads p WHERE p.stream = e.stream AND p.tag = e.tag)
+    AND NOT EXISTS (SELECT 1 FROM events n WHERE n.stream = e.stream AND n.tag = e.tag AND n.at >= $1)`,
+  allRunIds: 'SELECT id FROM job_runs',
   putJobRun: `INSERT INTO job_runs (${JOB_RUN_COLS}) VALUES (${params(18)})
     ON CONFLICT (id) DO UPDATE SET stream = excluded.stream, tag = excluded.tag, verify_name = excluded.verify_name,
       job_name = excluded.job_name, kind = excluded.kind, attempt = excluded.attempt, generation = excluded.generation,
@@ -266,10 +299,15 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 4,
+    // a server that does not answer (a network partition) fails a connect instead of hanging the write chain
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+    // notices a dead peer on an idle pooled connection
+    keepAlive: true,
     // every pooled connection starts with the schema first on its search_path
     ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {}),
   });
-  // an idle connection dropped by the server must not crash the process; the next query reports it
+  // an idle connection dropped by the server (restart, pg_terminate_backend) must not crash the
+  // process; the pool discards it and the next checkout connects anew
   pool.on('error', () => {});
   try {
     if (schema !== undefined) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(schema)}`);
@@ -334,6 +372,17 @@ class PostgresStore implements Store {
     return rows.map(eventFromRow);
   }
 
+  async pruneEvents(before: string): Promise<number> {
+    this.open();
+    const r = await this.pool.query({ name: 'rc_pruneEvents', text: SQL.pruneEvents, values: [before] });
+    return r.rowCount ?? 0;
+  }
+
+  async listRunIds(): Promise<string[]> {
+    this.open();
+    return (await run(this.pool, 'allRunIds')).map((r) => r[0] as string);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -344,27 +393,47 @@ class PostgresStore implements Store {
     if (this.closed) throw new Error('store is closed');
   }
 
-  /** runs `fn` between BEGIN and COMMIT on one connection; ROLLBACK (and rethrow) on any error */
+  /**
+   * Runs `fn` between BEGIN and COMMIT on one connection; ROLLBACK (and rethrow) on any error.
+   * A connection that failed (server restart, killed backend, network) is released as broken, so
+   * the pool drops it and the caller's retry gets a fresh one; a connect failure is rethrown as is
+   * (ECONNREFUSED, 57P03, a timeout), for the controller to retry.
+   */
   private async transaction<T>(fn: (c: Client) => Promise<T>, begin = 'BEGIN'): Promise<T> {
     this.open();
     const c = await this.pool.connect();
+    // the pool listens for errors on idle clients only: a checked-out client whose connection ends
+    // emits 'error', which must not reach the process as an uncaught exception
     let broken: Error | undefined;
+    const onError = (err: Error) => (broken ??= err);
+    c.on('error', onError);
     try {
       await c.query(begin);
       const out = await fn(c);
       await c.query('COMMIT');
       return out;
     } catch (err) {
-      try {
-        await c.query('ROLLBACK');
-      } catch (rollbackErr) {
-        broken = rollbackErr as Error; // the connection is unusable: drop it from the pool
+      if (!broken && isConnectionFault(err)) broken = err as Error;
+      if (!broken) {
+        try {
+          await c.query('ROLLBACK');
+        } catch (rollbackErr) {
+          broken = rollbackErr as Error; // the connection is unusable: drop it from the pool
+        }
       }
       throw err;
     } finally {
+      c.removeListener('error', onError);
       c.release(broken);
     }
   }
+}
+
+/** the connection itself failed (not the statement): it cannot be used for ROLLBACK or again */
+function isConnectionFault(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return code.startsWith('08') || code.startsWith('57P') || /^E[A-Z]+$/.test(code);
+  return err instanceof Error && /^(Connection terminated|Client has encountered a connection error|Client was closed)/.test(err.message);
 }
 
 async function applyChange(c: Client, ch: Change, ids: number[]): Promise<void> {
@@ -383,6 +452,7 @@ async function applyChange(c: Client, ch: Change, ids: number[]): Promise<void> 
       await run(c, 'putPayload', payloadParams(ch.payload));
       return;
     case 'deletePayload':
+      await run(c, 'deletePayloadUpgrades', [ch.stream, ch.tag]);
       await run(c, 'deletePayload', [ch.stream, ch.tag]);
       return;
     case 'putJobRun':

@@ -94,7 +94,21 @@ class SqliteStore implements Store {
 
   async commit(changes: Change[]): Promise<number[]> {
     const ids: number[] = [];
-    this.commitTx(changes, ids);
+    try {
+      this.commitTx(changes, ids);
+    } catch (err) {
+      // SQLITE_BUSY, SQLITE_FULL, SQLITE_IOERR: the error goes to the caller (the controller retries
+      // it), and the connection must stay usable for that retry. better-sqlite3 rolls back a failed
+      // transaction, but a failing ROLLBACK (or COMMIT) can leave one open; end it here.
+      if (this.db.open && this.db.inTransaction) {
+        try {
+          this.db.exec('ROLLBACK');
+        } catch {
+          // nothing more to undo: SQLite already rolled back
+        }
+      }
+      throw err;
+    }
     return ids;
   }
 
@@ -108,6 +122,14 @@ class SqliteStore implements Store {
     else if (q.tag !== undefined) rows = s.eventsOfTag.all(q.tag, after, limit) as Row[];
     else rows = s.events.all(after, limit) as Row[];
     return rows.map(eventFromRow);
+  }
+
+  async pruneEvents(before: string): Promise<number> {
+    return this.s.pruneEvents.run({ before }).changes;
+  }
+
+  async listRunIds(): Promise<string[]> {
+    return this.s.allRunIds.all() as string[];
   }
 
   async close(): Promise<void> {
@@ -141,6 +163,7 @@ function applyChange(s: Statements, c: Change, ids: number[]): void {
       s.putPayload.run(...payloadParams(c.payload));
       return;
     case 'deletePayload':
+      s.deletePayloadUpgrades.run(c.stream, c.tag);
       s.deletePayload.run(c.stream, c.tag);
       return;
     case 'putJobRun':

@@ -107,6 +107,20 @@ ALTER TABLE job_runs ADD COLUMN env TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE streams ADD COLUMN conditions TEXT NOT NULL DEFAULT '{}';
 `,
   },
+  {
+    // bounded growth: events of deleted payloads may be pruned (never those of live payloads, never
+    // stream-level ones), with an index for the pruning query; upgrade results go with their runs,
+    // so the ones left behind by earlier garbage collections are removed
+    version: 4,
+    sql: `
+DROP TRIGGER events_append_only_delete;
+CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+  WHEN old.tag = '' OR EXISTS (SELECT 1 FROM payloads p WHERE p.stream = old.stream AND p.tag = old.tag)
+  BEGIN SELECT RAISE(ABORT, 'events are append-only: the audit trail of a live payload or stream is never deleted'); END;
+CREATE INDEX events_prunable ON events (at) WHERE tag <> '';
+DELETE FROM upgrades WHERE run_id NOT IN (SELECT id FROM job_runs);
+`,
+  },
 ];
 
 /**

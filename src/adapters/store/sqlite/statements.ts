@@ -39,6 +39,17 @@ export function prepareStatements(db: Database.Database) {
     ),
     /** job runs go with it (ON DELETE CASCADE); events stay */
     deletePayload: db.prepare('DELETE FROM payloads WHERE stream = ? AND tag = ?'),
+    /** before deletePayload: the upgrade results of its runs (through job_runs_payload and the upgrades key) */
+    deletePayloadUpgrades: db.prepare('DELETE FROM upgrades WHERE run_id IN (SELECT id FROM job_runs WHERE stream = ? AND tag = ?)'),
+    /**
+     * events older than the cutoff (partial index events_prunable) of payloads that are gone, whose
+     * trail has no event at or after the cutoff (events_stream_tag)
+     */
+    pruneEvents: db.prepare(
+      `DELETE FROM events WHERE tag <> '' AND at < @before
+         AND NOT EXISTS (SELECT 1 FROM payloads p WHERE p.stream = events.stream AND p.tag = events.tag)
+         AND NOT EXISTS (SELECT 1 FROM events n WHERE n.stream = events.stream AND n.tag = events.tag AND n.at >= @before)`,
+    ),
     putJobRun: db.prepare(
       `INSERT INTO job_runs (${JOB_RUN_COLS}) VALUES (${params(18)})
        ON CONFLICT (id) DO UPDATE SET stream = excluded.stream, tag = excluded.tag, verify_name = excluded.verify_name,
@@ -66,6 +77,7 @@ export function prepareStatements(db: Database.Database) {
     allUpgrades: raw(`SELECT ${UPGRADE_COLS} FROM upgrades ORDER BY to_tag, from_tag, run_id`),
     allPublished: raw(`SELECT ${PUBLISHED_COLS} FROM published ORDER BY stream, name`),
     runsOfPayload: raw(`SELECT ${JOB_RUN_COLS} FROM job_runs WHERE stream = ? AND tag = ? ORDER BY rowid`),
+    allRunIds: db.prepare('SELECT id FROM job_runs').pluck(),
 
     // event queries, one per filter combination so each can use its index; all take (afterId, limit) last
     events: raw(`SELECT ${EVENT_COLS} FROM events WHERE id > ? ORDER BY id LIMIT ?`),
