@@ -478,6 +478,8 @@ export class Controller implements Operations {
         }
         if (once) {
           this.log.warn({ err }, `store commit of an operation failed, refused as unavailable: ${describeError(err)}`);
+          // the store is down for everyone: /readyz says so until a probe commit gets through
+          if (!this.stopped) this.probeStore(err);
           throw new OperationError('unavailable', `store unavailable: ${describeError(err)}; nothing was changed, try again later`, this.retryAfterSeconds());
         }
         if (this.stopped) throw this.stoppedInOutage(err);
@@ -493,6 +495,17 @@ export class Controller implements Operations {
         });
       }
     }
+  }
+
+  /**
+   * An operation's commit failed with a transient fault and nothing else is retrying: enter the
+   * outage and retry an empty transaction (a connection and a commit) with the same backoff; its
+   * success ends the outage. Without it an idle controller would report ready on a dead store.
+   */
+  private probeStore(err: unknown): void {
+    if (this.outage) return; // a retrying commit (or probe) already ends the outage when it gets through
+    this.failedAttempt(err);
+    void this.commit([]).catch(() => undefined);
   }
 
   /** records a failed attempt (entering the outage on the first); returns the wait before the next */

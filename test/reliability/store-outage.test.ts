@@ -334,3 +334,30 @@ test('store outage: an operation queued behind a commit that then fails gives up
     cleanup(dir);
   }
 });
+
+test('store outage: an idle controller whose operation hits a dead store reports unavailable until a probe commit gets through', async () => {
+  const dir = tempDir('rc-outage-');
+  const w = await startWorld(dir);
+  try {
+    const c = w.controller;
+    await c.idle();
+    assert.equal(c.unavailable(), null);
+    w.store.failWith = busy();
+    // nothing else commits: only the operation finds out the store is down
+    await assert.rejects(c.setInputTags(INPUT, { cli: pullSpec('cli') }, 'test'), (e: unknown) => e instanceof OperationError && e.code === 'unavailable');
+    assert.match(c.unavailable() ?? '', /^store unavailable: database is locked/);
+    // the next write is refused at once, without touching the store
+    const tries = w.store.failed.length;
+    await assert.rejects(c.setInputTags(INPUT, { cli: pullSpec('cli') }, 'test'), (e: unknown) => e instanceof OperationError && e.code === 'unavailable');
+    await waitFor('the probe retried', () => w.store.failed.length > tries + 1, 10_000);
+    w.store.failWith = null;
+    await waitFor('available again', () => c.unavailable() === null, 10_000);
+    // and writes work again, with their effect
+    await runningPayload(w);
+    assert.equal(c.state.payloads(STREAM).length, 1);
+    assert.equal(c.state.inputTags(INPUT).length, 1);
+  } finally {
+    await stopWorld(w);
+    cleanup(dir);
+  }
+});
