@@ -135,11 +135,46 @@ export async function inputSet(o: ClientOptions, input: string, pairs: string[],
   out(o.json ? JSON.stringify(r.json, null, 2) : `updated ${tags.size} component(s) of input stream ${input}`);
 }
 
-export async function write(o: ClientOptions, path: string, body: Record<string, unknown>, done: string, out: (s: string) => void): Promise<void> {
+export async function write(o: ClientOptions, path: string, body: Record<string, unknown>, done: string | ((json: unknown) => string), out: (s: string) => void, method = 'POST'): Promise<void> {
   if (typeof body.reason !== 'string' || !body.reason.trim()) throw new CliError('--reason is required', 2);
-  const r = await request(o, 'POST', path, body, true);
+  const r = await request(o, method, path, body, true);
   check(r);
-  out(o.json ? JSON.stringify(r.json, null, 2) : done);
+  out(o.json ? JSON.stringify(r.json, null, 2) : typeof done === 'string' ? done : done(r.json));
+}
+
+interface PinObj {
+  component: string;
+  pullSpec: string;
+  fromTag: string;
+  reason: string;
+  user: string;
+  at: string;
+  inputPullSpec: string | null;
+}
+
+/** `pins INPUT`: the pinned components of an input stream, one a line. */
+export async function listPins(o: ClientOptions, input: string, out: (s: string) => void): Promise<void> {
+  const r = await request(o, 'GET', `/api/v1/inputstreams/${enc(input)}/pins`);
+  check(r);
+  const pins = (r.json as { pins: PinObj[] }).pins;
+  if (o.json) return out(JSON.stringify(r.json, null, 2));
+  if (pins.length === 0) return out(`no pinned components in input stream ${input}`);
+  for (const p of pins) out(`${p.component} ${p.pullSpec}${p.fromTag ? ` (from ${p.fromTag})` : ''} — by ${p.user} at ${p.at}: ${p.reason}${p.inputPullSpec && p.inputPullSpec !== p.pullSpec ? ` [input has ${p.inputPullSpec}]` : ''}`);
+}
+
+/** `why STREAM`: lock, why no payload is being created now, pins. */
+export async function streamStatus(o: ClientOptions, stream: string, out: (s: string) => void): Promise<void> {
+  const r = await request(o, 'GET', `/api/v1/releasestream/${enc(stream)}/status`);
+  check(r);
+  if (o.json) return out(JSON.stringify(r.json, null, 2));
+  const s = r.json as { name: string; locked: boolean; lock: { user: string; reason: string; at: string } | null; creationBlockedBy: string; pins: PinObj[] };
+  out(s.locked ? `${s.name}: locked${s.lock ? ` by ${s.lock.user} at ${s.lock.at}: ${s.lock.reason}` : ''}` : `${s.name}: not locked`);
+  out(s.creationBlockedBy ? `next payload may not start: ${s.creationBlockedBy}` : 'a payload would be created on the next pass');
+  for (const p of s.pins) out(`pinned: ${p.component} ${p.pullSpec} (by ${p.user}: ${p.reason})`);
+}
+
+export function streamPath(stream: string): string {
+  return `/api/v1/releasestream/${enc(stream)}`;
 }
 
 export function releasePath(stream: string, tag: string): string {

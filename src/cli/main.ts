@@ -1,6 +1,6 @@
 // The `release-controller` command.
 import { Command, Option } from 'commander';
-import { CliError, clientOptions, inputSet, latest, releasePath, status, write } from './client.ts';
+import { CliError, clientOptions, inputSet, latest, listPins, releasePath, status, streamPath, streamStatus, write } from './client.ts';
 import { runValidate } from './validate.ts';
 
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -76,6 +76,15 @@ export function buildProgram(): Command {
     .option('--max-connections <n>', 'HTTP connections open at once; more are closed at once (0: no limit)', '1024')
     .option('--max-feed-connections <n>', 'live feeds (/api/v1/events) open at once; more get 503 with Retry-After (0: no limit)', '256')
     .option('--http-cache-mib <n>', 'memory for the API response cache, in MiB (0 turns it off)', '64')
+    .option('--notify <file>', 'notify file: webhooks told of verdicts (CloudEvents or Slack), hot-reloaded (env RC_NOTIFY)', process.env.RC_NOTIFY)
+    .option('--notify-retry-for <duration>', 'how long an undelivered notification is retried before it is recorded failed (Go duration)', '24h')
+    .option('--notify-queue <n>', 'undelivered notifications kept per webhook; past that new ones are recorded dropped', '1000')
+    .option('--public-url <url>', 'the URL people reach this server at, for links in notifications (env RC_PUBLIC_URL; default the listening address)', process.env.RC_PUBLIC_URL)
+    .option('--git-cache <dir>', 'bare git mirrors of the component repositories, DIR/<host>/<org>/<repo>.git: changelogs list commits, pull requests and issues (env RC_GIT_CACHE)', process.env.RC_GIT_CACHE)
+    .option('--git-fetch', 'fetch commits a mirror lacks from its origin (default off)')
+    .option('--issue-key-pattern <regex>', 'issue keys in commit subjects', '[A-Z][A-Z0-9]+-[0-9]+')
+    .option('--issue-url-template <url>', 'link of an issue key, {key} is replaced ("" for no links)', 'https://issues.redhat.com/browse/{key}')
+    .option('--changelog-wait <duration>', 'how long a request waits for a changelog being computed before it is answered without it (Go duration)', '2s')
     .action(async (o) =>
       guard(async () => {
         const port = Number(o.port);
@@ -108,6 +117,8 @@ export function buildProgram(): Command {
           executor: o.executor, demo: o.demo, reset: o.reset, feedInterval: Number(o.feedInterval), logLevel: o.logLevel, artifactsUrl: o.artifactsUrl,
           stopJobs: Boolean(o.stopJobs), watch: o.watch !== false, processHandlers: true, privateLogs: Boolean(o.privateLogs),
           eventRetention: o.eventRetention,
+          notify: { file: o.notify, retryFor: o.notifyRetryFor, queue: o.notifyQueue }, publicUrl: o.publicUrl,
+          changelog: { gitCache: o.gitCache, gitFetch: Boolean(o.gitFetch), issueKeyPattern: o.issueKeyPattern, issueUrlTemplate: o.issueUrlTemplate, wait: o.changelogWait },
           http: { maxConnections: o.maxConnections, maxFeedConnections: o.maxFeedConnections, cacheMiB: o.httpCacheMib },
         });
         if (stopping) void finish();
@@ -212,6 +223,72 @@ export function buildProgram(): Command {
     .action(async (stream: string, tag: string, job: string, o, cmd: Command) =>
       guard(() => write(clientOptions(cmd), `${releasePath(stream, tag)}/jobs/${encodeURIComponent(job)}/waive`, { reason: o.reason }, `${tag}: ${job} waived`, out)),
     );
+
+  // ---- operator levers (issue 21)
+  for (const keep of [true, false]) {
+    withClient(program.command(keep ? 'keep' : 'unkeep'))
+      .description(keep ? 'keep a payload: it is never garbage-collected (role admin)' : 'stop keeping a payload (role admin)')
+      .argument('<stream>')
+      .argument('<tag>')
+      .requiredOption('--reason <text>', 'why (recorded in the audit trail)')
+      .action(async (stream: string, tag: string, o, cmd: Command) =>
+        guard(() => write(clientOptions(cmd), `${releasePath(stream, tag)}/keep`, { keep, reason: o.reason }, `${tag}: ${keep ? 'kept' : 'no longer kept'}`, out)),
+      );
+  }
+  for (const locked of [true, false]) {
+    withClient(program.command(locked ? 'lock' : 'unlock'))
+      .description(locked ? 'lock a stream: no new payloads (running verification continues) (role admin or ci)' : 'unlock a stream (role admin or ci)')
+      .argument('<stream>')
+      .requiredOption('--reason <text>', 'why (recorded in the audit trail)')
+      .action(async (stream: string, o, cmd: Command) =>
+        guard(() => write(clientOptions(cmd), `${streamPath(stream)}/lock`, { locked, reason: o.reason }, `${stream}: ${locked ? 'locked' : 'unlocked'}`, out)),
+      );
+  }
+  withClient(program.command('poke'))
+    .description('create a payload now, even if the input is unchanged or the creation interval has not passed (role admin)')
+    .argument('<stream>')
+    .requiredOption('--reason <text>', 'why (recorded in the audit trail)')
+    .action(async (stream: string, o, cmd: Command) =>
+      guard(() => write(clientOptions(cmd), `${streamPath(stream)}/poke`, { reason: o.reason }, (j) => `${stream}: created ${(j as { name: string }).name}`, out)),
+    );
+  withClient(program.command('prune'))
+    .description('remove a payload that is not kept, with its runs, logs and manifests (role admin)')
+    .argument('<stream>')
+    .argument('<tag>')
+    .requiredOption('--reason <text>', 'why (recorded in the audit trail)')
+    .action(async (stream: string, tag: string, o, cmd: Command) =>
+      guard(() => write(clientOptions(cmd), releasePath(stream, tag), { reason: o.reason }, `${tag}: pruned`, out, 'DELETE')),
+    );
+  withClient(program.command('pin'))
+    .description('pin ("revert") a component of an input stream to a pull spec until unpinned (role admin)')
+    .argument('<input>', 'input stream name')
+    .argument('<component>')
+    .option('--pull-spec <pullspec>', 'the pull spec to pin it to')
+    .option('--from-tag <tag>', 'take the pull spec from this payload')
+    .requiredOption('--reason <text>', 'why (recorded in the audit trail)')
+    .action(async (input: string, component: string, o, cmd: Command) =>
+      guard(() => {
+        if (!o.pullSpec === !o.fromTag) throw new CliError('give exactly one of --pull-spec and --from-tag', 2);
+        const body = { component, ...(o.pullSpec ? { pullSpec: o.pullSpec } : { fromTag: o.fromTag }), reason: o.reason };
+        return write(clientOptions(cmd), `/api/v1/inputstreams/${encodeURIComponent(input)}/pins`, body, `${component} of ${input}: pinned`, out);
+      }),
+    );
+  withClient(program.command('unpin'))
+    .description('unpin a component: payloads follow the input stream again (role admin)')
+    .argument('<input>', 'input stream name')
+    .argument('<component>')
+    .requiredOption('--reason <text>', 'why (recorded in the audit trail)')
+    .action(async (input: string, component: string, o, cmd: Command) =>
+      guard(() => write(clientOptions(cmd), `/api/v1/inputstreams/${encodeURIComponent(input)}/pins/${encodeURIComponent(component)}`, { reason: o.reason }, `${component} of ${input}: unpinned`, out, 'DELETE')),
+    );
+  withClient(program.command('pins'))
+    .description('list the pinned components of an input stream')
+    .argument('<input>', 'input stream name')
+    .action(async (input: string, _o, cmd: Command) => guard(() => listPins(clientOptions(cmd), input, out)));
+  withClient(program.command('why'))
+    .description('why a stream creates no payload right now: lock, creation gates, pinned components')
+    .argument('<stream>')
+    .action(async (stream: string, _o, cmd: Command) => guard(() => streamStatus(clientOptions(cmd), stream, out)));
 
   return program;
 }

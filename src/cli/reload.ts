@@ -18,9 +18,13 @@ import type { ConfigFileProblem } from '../controller/operations.ts';
 import { loadConfigDir, type LoadResult } from '../domain/config/load.ts';
 import { formatIssue, type ConfigIssue } from '../domain/config/validate.ts';
 import { parseTokens, type TokenEntry } from '../http/auth.ts';
+import { parseNotifyFile, webhooksDiff, type NotifyFile } from '../adapters/notify/config.ts';
 
-export type ReloadKind = 'releases' | 'jobs' | 'tokens';
-export const RELOAD_KINDS: readonly ReloadKind[] = ['releases', 'jobs', 'tokens'];
+export type ReloadKind = 'releases' | 'jobs' | 'tokens' | 'notify';
+export const RELOAD_KINDS: readonly ReloadKind[] = ['releases', 'jobs', 'tokens', 'notify'];
+/** the kinds that are one whole file (the last good version of the whole file keeps running) */
+type FileKind = 'jobs' | 'tokens' | 'notify';
+const FILE_KINDS: readonly FileKind[] = ['jobs', 'tokens', 'notify'];
 export const DEFAULT_DEBOUNCE_MS = 200;
 
 export interface ConfigTarget {
@@ -35,13 +39,16 @@ export interface ReloaderOptions {
   jobs?: string;
   /** the tokens file, when there is one */
   tokens?: string;
+  /** the notify file (webhooks), when there is one */
+  notify?: string;
   controller: ConfigTarget;
   executor?: { setJobs(jobs: JobsFile): void };
   authenticator?: { setTokens(tokens: TokenEntry[]): void };
+  notifier?: { setConfig(file: NotifyFile): void | Promise<void> };
   log: Logger;
   debounceMs?: number;
   /** the jobs and tokens files as loaded at start-up, with their text (an unchanged file is not re-applied) */
-  initial?: { jobs?: Initial<JobsFile>; tokens?: Initial<TokenEntry[]> };
+  initial?: { jobs?: Initial<JobsFile>; tokens?: Initial<TokenEntry[]>; notify?: Initial<NotifyFile> };
 }
 
 export interface Initial<T> {
@@ -105,13 +112,14 @@ export class ConfigReloader {
   private closed = false;
   /** the releases directory itself could not be read */
   private dirProblem: ConfigFileProblem | null = null;
-  private readonly fileProblems = new Map<'jobs' | 'tokens', ConfigFileProblem>();
+  private readonly fileProblems = new Map<FileKind, ConfigFileProblem>();
   /** hash of the text of the running jobs/tokens file (an unchanged file is not re-applied) */
-  private readonly running = new Map<'jobs' | 'tokens', string>();
+  private readonly running = new Map<FileKind, string>();
   /** hash of the text that failed last (the same failure is not logged again on a watch event) */
-  private readonly failedText = new Map<'jobs' | 'tokens', string>();
+  private readonly failedText = new Map<FileKind, string>();
   private jobs: JobsFile | undefined;
   private tokens: TokenEntry[] | undefined;
+  private notify: NotifyFile | undefined;
 
   constructor(o: ReloaderOptions) {
     this.o = o;
@@ -120,6 +128,8 @@ export class ConfigReloader {
     this.tokens = o.initial?.tokens?.value;
     if (o.initial?.jobs) this.running.set('jobs', sha(o.initial.jobs.text));
     if (o.initial?.tokens) this.running.set('tokens', sha(o.initial.tokens.text));
+    this.notify = o.initial?.notify?.value;
+    if (o.initial?.notify) this.running.set('notify', sha(o.initial.notify.text));
   }
 
   /** Everything that failed to (re)load, for the console and /metrics. */
@@ -127,7 +137,7 @@ export class ConfigReloader {
     const out: ConfigFileProblem[] = [];
     if (this.dirProblem) out.push(this.dirProblem);
     for (const p of this.o.controller.configProblems()) out.push({ kind: 'releases', ...p });
-    for (const kind of ['jobs', 'tokens'] as const) {
+    for (const kind of FILE_KINDS) {
       const p = this.fileProblems.get(kind);
       if (p) out.push(p);
     }
@@ -161,6 +171,7 @@ export class ConfigReloader {
     if (kind === 'releases') return this.reloadReleases(verbose);
     const path = this.o[kind];
     if (!path) return null;
+    if (kind === 'notify') return this.reloadFile('notify', path, 'notify file', (text, file) => parseNotifyFile(text, file), verbose);
     return kind === 'jobs' ? this.reloadFile('jobs', path, 'jobs file', parseJobsFile, verbose) : this.reloadFile('tokens', path, 'tokens file', parseTokens, verbose);
   }
 
@@ -197,8 +208,8 @@ export class ConfigReloader {
     return { kind: 'releases', changed: changed.length > 0, failed: problems.map((p) => ({ kind: 'releases', ...p })), detail };
   }
 
-  private async reloadFile<T extends JobsFile | TokenEntry[]>(
-    kind: 'jobs' | 'tokens',
+  private async reloadFile<T extends JobsFile | TokenEntry[] | NotifyFile>(
+    kind: FileKind,
     path: string,
     what: string,
     parse: (text: string, file: string) => T,
@@ -234,6 +245,11 @@ export class ConfigReloader {
       detail = this.jobsDiff(this.jobs, jobs);
       this.jobs = jobs;
       this.o.executor?.setJobs(jobs);
+    } else if (kind === 'notify') {
+      const notify = parsed as NotifyFile;
+      detail = webhooksDiff(this.notify, notify);
+      this.notify = notify;
+      await this.o.notifier?.setConfig(notify);
     } else {
       const tokens = parsed as TokenEntry[];
       detail = this.tokensDiff(this.tokens, tokens);
@@ -279,7 +295,7 @@ export class ConfigReloader {
   watch(): void {
     if (this.closed) return;
     this.syncReleaseWatchers();
-    for (const kind of ['jobs', 'tokens'] as const) {
+    for (const kind of FILE_KINDS) {
       const path = this.o[kind];
       if (!path) continue;
       const name = basename(path);

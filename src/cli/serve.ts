@@ -7,10 +7,17 @@ import { LocalBuilder } from '../adapters/builder/local/index.ts';
 import { LocalExecutor } from '../adapters/jobs/local/index.ts';
 import { parseJobsFile } from '../adapters/jobs/local/jobsfile.ts';
 import { DemoFeeder } from '../adapters/sources/embedded/feeder.ts';
+import { parseNotifyFile, type NotifyFile } from '../adapters/notify/config.ts';
+import { DEFAULT_MAX_QUEUE, DEFAULT_RETRY_FOR_MS, Deliverer } from '../adapters/notify/deliverer.ts';
 import { openStore } from '../adapters/store/open.ts';
+import { GitHistory } from '../adapters/git/index.ts';
+import { ChangelogService } from '../controller/changelog.ts';
 import { Controller } from '../controller/controller.ts';
 import { DEFAULT_EVENT_RETENTION, Housekeeper, parseRetention } from '../controller/housekeeping.ts';
+import { compileIssuePattern, DEFAULT_CHANGELOG_SETTINGS } from '../domain/changelog.ts';
 import { formatIssue } from '../domain/config/validate.ts';
+import { parseDuration } from '../domain/duration.ts';
+import { previousPayload } from '../domain/releaseinfo.ts';
 import { loadConfigDir } from '../domain/config/load.ts';
 import { buildApp } from '../http/app.ts';
 import { CliError } from './client.ts';
@@ -49,6 +56,12 @@ export interface ServeOptions {
   eventRetention?: string;
   /** log unhandled rejections and uncaught exceptions, exiting only for programming errors (the CLI sets it) */
   processHandlers?: boolean;
+  /** changelogs (issue 18): bare mirrors `DIR/<host>/<org>/<repo>.git`, fetching, issue keys, request wait */
+  changelog?: { gitCache?: string; gitFetch?: boolean; issueKeyPattern?: string; issueUrlTemplate?: string; wait?: string };
+  /** notifications (issue 19): the notify file (webhooks), how long one is retried (Go duration, default 24h), pending ones per webhook */
+  notify?: { file?: string; retryFor?: string; queue?: number | string };
+  /** the URL people reach this server at, for links in notifications (default: the listening address) */
+  publicUrl?: string;
   /** HTTP bounds (numbers or their CLI strings): connections, live feeds, response cache MiB */
   http?: { maxConnections?: number | string; maxFeedConnections?: number | string; cacheMiB?: number | string };
 }
@@ -87,6 +100,30 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
     throw new CliError(`--event-retention: ${(e as Error).message}`, 2);
   }
 
+  const cl = o.changelog ?? {};
+  const issueKeyPattern = cl.issueKeyPattern ?? DEFAULT_CHANGELOG_SETTINGS.issueKeyPattern;
+  const compiled = compileIssuePattern(issueKeyPattern);
+  if (typeof compiled === 'string') throw new CliError(`--issue-key-pattern ${issueKeyPattern}: ${compiled}`, 2);
+  let changelogWaitMs = 2000;
+  try {
+    if (cl.wait !== undefined) changelogWaitMs = parseDuration(cl.wait);
+  } catch (e) {
+    throw new CliError(`--changelog-wait: ${(e as Error).message}`, 2);
+  }
+  if (changelogWaitMs < 0) throw new CliError('--changelog-wait: must not be negative', 2);
+  if (cl.gitCache && !existsSync(cl.gitCache)) throw new CliError(`--git-cache ${cl.gitCache}: no such directory`, 2);
+
+  let notifyRetryForMs = DEFAULT_RETRY_FOR_MS;
+  try {
+    if (o.notify?.retryFor !== undefined) notifyRetryForMs = parseDuration(o.notify.retryFor);
+  } catch (e) {
+    throw new CliError(`--notify-retry-for: ${(e as Error).message}`, 2);
+  }
+  if (notifyRetryForMs < 0) throw new CliError('--notify-retry-for: must not be negative', 2);
+  const notifyQueue = countOption('--notify-queue', o.notify?.queue) ?? DEFAULT_MAX_QUEUE;
+  if (notifyQueue < 1) throw new CliError('--notify-queue: must be at least 1', 2);
+  if (o.publicUrl !== undefined && !/^https?:\/\/[^/]/i.test(o.publicUrl)) throw new CliError(`--public-url ${o.publicUrl}: must be an http or https URL`, 2);
+
   const data = resolve(o.data);
   if (o.reset && existsSync(data)) rmSync(data, { recursive: true, force: true });
   mkdirSync(data, { recursive: true });
@@ -99,6 +136,9 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   const jobsFile = parseJobsFile(jobsText, jobs);
   const tokensText = tokens ? readTextFile(tokens, 'tokens file') : '';
   const tokenEntries = tokens ? parseTokens(tokensText, tokens) : [];
+  const notifyPath = o.notify?.file;
+  const notifyText = notifyPath ? readTextFile(notifyPath, 'notify file') : '';
+  const notifyFile: NotifyFile = notifyPath ? parseNotifyFile(notifyText, notifyPath) : { webhooks: [] };
 
   const store = await openStore(o.db ?? `sqlite:${join(data, 'release-controller.db')}`);
   const executor = new LocalExecutor({ jobs: jobsFile, runDir: join(data, 'runs'), onShutdown: o.stopJobs ? 'stop' : 'detach' });
@@ -120,22 +160,42 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
     log.error(`config error (${p.keptRunning ? `the last good version of ${p.stream} keeps running` : 'file skipped'}): ${errs.join('; ')}`);
   }
   const authenticator = new Authenticator(tokenEntries);
+  // created once the server listens (its URL is the default base of links); the reloader and the
+  // API reach it through these late-bound functions
+  let deliverer: Deliverer | null = null;
   const reloader = new ConfigReloader({
     releases,
     jobs,
     tokens,
+    notify: notifyPath,
+    notifier: { setConfig: (f) => deliverer?.setConfig(f) },
     controller,
     executor,
     authenticator,
     log: log.child({ component: 'reload' }),
     debounceMs: o.watchDebounceMs,
-    initial: { jobs: { value: jobsFile, text: jobsText }, ...(tokens ? { tokens: { value: tokenEntries, text: tokensText } } : {}) },
+    initial: {
+      jobs: { value: jobsFile, text: jobsText },
+      ...(tokens ? { tokens: { value: tokenEntries, text: tokensText } } : {}),
+      ...(notifyPath ? { notify: { value: notifyFile, text: notifyText } } : {}),
+    },
   });
   const configProblems = () => reloader.problems();
+  const changelog = new ChangelogService({
+    history: cl.gitCache ? new GitHistory({ cacheDir: resolve(cl.gitCache), fetch: Boolean(cl.gitFetch) }) : null,
+    cacheDir: join(data, 'changelog-cache'),
+    settings: { issueKeyPattern, issueUrlTemplate: cl.issueUrlTemplate ?? DEFAULT_CHANGELOG_SETTINGS.issueUrlTemplate },
+    waitMs: changelogWaitMs,
+    log: log.child({ component: 'changelog' }),
+  });
+  // pre-warm: each payload that becomes Ready gets its changelog against its default previous release
+  const offChangelog = changelog.attach((l) => controller.subscribe(l), (s, t) => controller.state.payload(s, t), (p) => previousPayload(controller.state, p));
+  const notifications = store.notifications ? { store: store.notifications, webhooks: () => deliverer?.webhooks() ?? [] } : undefined;
+  metrics.bindNotifications({ stats: () => deliverer?.stats() ?? [], attemptStats: () => deliverer?.attemptStats() ?? [] });
   const { createPages } = await import('../http/pages/index.ts');
-  const registerPages = createPages(controller, { artifactsUrl: o.artifactsUrl, configProblems, logsAuth: o.privateLogs ? authenticator : null });
+  const registerPages = createPages(controller, { artifactsUrl: o.artifactsUrl, configProblems, logsAuth: o.privateLogs ? authenticator : null, notifications: notifications && { source: notifications, auth: authenticator }, changelog });
   const app = await buildApp({
-    ops: controller, authenticator, configProblems, metrics, logger: false, registerPages, artifactsUrl: o.artifactsUrl,
+    ops: controller, authenticator, configProblems, metrics, logger: false, registerPages, notifications, artifactsUrl: o.artifactsUrl, builder, changelog,
     server: { maxConnections }, events: { maxConnections: maxFeedConnections }, cacheBytes: cacheMiB === undefined ? undefined : cacheMiB * 1024 * 1024,
   });
   await app.listen({ port: o.port, host: o.host });
@@ -148,6 +208,15 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   const addr = app.server.address();
   const url = typeof addr === 'object' && addr ? `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${addr.port}` : `http://${o.host}:${o.port}`;
   log.info(`release-controller listening on ${url} (${loaded.streams.length} streams, data in ${data})`);
+  // before the first reconcile pass: a new webhook's cursor is the end of the events as they are now
+  if (store.notifications) {
+    deliverer = new Deliverer({
+      store: store.notifications, events: store, view: controller.state, config: notifyFile, baseUrl: o.publicUrl ?? url,
+      retryForMs: notifyRetryForMs, maxQueue: notifyQueue, log: log.child({ component: 'notify' }),
+    });
+    await deliverer.start();
+  }
+  const offNotify = controller.subscribe(() => deliverer?.wake());
   await controller.start();
   // prunes old events of deleted payloads and sweeps files a crash left behind: now and hourly
   const housekeeper = new Housekeeper({
@@ -175,6 +244,10 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
       process.off('SIGHUP', onHangup);
       await reloader.close();
       await app.close();
+      offNotify();
+      await deliverer?.stop();
+      offChangelog();
+      changelog.close();
       await housekeeper.stop();
       await controller.stop();
       await store.close();

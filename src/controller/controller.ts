@@ -5,7 +5,7 @@ import { inputStreamOf, type ReleaseConfig } from '../domain/config/schema.ts';
 import { applyBuild, planStream, withAnnotations, type Plan } from '../domain/plan.ts';
 import { rfc3339 } from '../domain/tagname.ts';
 import type { EventRecord, JobRun, Payload, StreamRecord, UpgradeResult } from '../domain/types.ts';
-import { overridePhase, rerunQE, retryJob, setQEVerdict, updateInputTags, waiveJob, type OpResult } from '../domain/operations.ts';
+import { overridePhase, pinComponent, pokeStream, prunePayload, rerunQE, retryJob, setKeep, setLock, setQEVerdict, unpinComponent, updateInputTags, waiveJob, type OpChanges, type OpResult, type PinRequest } from '../domain/operations.ts';
 import type { PayloadBuilder } from '../ports/builder.ts';
 import { systemClock, type Clock } from '../ports/clock.ts';
 import type { JobExecutor, JobSpec, JobStatus } from '../ports/executor.ts';
@@ -230,6 +230,8 @@ export class Controller implements Operations {
         warnings: s.warnings ?? [],
         locked: old?.locked ?? false,
         ...(old?.conditions ? { conditions: old.conditions } : {}),
+        // a lock (and who set it, why) survives config reloads: it is an operator's decision, not config
+        ...(old?.lock ? { lock: old.lock } : {}),
       };
       if (!old || JSON.stringify(old) !== JSON.stringify(rec)) {
         changes.push({ kind: 'putStream', stream: rec });
@@ -684,7 +686,7 @@ export class Controller implements Operations {
    * Runs a domain operation inside the serialised section (against the state as it is then),
    * records its changes, then hands its cancellations and launches to the executor outside it.
    */
-  private async operate(decide: (now: Date) => OpResult): Promise<void> {
+  private async operate(decide: (now: Date) => OpResult): Promise<OpChanges | null> {
     // writes fail fast while the store is failing, rather than wait out the outage
     if (this.outage) throw this.unavailableError();
     let abandoned = false;
@@ -701,30 +703,38 @@ export class Controller implements Operations {
       if (!r.ok) throw new OperationError(r.refusal.code, r.refusal.message);
       const ch = r.changes;
       const changes: Change[] = [];
+      if (ch.stream) changes.push({ kind: 'putStream', stream: ch.stream });
+      if (ch.pins) changes.push({ kind: 'setPins', input: ch.pins.input, pins: ch.pins.pins });
+      // what a prune deletes, read before the commit drops it from the view (as garbage collection does)
+      const deleted = ch.deletes.map((d) => ({ ...d, runIds: this.state.runs(d.stream, d.tag).map((x) => x.id) }));
+      for (const d of ch.deletes) changes.push({ kind: 'deletePayload', stream: d.stream, tag: d.tag });
       if (ch.inputTags) changes.push({ kind: 'setInputTags', input: ch.inputTags.input, tags: ch.inputTags.tags });
       if (ch.payload) changes.push({ kind: 'putPayload', payload: ch.payload });
       for (const run of ch.runs) changes.push({ kind: 'putJobRun', run });
       for (const e of ch.events) changes.push({ kind: 'appendEvent', event: e });
       if (changes.length) await this.commit(changes, { once: true, abandoned: () => abandoned });
-      return ch;
+      return { ch, deleted };
     });
     // an operation queued behind a commit that starts failing gives up (and writes nothing)
-    let c: Awaited<typeof work>;
+    let done: Awaited<typeof work>;
     try {
-      c = await Promise.race([work, gaveUp]);
+      done = await Promise.race([work, gaveUp]);
     } finally {
       this.outageListeners.delete(onOutage);
       work.catch(() => undefined);
       gaveUp.catch(() => undefined);
     }
-    if (!c) return;
+    if (!done) return null;
+    const c = done.ch;
     for (const x of c.cancels) await this.executor.cancel(x.runId, x.reason).catch((e) => this.log.warn({ err: e, run: x.runId }, 'cancel failed'));
     for (const id of c.launches) {
       const run = this.state.run(id);
       const p = run && this.state.payload(run.stream, run.tag);
       if (run && p) await this.launchOne(this.specFor(run, p));
     }
+    if (done.deleted.length) await this.removeDeleted(done.deleted);
     for (const s of c.wake) this.wake(s);
+    return c;
   }
 
   async setInputTags(input: string, tags: Record<string, string>, user: string, labels: Record<string, Record<string, string>> = {}): Promise<void> {
@@ -749,6 +759,37 @@ export class Controller implements Operations {
 
   async waiveJob(stream: string, tag: string, verifyName: string, reason: string, user: string): Promise<void> {
     await this.operate((now) => waiveJob(this.state, { stream, tag, verifyName, reason, user }, now));
+  }
+
+  // operator levers (issue 21)
+
+  async keep(stream: string, tag: string, keep: boolean, reason: string, user: string): Promise<void> {
+    await this.operate((now) => setKeep(this.state, { stream, tag, keep, reason, user }, now));
+  }
+
+  async lock(stream: string, locked: boolean, reason: string, user: string): Promise<void> {
+    await this.operate((now) => setLock(this.state, { stream, locked, reason, user }, now));
+  }
+
+  async pin(req: Omit<PinRequest, 'user'>, user: string): Promise<void> {
+    await this.operate((now) => pinComponent(this.state, { ...req, user }, now));
+  }
+
+  async unpin(input: string, component: string, reason: string, user: string): Promise<void> {
+    await this.operate((now) => unpinComponent(this.state, { input, component, reason, user }, now));
+  }
+
+  /** creates a payload now; returns its tag */
+  async poke(stream: string, reason: string, user: string): Promise<string> {
+    const c = await this.operate((now) => {
+      const rec = this.state.stream(stream);
+      return pokeStream(this.state, { stream, reason, user, repository: rec ? this.repositoryFor(rec.config) : '' }, now);
+    });
+    return c?.payload?.tag ?? '';
+  }
+
+  async prune(stream: string, tag: string, reason: string, user: string): Promise<void> {
+    await this.operate((now) => prunePayload(this.state, { stream, tag, reason, user }, now));
   }
 }
 

@@ -23,7 +23,7 @@ export class OperationError extends Error {
 /** A file that failed to (re)load: what the console and /metrics show. */
 export interface ConfigFileProblem {
   /** which file: a release stream config, the jobs file or the tokens file */
-  kind: 'releases' | 'jobs' | 'tokens';
+  kind: 'releases' | 'jobs' | 'tokens' | 'notify';
   /** releases: the path relative to the releases directory; jobs/tokens: the path given */
   file: string;
   /** the stream the file defined at its last good load, when known */
@@ -45,6 +45,17 @@ export interface Operations {
   retryJob(stream: string, tag: string, verifyName: string, reason: string, user: string): Promise<void>;
   /** marks a verify entry that cannot run (no upgrade source, removed from the config) as passed */
   waiveJob(stream: string, tag: string, verifyName: string, reason: string, user: string): Promise<void>;
+  /** keep (never garbage-collect) a payload, or stop keeping it */
+  keep(stream: string, tag: string, keep: boolean, reason: string, user: string): Promise<void>;
+  /** lock (no new payloads) or unlock a stream */
+  lock(stream: string, locked: boolean, reason: string, user: string): Promise<void>;
+  /** pin a component of an input stream to a pull spec (given, or taken from the payload `fromTag`) */
+  pin(req: { input: string; component: string; pullSpec?: string; fromTag?: string; reason: string }, user: string): Promise<void>;
+  unpin(input: string, component: string, reason: string, user: string): Promise<void>;
+  /** creates a payload of the stream now; resolves to its tag */
+  poke(stream: string, reason: string, user: string): Promise<string>;
+  /** removes a payload that is not kept, with everything garbage collection removes */
+  prune(stream: string, tag: string, reason: string, user: string): Promise<void>;
   listEvents(q: EventQuery): Promise<EventRecord[]>;
   /** live feed of appended events; returns an unsubscribe function */
   subscribe(listener: (e: EventRecord) => void): () => void;

@@ -1,7 +1,7 @@
 // The in-memory, indexed view of the durable state (DESIGN.md §3). The store is written first;
 // the same changes are then applied here, so API reads never touch the database.
 import type { Change, Snapshot } from '../ports/store.ts';
-import type { InputTag, JobRun, Payload, PublishedRef, StreamRecord, UpgradeResult } from '../domain/types.ts';
+import type { InputTag, JobRun, Payload, Pin, PublishedRef, StreamRecord, UpgradeResult } from '../domain/types.ts';
 import type { WorldView } from '../domain/world.ts';
 import { needsPass } from '../domain/plan.ts';
 
@@ -41,6 +41,8 @@ export class State implements WorldView {
   private upgradesTo = new Map<string, UpgradeResult[]>();
   private upgradesFrom = new Map<string, UpgradeResult[]>();
   private publishedMap = new Map<string, Map<string, PublishedRef>>();
+  /** pinned components by input stream */
+  private pinsByInput = new Map<string, Pin[]>();
   /** bumped on every applied change; lets caches (rendered pages, API bodies) know when to refresh */
   version = 0;
   private readonly loader?: (stream: string, tag: string) => JobRun[];
@@ -76,6 +78,7 @@ export class State implements WorldView {
     }
     for (const u of s.upgrades) st.putUpgradeMem(u);
     for (const r of s.published) st.putPublishedMem(r);
+    for (const p of s.pins ?? []) st.pinsByInput.set(p.input, [...(st.pinsByInput.get(p.input) ?? []), p]);
     return st;
   }
 
@@ -112,6 +115,10 @@ export class State implements WorldView {
         return;
       case 'putPublished':
         this.putPublishedMem(c.ref);
+        return;
+      case 'setPins':
+        if (c.pins.length) this.pinsByInput.set(c.input, [...c.pins]);
+        else this.pinsByInput.delete(c.input);
         return;
     }
   }
@@ -346,5 +353,9 @@ export class State implements WorldView {
   }
   published(stream: string): PublishedRef[] {
     return [...(this.publishedMap.get(stream)?.values() ?? [])];
+  }
+  /** pinned components of an input stream, by component name */
+  pins(input: string): Pin[] {
+    return [...(this.pinsByInput.get(input) ?? [])];
   }
 }

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { ReleaseConfig } from './config/schema.ts';
 import { parseDuration } from './duration.ts';
-import type { Component, InputTag, Payload } from './types.ts';
+import type { Component, InputTag, Payload, Pin, StreamRecord } from './types.ts';
 import { AnnotationKeep } from './types.ts';
 
 export function isKept(p: Payload): boolean {
@@ -28,6 +28,24 @@ export function componentsOf(tags: readonly InputTag[]): Record<string, Componen
   return out;
 }
 
+/**
+ * The input a payload is made of: the input stream's components with pinned ones replaced by their
+ * pinned pull spec (a pinned component missing from the input is added). Updates of a pinned
+ * component are recorded in the input stream but change nothing here, so they create no payload.
+ */
+export function effectiveInputTags(tags: readonly InputTag[], pins: readonly Pin[]): InputTag[] {
+  if (pins.length === 0) return [...tags];
+  const byName = new Map(tags.map((t) => [t.component, t]));
+  for (const p of pins) byName.set(p.component, { input: p.input, component: p.component, pullSpec: p.pullSpec, labels: p.labels, updatedAt: p.at });
+  return [...byName.values()];
+}
+
+/** "locked by alice: reason" — what the console and the creation gate say of a locked stream. */
+export function lockText(rec: Pick<StreamRecord, 'locked' | 'lock'>): string {
+  if (!rec.locked) return '';
+  return rec.lock ? `locked by ${rec.lock.user}: ${rec.lock.reason}` : 'locked';
+}
+
 export interface CreationDecision {
   create: boolean;
   /** why not, for logs and the console's "Next release may not start" row */
@@ -36,8 +54,20 @@ export interface CreationDecision {
   retryAfterMs: number | null;
 }
 
-/** Whether a new payload should be created now (integration streams). `payloads` newest first. */
-export function decideCreation(config: ReleaseConfig, payloads: readonly Payload[], hash: string, now: Date): CreationDecision {
+/**
+ * Whether a new payload should be created now (integration streams). `payloads` newest first. A
+ * locked stream creates nothing (`blockedBy` "locked: <reason>"); `poke` skips the gates a poke
+ * overrides (unchanged input, creation interval), never the lock, a pending payload or
+ * maxUnreadyReleases.
+ */
+export function decideCreation(
+  config: ReleaseConfig,
+  payloads: readonly Payload[],
+  hash: string,
+  now: Date,
+  opts: { lock?: Pick<StreamRecord, 'locked' | 'lock'>; poke?: boolean } = {},
+): CreationDecision {
+  if (opts.lock?.locked) return { create: false, blockedBy: `locked: ${opts.lock.lock?.reason ?? 'no reason recorded'}`, retryAfterMs: null };
   if (!hash) return { create: false, blockedBy: 'input stream has no components', retryAfterMs: null };
   let newest: Payload | undefined;
   let unready = 0;
@@ -50,12 +80,12 @@ export function decideCreation(config: ReleaseConfig, payloads: readonly Payload
     if (p.phase === 'Pending') pending++;
     if (p.phase === 'Pending' || p.phase === 'Ready') unready++;
   }
-  if (sameImages) return { create: false, blockedBy: 'no new images', retryAfterMs: null };
+  if (sameImages && !opts.poke) return { create: false, blockedBy: 'no new images', retryAfterMs: null };
   if (pending > 0) return { create: false, blockedBy: 'a payload is pending', retryAfterMs: null };
   const max = config.maxUnreadyReleases ?? 0;
   if (max > 0 && unready >= max) return { create: false, blockedBy: `no more than ${max} pending`, retryAfterMs: null };
   const interval = (config.minCreationIntervalSeconds ?? 0) * 1000;
-  if (interval > 0 && newest) {
+  if (interval > 0 && newest && !opts.poke) {
     const created = Date.parse(newest.createdAt);
     if (Number.isFinite(created)) {
       const wait = created + interval - now.getTime();

@@ -2,16 +2,17 @@
 // retries, waivers and input updates, as pure functions of state + request + now → the changes to
 // apply, or a refusal with the HTTP status and a message. The controller applies them inside the
 // same serialised section as reconcile passes.
-import { qeEntries } from './config/schema.ts';
+import { isStable, qeEntries } from './config/schema.ts';
 import { entryConditions, judgingConfig } from './judging.ts';
 import { own } from './own.ts';
 import { emptyQEStatus, qeRunsOf, runningQERuns } from './qe.ts';
 import { aggregatorRunName, rfc3339, runName, safeJobName } from './tagname.ts';
-import type { EventRecord, InputTag, JobRun, Payload, QEStatus, StreamRecord } from './types.ts';
+import { decideCreation, isKept, lockText } from './lifecycle.ts';
+import { AnnotationKeep, type EventRecord, type InputTag, type JobRun, type Payload, type Pin, type QEStatus, type StreamRecord } from './types.ts';
 import { resolveUpgradeSource } from './upgrade.ts';
 import { decidingRuns, entryStatus } from './verification.ts';
 import type { WorldView } from './world.ts';
-import { runKind, withAnnotations } from './plan.ts';
+import { creationInput, newPayload, runKind, withAnnotations } from './plan.ts';
 
 export type RefusalCode = 'bad_request' | 'not_found' | 'conflict';
 
@@ -31,6 +32,12 @@ export interface OpChanges {
   launches: string[];
   /** streams to wake */
   wake: string[];
+  /** the stream record after the operation (lock) */
+  stream: StreamRecord | null;
+  /** the whole new set of pinned components of an input stream */
+  pins: { input: string; pins: Pin[] } | null;
+  /** payloads to remove with everything garbage collection removes (prune) */
+  deletes: { stream: string; tag: string }[];
 }
 
 export type OpResult = { ok: true; changes: OpChanges } | { ok: false; refusal: Refusal };
@@ -42,7 +49,7 @@ function refuse(code: RefusalCode, message: string): OpResult {
 }
 
 function ok(c: Partial<OpChanges>): OpResult {
-  return { ok: true, changes: { payload: null, inputTags: null, runs: [], events: [], cancels: [], launches: [], wake: [], ...c } };
+  return { ok: true, changes: { payload: null, inputTags: null, runs: [], events: [], cancels: [], launches: [], wake: [], stream: null, pins: null, deletes: [], ...c } };
 }
 
 export interface PayloadRequest {
@@ -282,3 +289,185 @@ export function updateInputTags(
   const events = bound.length === 0 ? [event(now, '', '', 'InputUpdated', req.user, msg, data)] : bound.map((s) => event(now, s.name, '', 'InputUpdated', req.user, msg, data));
   return ok({ inputTags: { input, tags: [...merged.values()] }, events, wake: bound.map((s) => s.name) });
 }
+
+// ---------------------------------------------------------------- operator levers (issue 21)
+
+/** Keep (or stop keeping) a payload: a kept payload is never garbage-collected (upstream's `keep` annotation). */
+export function setKeep(view: WorldView, req: PayloadRequest & { keep: boolean }, now: Date): OpResult {
+  const t = target(view, req);
+  if (isResult(t)) return t;
+  const { rec, p } = t;
+  const kept = isKept(p);
+  if (!req.keep && !kept) return refuse('conflict', `${req.tag} is not kept`);
+  if (req.keep && p.phase === 'Pending') return refuse('conflict', `${req.tag} is still Pending: keep it once its payload is built`);
+  const reason = req.reason.trim();
+  if (req.keep && kept && p.annotations[AnnotationKeep] === reason) return refuse('conflict', `${req.tag} is already kept: ${reason}`);
+  const annotations = { ...p.annotations };
+  if (req.keep) annotations[AnnotationKeep] = reason;
+  else delete annotations[AnnotationKeep];
+  const type = req.keep ? 'PayloadKept' : 'PayloadUnkept';
+  const msg = req.keep ? `${req.tag} kept (never garbage-collected)${kept ? ', reason changed' : ''}: ${reason}` : `${req.tag} no longer kept: ${reason}`;
+  return ok({
+    payload: withAnnotations({ ...p, annotations }, rec.config, view.runs(req.stream, req.tag)),
+    events: [event(now, req.stream, req.tag, type, req.user, msg, { keep: req.keep, reason })],
+    wake: [req.stream],
+  });
+}
+
+export interface StreamRequest {
+  stream: string;
+  reason: string;
+  user: string;
+}
+
+function streamTarget(view: WorldView, req: StreamRequest): StreamRecord | OpResult {
+  if (!req.reason.trim()) return refuse('bad_request', 'reason is required');
+  return view.stream(req.stream) ?? refuse('not_found', `unknown release stream ${req.stream}`);
+}
+
+/** Lock or unlock a stream: a locked stream creates no payloads (running verification continues). */
+export function setLock(view: WorldView, req: StreamRequest & { locked: boolean }, now: Date): OpResult {
+  const rec = streamTarget(view, req);
+  if (isResult(rec)) return rec;
+  const reason = req.reason.trim();
+  if (!req.locked && !rec.locked) return refuse('conflict', `stream ${req.stream} is not locked`);
+  if (req.locked && rec.locked && rec.lock?.reason === reason) return refuse('conflict', `stream ${req.stream} is already ${lockText(rec)}`);
+  const { lock: _old, ...rest } = rec;
+  const next: StreamRecord = req.locked ? { ...rest, locked: true, lock: { reason, user: req.user, at: rfc3339(now) } } : { ...rest, locked: false };
+  const msg = req.locked ? `stream ${req.stream} locked (no new payloads)${rec.locked ? ', reason changed' : ''}: ${reason}` : `stream ${req.stream} unlocked: ${reason}`;
+  return ok({
+    stream: next,
+    events: [event(now, req.stream, '', req.locked ? 'StreamLocked' : 'StreamUnlocked', req.user, msg, { locked: req.locked, reason })],
+    wake: [req.stream],
+  });
+}
+
+/** The streams bound to an input stream, and an event for each (one stream-less event when none). */
+function inputEvents(view: WorldView, input: string, now: Date, type: string, user: string, message: string, data: Record<string, unknown>): { events: EventRecord[]; wake: string[] } {
+  const bound = view.streams().filter((s) => s.input === input);
+  return {
+    events: bound.length === 0 ? [event(now, '', '', type, user, message, data)] : bound.map((s) => event(now, s.name, '', type, user, message, data)),
+    wake: bound.map((s) => s.name),
+  };
+}
+
+function knownInput(view: WorldView, input: string): boolean {
+  return view.inputTags(input).length > 0 || view.streams().some((s) => s.input === input) || (view.pins?.(input).length ?? 0) > 0;
+}
+
+export interface PinRequest {
+  input: string;
+  component: string;
+  /** exactly one of pullSpec and fromTag */
+  pullSpec?: string;
+  /** a payload to take the component's pull spec (and labels) from */
+  fromTag?: string;
+  reason: string;
+  user: string;
+}
+
+/**
+ * Pin ("revert") a component of an input stream to a pull spec, given or taken from an earlier
+ * payload: payloads are made with it until it is unpinned; input updates of the component are still
+ * recorded. Pinning an already pinned component moves the pin.
+ */
+export function pinComponent(view: WorldView, req: PinRequest, now: Date): OpResult {
+  if (!req.reason.trim()) return refuse('bad_request', 'reason is required');
+  if (!COMPONENT.test(req.component)) return refuse('bad_request', `component: invalid component name ${JSON.stringify(req.component)}`);
+  const given = req.pullSpec !== undefined && req.pullSpec !== '';
+  const from = req.fromTag !== undefined && req.fromTag !== '';
+  if (given === from) return refuse('bad_request', 'give exactly one of pullSpec and fromTag');
+  if (!knownInput(view, req.input)) return refuse('not_found', `unknown input stream ${req.input}`);
+  const current = view.inputTags(req.input).find((t) => t.component === req.component);
+  let pullSpec = req.pullSpec ?? '';
+  let labels: Record<string, string> = {};
+  let fromTag = '';
+  if (from) {
+    const p = view.findTag(req.fromTag!);
+    if (!p) return refuse('not_found', `unknown release tag ${req.fromTag}`);
+    const c = own(p.components, req.component);
+    if (!c) return refuse('not_found', `release tag ${req.fromTag} has no component ${req.component}`);
+    pullSpec = c.pullSpec;
+    labels = c.labels ?? {};
+    fromTag = p.tag;
+  } else {
+    if (!current) return refuse('not_found', `input stream ${req.input} has no component ${req.component} (pin it from a payload with fromTag)`);
+    // the labels of the image, when the input still has it
+    if (current.pullSpec === pullSpec) labels = current.labels;
+    else {
+      for (const s of view.streams().filter((x) => x.input === req.input)) {
+        const hit = view.payloads(s.name).find((x) => own(x.components, req.component)?.pullSpec === pullSpec);
+        if (hit) {
+          labels = own(hit.components, req.component)!.labels ?? {};
+          break;
+        }
+      }
+    }
+  }
+  const pins = view.pins?.(req.input) ?? [];
+  const old = pins.find((x) => x.component === req.component);
+  if (old && old.pullSpec === pullSpec) return refuse('conflict', `${req.component} of input stream ${req.input} is already pinned to ${pullSpec} (by ${old.user}: ${old.reason})`);
+  const reason = req.reason.trim();
+  const pin: Pin = { input: req.input, component: req.component, pullSpec, labels, fromTag, reason, user: req.user, at: rfc3339(now) };
+  const next = [...pins.filter((x) => x.component !== req.component), pin].sort((a, b) => (a.component < b.component ? -1 : a.component > b.component ? 1 : 0));
+  const msg = `${req.component} of input stream ${req.input} pinned to ${pullSpec}${fromTag ? ` (from ${fromTag})` : ''}${old ? ` (was ${old.pullSpec})` : ''}: ${reason}`;
+  const { events, wake } = inputEvents(view, req.input, now, 'ComponentPinned', req.user, msg, { input: req.input, component: req.component, pullSpec, fromTag, reason, previous: old?.pullSpec ?? null });
+  return ok({ pins: { input: req.input, pins: next }, events, wake });
+}
+
+/** Unpin a component: payloads follow the input stream's pull spec again. */
+export function unpinComponent(view: WorldView, req: { input: string; component: string; reason: string; user: string }, now: Date): OpResult {
+  if (!req.reason.trim()) return refuse('bad_request', 'reason is required');
+  const pins = view.pins?.(req.input) ?? [];
+  const old = pins.find((x) => x.component === req.component);
+  if (!old) return refuse('not_found', `${req.component} of input stream ${req.input} is not pinned`);
+  const reason = req.reason.trim();
+  const current = view.inputTags(req.input).find((t) => t.component === req.component);
+  const msg = `${req.component} of input stream ${req.input} unpinned (was ${old.pullSpec}; input has ${current?.pullSpec ?? 'no such component'}): ${reason}`;
+  const { events, wake } = inputEvents(view, req.input, now, 'ComponentUnpinned', req.user, msg, { input: req.input, component: req.component, previous: old.pullSpec, reason });
+  return ok({ pins: { input: req.input, pins: pins.filter((x) => x !== old) }, events, wake });
+}
+
+/**
+ * Poke: create a payload now even if the input is unchanged or the creation interval has not
+ * passed (upstream's re-import trick). Refused while locked, while a payload is pending and when
+ * maxUnreadyReleases would be exceeded. `repository`: where the stream's payloads are pushed.
+ */
+export function pokeStream(view: WorldView, req: StreamRequest & { repository: string }, now: Date): OpResult {
+  const rec = streamTarget(view, req);
+  if (isResult(rec)) return rec;
+  if (rec.errors.length) return refuse('conflict', `stream ${req.stream} has configuration errors and is not reconciled: ${rec.errors.join('; ')}`);
+  if (rec.config.endOfLife) return refuse('conflict', `stream ${req.stream} is end of life`);
+  if (isStable(rec.config)) return refuse('conflict', `stream ${req.stream} is a Stable stream: its payloads are promoted, not created from an input stream`);
+  const { input, tags, hash } = creationInput(view, rec.config);
+  const d = decideCreation(rec.config, view.payloads(req.stream), hash, now, { lock: rec, poke: true });
+  if (!d.create) {
+    const why = d.blockedBy.startsWith('locked') ? `stream ${req.stream} is ${lockText(rec)}; unlock it first` : `no payload can be created now: ${d.blockedBy}`;
+    return refuse('conflict', why);
+  }
+  const p = newPayload(rec.config, req.stream, tags, hash, req.repository, now);
+  if (view.payload(req.stream, p.tag)) return refuse('conflict', `a payload named ${p.tag} already exists; poke again in a second`);
+  const reason = req.reason.trim();
+  return ok({
+    payload: p,
+    events: [event(now, req.stream, p.tag, 'PayloadCreated', req.user, `${p.tag} created from input stream ${input} (poked: ${reason})`, { phase: 'Pending', input, hash, poke: true, reason })],
+    wake: [req.stream],
+  });
+}
+
+/** Prune: remove a payload that is not kept, with everything garbage collection removes; its running jobs are cancelled. */
+export function prunePayload(view: WorldView, req: PayloadRequest, now: Date): OpResult {
+  const t = target(view, req);
+  if (isResult(t)) return t;
+  const { p } = t;
+  if (isKept(p)) return refuse('conflict', `${req.tag} is kept (${p.annotations[AnnotationKeep] || 'no reason given'}): unkeep it before pruning it`);
+  const reason = req.reason.trim();
+  const cancels = view.runs(req.stream, req.tag).filter((r) => r.state === 'Pending').map((r) => ({ runId: r.id, reason: 'PayloadDeleted' }));
+  return ok({
+    deletes: [{ stream: req.stream, tag: req.tag }],
+    cancels,
+    events: [event(now, req.stream, req.tag, 'PayloadDeleted', req.user, `${req.tag} (${p.phase}) pruned: ${reason}`, { phase: p.phase, reason, pruned: true })],
+    wake: [req.stream],
+  });
+}
+

@@ -4,7 +4,7 @@
 import { ciEntries, inputStreamOf, isStable, qeEntries, type ReleaseConfig, type ReleaseVerification } from './config/schema.ts';
 import { entryConditions, freezeJobs, isQEAccepted, judgingConfig, qeConditions, removedEntries } from './judging.ts';
 import { own } from './own.ts';
-import { componentsOf, decideCreation, inputHash, isKept, nextExpiryMs, pendingToAbort, selectGarbage } from './lifecycle.ts';
+import { componentsOf, decideCreation, effectiveInputTags, inputHash, isKept, nextExpiryMs, pendingToAbort, selectGarbage } from './lifecycle.ts';
 import { periodicDue } from './periodic.ts';
 import { emptyQEStatus, evaluateGate, qeDecision, qeJobNames, qeStatuses, qeTimeoutMs, runningQERuns } from './qe.ts';
 import { aggregatorRunName, releaseTagName, rfc3339, runName, safeJobName } from './tagname.ts';
@@ -77,7 +77,7 @@ function bindAll(v: WorldView): WorldView {
   return {
     streams: () => v.streams(), stream: (n) => v.stream(n), payloads: (s) => v.payloads(s), payload: (s, t) => v.payload(s, t), findTag: (t) => v.findTag(t),
     runs: (s, t) => v.runs(s, t), periodicRuns: (s) => v.periodicRuns(s), inputTags: (i) => v.inputTags(i), upgradesInto: (t) => v.upgradesInto(t),
-    upgradesOutOf: (t) => v.upgradesOutOf(t), published: (s) => v.published(s),
+    upgradesOutOf: (t) => v.upgradesOutOf(t), published: (s) => v.published(s), pins: (i) => v.pins?.(i) ?? [],
   };
 }
 
@@ -332,29 +332,40 @@ function stageGarbage(b: PlanBuilder): boolean {
   return remove.length > 0;
 }
 
+/** The components a new payload of the stream is made of now: its input, pinned components replaced. */
+export function creationInput(view: WorldView, config: ReleaseConfig): { input: string; tags: InputTag[]; hash: string } {
+  const input = inputStreamOf(config);
+  const tags = effectiveInputTags(view.inputTags(input), view.pins?.(input) ?? []);
+  return { input, tags, hash: inputHash(tags) };
+}
+
+/** A new Pending payload of the stream made of `tags` now (stageCreate, and a poke). */
+export function newPayload(config: ReleaseConfig, stream: string, tags: readonly InputTag[], hash: string, repository: string, now: Date): Payload {
+  const at = rfc3339(now);
+  const tag = releaseTagName(config.name, now);
+  const qe = emptyQEStatus();
+  if (qeEntries(config).length > 0) qe.state = 'QEPending';
+  return {
+    stream, tag, phase: 'Pending', createdAt: at, inputHash: hash, pullSpec: `${repository}:${tag}`, digest: '',
+    components: componentsOf(tags), reason: '', message: '', annotations: {}, override: null, qe, phaseChangedAt: at,
+    jobs: freezeJobs(config),
+  };
+}
+
 function stageCreate(b: PlanBuilder, repository: string): void {
   if (isStable(b.config)) return;
-  const input = inputStreamOf(b.config);
-  const tags = b.view.inputTags(input);
-  const hash = inputHash(tags);
-  const d = decideCreation(b.config, b.view.payloads(b.stream), hash, b.now);
+  const { input, tags, hash } = creationInput(b.view, b.config);
+  const d = decideCreation(b.config, b.view.payloads(b.stream), hash, b.now, { lock: b.view.stream(b.stream) });
   b.plan.creationBlockedBy = d.blockedBy;
   b.requeue(d.retryAfterMs);
   if (!d.create) return;
-  const tag = releaseTagName(b.config.name, b.now);
-  if (b.view.payload(b.stream, tag)) {
+  const p = newPayload(b.config, b.stream, tags, hash, repository, b.now);
+  if (b.view.payload(b.stream, p.tag)) {
     b.requeue(1000);
     return;
   }
-  const qe = emptyQEStatus();
-  if (qeEntries(b.config).length > 0) qe.state = 'QEPending';
-  const p: Payload = {
-    stream: b.stream, tag, phase: 'Pending', createdAt: b.at, inputHash: hash, pullSpec: `${repository}:${tag}`, digest: '',
-    components: componentsOf(tags), reason: '', message: '', annotations: {}, override: null, qe, phaseChangedAt: b.at,
-    jobs: freezeJobs(b.config),
-  };
   b.put(p);
-  b.event(tag, 'PayloadCreated', `${tag} created from input stream ${input}`, { phase: 'Pending', input, hash });
+  b.event(p.tag, 'PayloadCreated', `${p.tag} created from input stream ${input}`, { phase: 'Pending', input, hash });
 }
 
 function stagePending(b: PlanBuilder, all: readonly Payload[]): void {

@@ -22,6 +22,8 @@ export interface ReleaseInfo {
   /** base64 of the HTML changelog (upstream sends a Go []byte) */
   changeLog?: string;
   changeLogJson: ChangeLogJson;
+  /** ours: "computing" while the changelog is being computed (changeLog absent, changeLogJson zero, as upstream on a timeout) */
+  changeLogStatus?: 'computing';
   qe: { phase: string; reason: string; startedAt: string | null; deadline: string | null };
 }
 
@@ -60,11 +62,17 @@ export function previousPayload(view: WorldView, p: Payload): Payload | undefine
 }
 
 /**
+ * The changelog release info carries: computed by the changelog service (with commits), or
+ * `computing` when it is not ready within the wait. Absent: the image-level changelog is built here.
+ */
+export type ReleaseInfoChangelog = { json: ChangeLogJson; html: string } | 'computing';
+
+/**
  * `previous` undefined → no changelog (zero-valued changeLogJson); `short` skips the changelog.
  * `results` are those of the job set the payload is judged by (frozen at creation); a waived entry
  * reads `Succeeded` with our `waived` field after upstream's (see payloadResults).
  */
-export function releaseInfo(view: WorldView, p: Payload, previous: Payload | undefined, opts: { short?: boolean } = {}): ReleaseInfo {
+export function releaseInfo(view: WorldView, p: Payload, previous: Payload | undefined, opts: { short?: boolean; changelog?: ReleaseInfoChangelog } = {}): ReleaseInfo {
   const rec = view.stream(p.stream);
   // built in wire order: JSON.stringify keeps insertion order
   const body: Partial<ReleaseInfo> = { name: p.tag, phase: p.phase, qePhase: p.qe.state };
@@ -78,9 +86,14 @@ export function releaseInfo(view: WorldView, p: Payload, previous: Payload | und
   if (to.length) body.upgradesTo = to;
   if (from.length) body.upgradesFrom = from;
   if (previous && !opts.short && previous.pullSpec && p.pullSpec) {
-    const cl = changeLog(previous, p);
-    body.changeLog = Buffer.from(changeLogHtml(cl)).toString('base64');
-    body.changeLogJson = cl;
+    if (opts.changelog === 'computing') {
+      body.changeLogJson = emptyChangeLog();
+      body.changeLogStatus = 'computing';
+    } else {
+      const cl = opts.changelog ?? { json: changeLog(previous, p), html: '' };
+      body.changeLog = Buffer.from(cl.html || changeLogHtml(cl.json)).toString('base64');
+      body.changeLogJson = cl.json;
+    }
   } else body.changeLogJson = emptyChangeLog();
   body.qe = { phase: p.qe.state, reason: p.qe.reason, startedAt: p.qe.startedAt, deadline: p.qe.deadline };
   return body as ReleaseInfo;

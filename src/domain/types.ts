@@ -64,11 +64,35 @@ export interface StreamRecord {
   errors: string[];
   warnings: string[];
   locked: boolean;
+  /** who locked the stream, when and why (set while `locked`; a locked stream creates no payloads) */
+  lock?: StreamLock;
   /**
    * conditions the controller reported for the stream (a periodic without an upgrade source, …):
    * key → message; each distinct condition is recorded once, not once per pass
    */
   conditions?: Record<string, string>;
+}
+
+export interface StreamLock {
+  reason: string;
+  user: string;
+  at: string;
+}
+
+/**
+ * A component of an input stream held at a pull spec ("revert a component"): input updates of the
+ * component are still recorded, but payloads are made with the pinned pull spec until unpinned.
+ */
+export interface Pin {
+  input: string;
+  component: string;
+  pullSpec: string;
+  labels: Record<string, string>;
+  /** the payload the pull spec was taken from ("" when given directly) */
+  fromTag: string;
+  reason: string;
+  user: string;
+  at: string;
 }
 
 export interface Override {

@@ -1,5 +1,5 @@
 // The read-only view of the whole state that pure decision functions receive.
-import type { InputTag, JobRun, Payload, PublishedRef, StreamRecord, UpgradeResult } from './types.ts';
+import type { InputTag, JobRun, Payload, Pin, PublishedRef, StreamRecord, UpgradeResult } from './types.ts';
 
 export interface WorldView {
   streams(): StreamRecord[];
@@ -15,4 +15,6 @@ export interface WorldView {
   upgradesInto(tag: string): readonly UpgradeResult[];
   upgradesOutOf(tag: string): readonly UpgradeResult[];
   published(stream: string): PublishedRef[];
+  /** pinned components of an input stream (absent: none) */
+  pins?(input: string): Pin[];
 }

@@ -2,10 +2,16 @@
 // and (when given) the web console. Errors are mapped in one handler: upstream's routes answer
 // upstream's plain text, ours answer JSON {"error": "…"}; bad input is a 4xx, never a 500.
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import type { PayloadBuilder } from '../ports/builder.ts';
+import { ChangelogService } from '../controller/changelog.ts';
 import { OperationError, releaseConfigProblems, type ConfigFileProblem, type Operations } from '../controller/operations.ts';
+import { changelogRoutes } from './api/changelog.ts';
 import { eventRoutes, type EventRouteOptions } from './api/events.ts';
+import { notificationRoutes, type NotificationsSource } from './api/notifications.ts';
 import { sendJson, type ApiContext } from './api/shared.ts';
+import { releaseTagRoutes } from './api/releasetag.ts';
 import { streamRoutes } from './api/streams.ts';
+import { leverRoutes } from './api/levers.ts';
 import { writeRoutes } from './api/writes.ts';
 import { Authenticator, type TokenEntry } from './auth.ts';
 import { registerResponseCache } from './cache.ts';
@@ -23,6 +29,12 @@ export interface AppOptions {
   configProblems?: () => readonly ConfigFileProblem[];
   /** base URL of the artifacts server for downloadURL fields ("" → upstream's empty downloadURL) */
   artifactsUrl?: string;
+  /** the payload builder, for /releasetag/{tag}/json (the manifests it wrote) */
+  builder?: Pick<PayloadBuilder, 'manifests'>;
+  /** the changelog service (git mirrors, cache); default: image-level changelogs only */
+  changelog?: ChangelogService;
+  /** outgoing notifications: GET /api/v1/notifications (role admin) */
+  notifications?: NotificationsSource;
   /** Fastify logger options (the Authorization header is always redacted) */
   logger?: boolean | Record<string, unknown>;
   /** metrics shared with the controller (reconcile duration); a fresh registry when absent */
@@ -66,7 +78,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   const metrics = o.metrics ?? createMetrics();
   metrics.bind(o.ops.state);
   metrics.bindConfigProblems(o.configProblems ?? (() => releaseConfigProblems(o.ops)));
-  const ctx: ApiContext = { ops: o.ops, artifactsUrl: o.artifactsUrl ?? '' };
+  const ctx: ApiContext = { ops: o.ops, artifactsUrl: o.artifactsUrl ?? '', builder: o.builder, changelog: o.changelog ?? new ChangelogService({ history: null }) };
   const auth = o.authenticator ?? new Authenticator(o.tokens ?? []);
   const reg = new RouteRegistry();
 
@@ -99,12 +111,19 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     // the route pattern, not the URL, so label cardinality stays bounded
     metrics.httpDuration.observe({ route: req.routeOptions.url ?? 'unmatched', method: req.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
-  const offEvents = o.ops.subscribe((e) => metrics.events.inc({ type: e.type }));
+  const offEvents = o.ops.subscribe((e) => {
+    metrics.events.inc({ type: e.type });
+    metrics.observeEvent(e);
+  });
   app.addHook('onClose', async () => offEvents());
 
   const cache = registerResponseCache(app, o.ops.state, reg, o.cacheBytes);
   streamRoutes(app, reg, ctx);
+  changelogRoutes(app, reg, ctx);
+  releaseTagRoutes(app, reg, ctx);
   writeRoutes(app, reg, ctx, auth);
+  leverRoutes(app, reg, ctx, auth);
+  if (o.notifications) notificationRoutes(app, reg, o.notifications, auth);
   const feeds = eventRoutes(app, reg, ctx, o.events);
   metrics.bindHttp(() => ({ cacheBytes: cache.bytes, cacheEntries: cache.size, feedConnections: feeds.connections }));
 

@@ -33,9 +33,9 @@ const ENTRY_OVERHEAD = 128;
 /** Query parameters whose values are a set (any of them matches): their order does not matter. */
 const SET_PARAMS = new Set(['phase']);
 
-/** Routes whose GET answers depend only on the state and the URL. */
+/** Routes whose GET answers depend only on the state and the URL (a stream's status depends on the clock too: a creation interval). */
 function cacheable(url: string): boolean {
-  return (url.startsWith('/api/v1/releasestream') || url.startsWith('/api/v1/releasetag/')) && !url.endsWith('/events');
+  return (url.startsWith('/api/v1/releasestream') || url.startsWith('/api/v1/releasetag/')) && !url.endsWith('/events') && !url.endsWith('/status');
 }
 
 /** Byte-bounded LRU map (Map iteration order is insertion order: the first key is the oldest). */

@@ -1,6 +1,9 @@
 // Prometheus metrics (/metrics): payloads by phase and QE state, job runs by state, reconcile
-// duration and HTTP latency. One registry per app so several apps can live in one process.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+// duration and HTTP latency, job durations and verdict latencies (observed from the controller's
+// events), and prom-client's default process and Node.js metrics. One registry per app so several
+// apps can live in one process.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { EventRecord } from '../domain/types.ts';
 import type { ConfigFileProblem } from '../controller/operations.ts';
 import type { State } from '../controller/state.ts';
 
@@ -9,11 +12,28 @@ export interface Metrics {
   reconcileDuration: Histogram<'stream'>;
   httpDuration: Histogram<'route' | 'method' | 'status'>;
   events: Counter<'type'>;
+  jobDuration: Histogram<'stream' | 'kind' | 'state'>;
+  verdictLatency: Histogram<'stream' | 'kind' | 'verdict'>;
   bind(state: State): void;
+  /**
+   * Observes what an appended event finished: a job run's duration (JobStateChanged to a result) and
+   * a payload's verdict latency (PhaseChanged to Accepted/Rejected, QEStateChanged to
+   * QEAccepted/QERejected, decided by the controller). Call it after the view holds the event's changes.
+   */
+  observeEvent(e: EventRecord): void;
   /** the source of release_controller_config_errors (files that failed to reload) */
   bindConfigProblems(problems: () => readonly Pick<ConfigFileProblem, 'kind' | 'file' | 'errors'>[]): void;
   /** the source of the response cache and live feed gauges */
   bindHttp(stats: () => HttpStats): void;
+  /** the source of the notification gauges (adapters/notify Deliverer) */
+  bindNotifications(stats: NotificationStats): void;
+}
+
+export interface NotificationStats {
+  /** deliveries recorded (kept 30 days once finished) by webhook and state */
+  stats(): readonly { webhook: string; state: string; count: number }[];
+  /** HTTP attempts since start by webhook and outcome (ok, retry, permanent) */
+  attemptStats(): readonly { webhook: string; outcome: string; count: number }[];
 }
 
 export interface HttpStats {
@@ -24,6 +44,7 @@ export interface HttpStats {
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
   let state: State | null = null;
   let configProblems: (() => readonly Pick<ConfigFileProblem, 'kind' | 'file' | 'errors'>[]) | null = null;
   let http: (() => HttpStats) | null = null;
@@ -83,6 +104,27 @@ export function createMetrics(): Metrics {
       for (const p of configProblems?.() ?? []) this.inc({ file: p.file, kind: p.kind }, Math.max(1, p.errors.length));
     },
   });
+  let notifications: NotificationStats | null = null;
+  new Gauge({
+    name: 'release_controller_notifications',
+    help: 'Notification deliveries by webhook and state (pending, delivered, failed, dropped); finished ones are kept 30 days',
+    labelNames: ['webhook', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of notifications?.stats() ?? []) this.set({ webhook: s.webhook, state: s.state }, s.count);
+    },
+  });
+  new Gauge({
+    name: 'release_controller_notification_attempts',
+    help: 'HTTP attempts to deliver notifications since the process started, by webhook and outcome (ok, retry, permanent)',
+    labelNames: ['webhook', 'outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of notifications?.attemptStats() ?? []) this.set({ webhook: s.webhook, outcome: s.outcome }, s.count);
+    },
+  });
   const reconcileDuration = new Histogram({
     name: 'release_controller_reconcile_duration_seconds',
     help: 'Duration of one reconcile pass of a stream',
@@ -98,11 +140,54 @@ export function createMetrics(): Metrics {
     registers: [registry],
   });
   const events = new Counter({ name: 'release_controller_events_total', help: 'Audit events appended, by type', labelNames: ['type'], registers: [registry] });
+  const MINUTE = 60;
+  const HOUR = 3600;
+  const jobDuration = new Histogram({
+    name: 'release_controller_job_duration_seconds',
+    help: 'Duration of finished job runs (start to end), by stream, kind (blocking, informing, upgrade, qe, analysis, aggregator, periodic) and result (interrupted runs are not results and are not observed)',
+    labelNames: ['stream', 'kind', 'state'],
+    buckets: [1, 10, 30, MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR, 8 * HOUR, 24 * HOUR],
+    registers: [registry],
+  });
+  const verdictLatency = new Histogram({
+    name: 'release_controller_verdict_latency_seconds',
+    help: "Time from a payload's creation to its verdict, by stream, kind (ci: Accepted/Rejected; qe: QEAccepted/QERejected) and verdict; verdicts the controller decided (overrides are not observed)",
+    labelNames: ['stream', 'kind', 'verdict'],
+    buckets: [10, MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR, 8 * HOUR, 12 * HOUR, 24 * HOUR, 48 * HOUR],
+    registers: [registry],
+  });
+  const seconds = (from: string | null | undefined, to: string | null | undefined): number | null => {
+    const a = from ? Date.parse(from) : NaN;
+    const b = to ? Date.parse(to) : NaN;
+    return Number.isFinite(a) && Number.isFinite(b) && b >= a ? (b - a) / 1000 : null;
+  };
+  const RESULTS = new Set(['Succeeded', 'Failed', 'Aborted']);
+  const observeEvent = (e: EventRecord): void => {
+    if (!state) return;
+    const d = e.data ?? {};
+    if (e.type === 'JobStateChanged' && RESULTS.has(String(d.state))) {
+      const run = state.run(String(d.runId));
+      const s = run ? seconds(run.startedAt, run.finishedAt) : null;
+      if (run && s !== null) jobDuration.observe({ stream: run.stream, kind: run.kind, state: run.state }, s);
+      return;
+    }
+    // an override is a person's decision, not the time verification took
+    if (e.actor !== 'controller') return;
+    const verdict = e.type === 'PhaseChanged' ? String(d.phase) : e.type === 'QEStateChanged' ? String(d.qePhase) : '';
+    const kind = verdict === 'Accepted' || verdict === 'Rejected' ? 'ci' : verdict === 'QEAccepted' || verdict === 'QERejected' ? 'qe' : '';
+    if (!kind) return;
+    const p = state.payload(e.stream, e.tag);
+    const s = p ? seconds(p.createdAt, e.at) : null;
+    if (s !== null) verdictLatency.observe({ stream: e.stream, kind, verdict }, s);
+  };
   return {
     registry,
     reconcileDuration,
     httpDuration,
     events,
+    jobDuration,
+    verdictLatency,
+    observeEvent,
     bind(s: State) {
       state = s;
     },
@@ -111,6 +196,9 @@ export function createMetrics(): Metrics {
     },
     bindHttp(fn) {
       http = fn;
+    },
+    bindNotifications(n) {
+      notifications = n;
     },
   };
 }

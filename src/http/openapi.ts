@@ -57,6 +57,8 @@ export function jsonSchemaOf(t: ZodTypeAny): Record<string, unknown> {
       return described(jsonSchemaOf((t as z.ZodOptional<ZodTypeAny>).unwrap()));
     case 'ZodNullable':
       return described({ ...jsonSchemaOf((t as z.ZodNullable<ZodTypeAny>).unwrap()), nullable: true });
+    case 'ZodUnion':
+      return described({ oneOf: (t as z.ZodUnion<[ZodTypeAny, ...ZodTypeAny[]]>).options.map(jsonSchemaOf) });
     default:
       return described({});
   }

@@ -29,4 +29,15 @@ export interface PayloadBuilder {
    * created meanwhile is never swept. Returns the tags removed.
    */
   sweep?(isLive: (tag: string) => boolean): Promise<string[]>;
+  /**
+   * The release manifests of a built payload as an OpenShift release image carries them
+   * (`release-manifests/image-references`, `release-manifests/release-metadata`), for
+   * /releasetag/{tag}/json; null when the builder has none for the tag.
+   */
+  manifests?(tag: string): Promise<ReleaseManifests | null>;
+}
+
+export interface ReleaseManifests {
+  imageReferences: unknown;
+  releaseMetadata: unknown;
 }

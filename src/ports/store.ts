@@ -7,10 +7,12 @@ import type {
   InputTag,
   JobRun,
   Payload,
+  Pin,
   PublishedRef,
   StreamRecord,
   UpgradeResult,
 } from '../domain/types.ts';
+import type { NotificationStore } from './notifications.ts';
 
 export type Change =
   | { kind: 'putStream'; stream: StreamRecord }
@@ -27,7 +29,9 @@ export type Change =
   | { kind: 'putJobRun'; run: JobRun }
   | { kind: 'appendEvent'; event: EventRecord }
   | { kind: 'putUpgrade'; result: UpgradeResult }
-  | { kind: 'putPublished'; ref: PublishedRef };
+  | { kind: 'putPublished'; ref: PublishedRef }
+  /** replaces the whole set of pinned components of an input stream */
+  | { kind: 'setPins'; input: string; pins: Pin[] };
 
 export interface Snapshot {
   streams: StreamRecord[];
@@ -36,6 +40,8 @@ export interface Snapshot {
   jobRuns: JobRun[];
   upgrades: UpgradeResult[];
   published: PublishedRef[];
+  /** pinned components (absent in snapshots built by hand: none) */
+  pins?: Pin[];
 }
 
 export interface EventQuery {
@@ -68,5 +74,7 @@ export interface Store {
   pruneEvents(before: string): Promise<number>;
   /** the id of every job run the store has (to find run directories whose run is gone) */
   listRunIds(): Promise<string[]>;
+  /** the deliverer's cursors and delivery records (issue 19); both adapters have it */
+  readonly notifications?: NotificationStore;
   close(): Promise<void>;
 }

@@ -206,6 +206,24 @@ export class ReadOps implements Operations {
   async waiveJob(): Promise<void> {
     this.refuse();
   }
+  async keep(): Promise<void> {
+    this.refuse();
+  }
+  async lock(): Promise<void> {
+    this.refuse();
+  }
+  async pin(): Promise<void> {
+    this.refuse();
+  }
+  async unpin(): Promise<void> {
+    this.refuse();
+  }
+  async poke(): Promise<string> {
+    this.refuse();
+  }
+  async prune(): Promise<void> {
+    this.refuse();
+  }
   listEvents(q: EventQuery): Promise<EventRecord[]> {
     return this.store.listEvents(q);
   }

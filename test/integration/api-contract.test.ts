@@ -259,6 +259,29 @@ describe('API contract (seeded through the SQLite store)', () => {
     assert.deepEqual(Object.keys((await get(`/api/v1/releasestream/${NIGHTLY}/config?jobType=periodic`)).json()), ['upgrade-nightly']);
   });
 
+  test('config: every upstream field with its zero value on the wire; QE entries only under jobType=qe', async () => {
+    const r = await get(`/api/v1/releasestream/${NIGHTLY}/config`);
+    const c = r.json();
+    assert.equal(r.body, JSON.stringify(c, null, 2).replace(/[<>&]/g, (x) => `\\u${x.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n');
+    assert.deepEqual(Object.keys(c).slice(0, 3), ['name', 'message', 'hide']);
+    assert.equal(c.hide, false);
+    assert.equal(c.expires, 0, 'no expires → Go zero duration');
+    assert.equal(c.verify['aws-serial'].optional, false, 'a tool indexing .verify[x].optional gets false, not a missing key');
+    assert.ok(!('maxRetries' in c.verify.gcp), 'maxRetries is omitempty upstream: a zero is left out');
+    assert.equal(c.verify.gcp.upgradeFromRelease, null);
+    assert.equal(c.verify['qe-e2e'].qe, true);
+    assert.equal(c.upgrade, null);
+    assert.deepEqual(Object.keys(c.verify), ['agent', 'aws-serial', 'gcp', 'old-job', 'qe-e2e', 'upgrade-minor'], 'map keys sorted');
+    const blocking = (await get(`/api/v1/releasestream/${NIGHTLY}/config?jobType=blocking`)).json();
+    assert.deepEqual(Object.keys(blocking), ['aws-serial', 'old-job'], 'QE entries are not blocking');
+    assert.deepEqual(Object.keys((await get(`/api/v1/releasestream/${NIGHTLY}/config?jobType=informing`)).json()), ['agent', 'gcp', 'upgrade-minor']);
+    const qe = (await get(`/api/v1/releasestream/${NIGHTLY}/config?jobType=qe`)).json();
+    assert.deepEqual(Object.keys(qe), ['qe-e2e']);
+    assert.equal(qe['qe-e2e'].optional, false);
+    assert.deepEqual(Object.keys((await get(`/api/v1/releasestream/${EMPTY}/config?jobType=qe`)).json()), []);
+    assert.equal((await get(`/api/v1/releasestream/${EMPTY}/config?jobType=periodic`)).body, 'null\n', 'Go encodes a nil periodic map as null');
+  });
+
   test('qualifiers: null for a known payload', async () => {
     const r = await get(`/api/v1/releasetag/${T(1)}/qualifiers`);
     assert.equal(r.statusCode, 200);

@@ -150,7 +150,18 @@ describe('HTTP hardening', () => {
     const doc = (await app.inject({ url: '/openapi.json' })).json() as { paths: Record<string, Record<string, { requestBody: { content: Record<string, { schema: unknown }> } }>> };
     assert.deepEqual(doc.paths['/api/v1/inputstreams/{input}/tags'].put.requestBody.content['application/json'].schema, {
       type: 'object',
-      properties: { tags: { type: 'object', additionalProperties: { type: 'string', minLength: 1, maxLength: 1024 }, description: 'component name → pull spec' } },
+      properties: {
+        tags: {
+          type: 'object',
+          additionalProperties: {
+            oneOf: [
+              { type: 'string', minLength: 1, maxLength: 1024 },
+              { type: 'object', properties: { pullSpec: { type: 'string', minLength: 1, maxLength: 1024 }, labels: { type: 'object', additionalProperties: { type: 'string', maxLength: 4096 } } }, required: ['pullSpec'], additionalProperties: false },
+            ],
+          },
+          description: 'component name → pull spec, or {pullSpec, labels} (image labels: io.openshift.build.commit.id, io.openshift.build.source-location, … used by changelogs)',
+        },
+      },
       required: ['tags'],
       additionalProperties: false,
     });

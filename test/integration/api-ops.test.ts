@@ -134,7 +134,11 @@ describe('health, readiness, metrics, OpenAPI', () => {
     assert.equal(schema.properties.reason.minLength, 1);
     assert.equal(schema.additionalProperties, false);
     const input = doc.paths['/api/v1/inputstreams/{input}/tags'].put.requestBody.content['application/json'].schema;
-    assert.deepEqual(input.properties.tags.additionalProperties, { type: 'string', minLength: 1, maxLength: 1024 });
+    // a component is a pull spec, or {pullSpec, labels} (labels carry commit ids and source repositories)
+    const pullSpecSchema = { type: 'string', minLength: 1, maxLength: 1024 };
+    assert.deepEqual(input.properties.tags.additionalProperties.oneOf[0], pullSpecSchema);
+    assert.deepEqual(input.properties.tags.additionalProperties.oneOf[1].properties.pullSpec, pullSpecSchema);
+    assert.deepEqual(input.properties.tags.additionalProperties.oneOf[1].required, ['pullSpec']);
     const tags = doc.paths['/api/v1/releasestream/{release}/tags'].get;
     assert.deepEqual(tags.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`), ['path:release', 'query:phase', 'query:format']);
     assert.equal(doc.components.securitySchemes.bearer.scheme, 'bearer');

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { openStore, sqlitePath } from '../../src/adapters/store/open.ts';
 import { openSqliteDatabase, openSqliteStore } from '../../src/adapters/store/sqlite/index.ts';
 import { MIGRATIONS } from '../../src/adapters/store/sqlite/migrations.ts';
+import { JOB_RUN_COLS, PAYLOAD_COLS, UPGRADE_COLS, jobRunParams, payloadParams, upgradeParams } from '../../src/adapters/store/rows.ts';
 import { event, payload, storeSuite } from './store-suite.ts';
 
 function tempDb(): { dir: string; path: string } {
@@ -36,7 +37,7 @@ test('sqlite: WAL journal, foreign keys, synchronous NORMAL, busy timeout, every
       assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
       assert.equal(db.pragma('synchronous', { simple: true }), 1); // NORMAL
       assert.ok((db.pragma('busy_timeout', { simple: true }) as number) > 0);
-      assert.deepEqual(db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(), MIGRATIONS.map((m) => m.version));
+      assert.deepEqual(db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(), MIGRATIONS.map((m) => m.version).sort((a, b) => a - b));
     } finally {
       db.close();
     }
@@ -55,16 +56,16 @@ test('sqlite: migrating a store written before upgrade results went with their r
       old.exec(m.sql);
       old.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(m.version, '2026-01-01T00:00:00Z');
     }
-    old.close();
-    const store = openSqliteStore(path);
+    // the rows as that version wrote them (today's store statements need today's schema)
     const p = payload('s', 's-2');
     const run = { id: 's-2-upgrade', stream: 's', tag: 's-2', verifyName: 'upgrade', jobName: 'j', kind: 'upgrade' as const, attempt: 0, generation: 0, state: 'Succeeded' as const, url: 'u', upgradeFrom: 's-1', upgradeFromPullSpec: '', createdAt: '', startedAt: null, finishedAt: null, reason: '', logPath: '' };
-    await store.commit([
-      { kind: 'putPayload', payload: p },
-      { kind: 'putJobRun', run },
-      { kind: 'putUpgrade', result: { runId: run.id, from: 's-1', to: 's-2', url: 'u', state: 'Succeeded' } },
-      { kind: 'putUpgrade', result: { runId: 's-1-upgrade', from: 's-0', to: 's-1', url: 'v', state: 'Failed' } }, // s-1 and its run are long gone
-    ]);
+    old.prepare(`INSERT INTO payloads (${PAYLOAD_COLS}) VALUES (${PAYLOAD_COLS.split(', ').map(() => '?').join(', ')})`).run(...payloadParams(p));
+    old.prepare(`INSERT INTO job_runs (${JOB_RUN_COLS}) VALUES (${JOB_RUN_COLS.split(', ').map(() => '?').join(', ')})`).run(...jobRunParams(run));
+    const up = old.prepare(`INSERT INTO upgrades (${UPGRADE_COLS}) VALUES (?, ?, ?, ?, ?)`);
+    up.run(...upgradeParams({ runId: run.id, from: 's-1', to: 's-2', url: 'u', state: 'Succeeded' }));
+    up.run(...upgradeParams({ runId: 's-1-upgrade', from: 's-0', to: 's-1', url: 'v', state: 'Failed' })); // s-1 and its run are long gone
+    old.close();
+    const store = openSqliteStore(path);
     await store.migrate();
     assert.deepEqual((await store.load()).upgrades.map((u) => u.runId), [run.id]);
     await store.close();

@@ -3,7 +3,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReleaseConfigSchema } from '../../src/domain/config/schema.ts';
-import type { EventRecord, InputTag, JobRun, Payload, PublishedRef, StreamRecord, UpgradeResult } from '../../src/domain/types.ts';
+import type { EventRecord, InputTag, JobRun, Payload, Pin, PublishedRef, StreamRecord, UpgradeResult } from '../../src/domain/types.ts';
+import type { Delivery } from '../../src/ports/notifications.ts';
 import type { Change, Snapshot, Store } from '../../src/ports/store.ts';
 
 export interface OpenedStore {
@@ -126,6 +127,7 @@ function sorted(s: Snapshot): Snapshot {
     jobRuns: s.jobRuns,
     upgrades: [...s.upgrades].sort(byKey((x) => x.runId)),
     published: [...s.published].sort(byKey((x) => `${x.stream}\u0000${x.name}`)),
+    pins: [...(s.pins ?? [])].sort(byKey((x) => `${x.input}\u0000${x.component}`)),
   };
 }
 
@@ -135,7 +137,7 @@ function assertSameJson(actual: unknown, expected: unknown, what: string): void 
   assert.equal(JSON.stringify(actual), JSON.stringify(expected), `${what}: key order`);
 }
 
-const emptySnapshot: Snapshot = { streams: [], inputTags: [], payloads: [], jobRuns: [], upgrades: [], published: [] };
+const emptySnapshot: Snapshot = { streams: [], inputTags: [], payloads: [], jobRuns: [], upgrades: [], published: [], pins: [] };
 
 export function storeSuite(name: string, open: () => Promise<OpenedStore>): void {
   /** opens a fresh store, migrates it, runs `fn`, then closes and cleans up whatever happened */
@@ -240,6 +242,46 @@ export function storeSuite(name: string, open: () => Promise<OpenedStore>): void
         assert.equal(typeof events[0]!.id, 'number');
         assert.deepEqual(events[0], { ...ev, id: events[0]!.id });
         assertSameJson(events[0]!.data, ev.data, 'event data');
+      }));
+
+    test('operator levers: a stream lock (who, why, when) and pinned components round-trip; setPins replaces an input’s set', () =>
+      withStore(async (store, opened) => {
+        const lock = { reason: NASTY, user: 'ßob@example.com', at: '2026-01-02T05:00:00Z' };
+        const pin = (input: string, component: string, over: Partial<Pin> = {}): Pin => ({
+          input, component, pullSpec: `quay.io/openshift/ocp@sha256:${'e'.repeat(64)}`, labels: { 'io.openshift.build.commit.id': 'f'.repeat(40), note: NASTY },
+          fromTag: '4.20.0-0.nightly-2026-01-02-030405', reason: NASTY, user: 'rel-eng', at: '2026-01-02T06:00:00Z', ...over,
+        });
+        const pins = [pin('in-a', 'installer'), pin('in-a', 'cli', { labels: {}, fromTag: '' }), pin('in-b', 'ünïcödé-component')];
+        await store.commit([
+          put.stream(streamRecord('locked', { locked: true, lock })),
+          put.stream(streamRecord('open')),
+          { kind: 'setPins', input: 'in-a', pins: pins.slice(0, 2) },
+          { kind: 'setPins', input: 'in-b', pins: pins.slice(2) },
+        ]);
+        let got = sorted(await store.load());
+        assert.deepEqual(got.streams.find((x) => x.name === 'locked'), streamRecord('locked', { locked: true, lock }));
+        assert.equal(got.streams.find((x) => x.name === 'open')!.lock, undefined, 'no lock: no field');
+        assert.deepEqual(got.pins, sorted({ ...emptySnapshot, pins }).pins);
+        assertSameJson(got.pins!.find((p) => p.component === 'installer')!.labels, pins[0]!.labels, 'pin labels');
+        // unlocking drops the lock; a new pin set replaces the old one; an empty set removes them all
+        await store.commit([put.stream(streamRecord('locked')), { kind: 'setPins', input: 'in-a', pins: [pins[1]!] }, { kind: 'setPins', input: 'in-b', pins: [] }]);
+        got = sorted(await store.load());
+        assert.equal(got.streams.find((x) => x.name === 'locked')!.lock, undefined);
+        assert.equal(got.streams.find((x) => x.name === 'locked')!.locked, false);
+        assert.deepEqual(got.pins, [pins[1]]);
+        if (opened.reopen) {
+          await store.commit([put.stream(streamRecord('locked', { locked: true, lock }))]);
+          await store.close();
+          const again = await opened.reopen();
+          try {
+            await again.migrate();
+            const s2 = await again.load();
+            assert.deepEqual(s2.streams.find((x) => x.name === 'locked')!.lock, lock, 'the lock survives a reopen');
+            assert.deepEqual(s2.pins, [pins[1]]);
+          } finally {
+            await again.close();
+          }
+        }
       }));
 
     test('puts are upserts: the last write wins and nothing is duplicated', () =>
@@ -516,6 +558,63 @@ export function storeSuite(name: string, open: () => Promise<OpenedStore>): void
         if (store.runsOfSync) {
           assert.deepEqual(store.runsOfSync('s', 's-1'), settledRuns);
           assert.deepEqual(store.runsOfSync('s', 'no-such'), []);
+        }
+      }));
+
+    test('notifications: cursors move forward only, deliveries are recorded once, listed newest first, counted and pruned', () =>
+      withStore(async (store, opened) => {
+        const n = store.notifications!;
+        assert.ok(n, 'the adapter has a NotificationStore');
+        assert.equal(await n.latestEventId(), 0);
+        assert.equal(await n.notifyCursor('art'), null);
+        const ids = await store.commit([put.event(event('s', 's-1')), put.event(event('s', 's-2')), put.event(event('s', 's-3'))]);
+        assert.equal(await n.latestEventId(), ids[2]);
+        const d = (eventId: number, over: Partial<Delivery> = {}): Delivery => ({
+          webhook: 'art', eventId, type: 'PayloadAccepted', stream: 's', tag: `s-${eventId}`, format: 'cloudevents', state: 'pending', attempts: 0,
+          lastStatus: null, lastError: '', createdAt: '2026-01-02T03:04:05Z', updatedAt: '2026-01-02T03:04:05Z', nextAttemptAt: null, body: `{"x":${JSON.stringify(NASTY)}}`, ...over,
+        });
+        await n.enqueueDeliveries('art', ids[1]!, [d(ids[0]!), d(ids[1]!, { type: 'QERejected' })], '2026-01-02T03:04:05Z');
+        assert.equal(await n.notifyCursor('art'), ids[1]);
+        // the same event again is left as recorded; a cursor never moves back
+        await n.enqueueDeliveries('art', ids[0]!, [d(ids[0]!, { body: 'other' })], '2026-01-02T03:04:06Z');
+        assert.equal(await n.notifyCursor('art'), ids[1]);
+        await n.enqueueDeliveries('slack', ids[2]!, [d(ids[2]!, { webhook: 'slack', format: 'slack', state: 'dropped', lastError: 'queue full' })], '2026-01-02T03:04:05Z');
+        assert.deepEqual(await n.notifyCursors(), [{ webhook: 'art', eventId: ids[1] }, { webhook: 'slack', eventId: ids[2] }]);
+
+        const pending = await n.pendingDeliveries('art', 10);
+        assert.deepEqual(pending.map((x) => [x.eventId, x.type, x.body]), [[ids[0], 'PayloadAccepted', `{"x":${JSON.stringify(NASTY)}}`], [ids[1], 'QERejected', `{"x":${JSON.stringify(NASTY)}}`]]);
+        const { seq: _seq, ...first } = pending[0]!;
+        assert.deepEqual(first, d(ids[0]!));
+        await n.updateDelivery({ webhook: 'art', eventId: ids[0]!, state: 'delivered', attempts: 2, lastStatus: 200, lastError: '', updatedAt: '2026-01-02T04:00:00Z', nextAttemptAt: null });
+        await n.updateDelivery({ webhook: 'art', eventId: ids[1]!, state: 'pending', attempts: 1, lastStatus: 503, lastError: NASTY, updatedAt: '2026-01-02T04:00:00Z', nextAttemptAt: '2026-01-02T04:00:02Z' });
+        assert.deepEqual((await n.pendingDeliveries('art', 10)).map((x) => [x.eventId, x.attempts, x.lastStatus, x.lastError, x.nextAttemptAt]), [[ids[1], 1, 503, NASTY, '2026-01-02T04:00:02Z']]);
+
+        const all = await n.listDeliveries({});
+        assert.deepEqual(all.map((x) => [x.webhook, x.eventId]), [['slack', ids[2]], ['art', ids[1]], ['art', ids[0]]]);
+        assert.deepEqual((await n.listDeliveries({ webhook: 'art', state: 'delivered' })).map((x) => x.eventId), [ids[0]]);
+        assert.deepEqual((await n.listDeliveries({ limit: 1 })).map((x) => x.eventId), [ids[2]]);
+        assert.deepEqual((await n.listDeliveries({ before: all[0]!.seq, limit: 1 })).map((x) => x.eventId), [ids[1]]);
+        assert.deepEqual(await n.countDeliveries(), [
+          { webhook: 'art', state: 'delivered', count: 1 },
+          { webhook: 'art', state: 'pending', count: 1 },
+          { webhook: 'slack', state: 'dropped', count: 1 },
+        ]);
+        // finished ones older than the cutoff go; pending ones never do
+        assert.equal(await n.pruneDeliveries('2026-01-03T00:00:00Z'), 2);
+        assert.deepEqual((await n.listDeliveries({})).map((x) => x.eventId), [ids[1]]);
+        await n.forgetWebhook('art');
+        assert.equal(await n.notifyCursor('art'), null);
+        assert.equal((await n.listDeliveries({ webhook: 'art' })).length, 1, 'deliveries stay as history');
+
+        if (!opened.reopen) return;
+        await store.close();
+        const again = await opened.reopen();
+        try {
+          await again.migrate();
+          assert.equal(await again.notifications!.notifyCursor('slack'), ids[2]);
+          assert.equal((await again.notifications!.pendingDeliveries('art', 10)).length, 1);
+        } finally {
+          await again.close();
         }
       }));
 

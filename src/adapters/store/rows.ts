@@ -1,14 +1,14 @@
 // Record ↔ row mapping shared by the store adapters: the column lists (each mapping follows its
 // list's order) and the mappings that are the same for every database. The ones that differ (JSON
 // columns as text or already parsed, booleans as 0/1 or true/false) stay with each adapter.
-import type { EventRecord, InputTag, JobRun, Payload, PublishedRef, UpgradeResult } from '../../domain/types.ts';
+import type { EventRecord, InputTag, JobRun, Payload, Pin, PublishedRef, UpgradeResult } from '../../domain/types.ts';
 
 export type Row = unknown[];
 export type Param = string | number | boolean | null;
 
 export const json = (v: unknown): string => JSON.stringify(v);
 
-export const STREAM_COLS = 'name, config, source_file, input, errors, warnings, locked, conditions';
+export const STREAM_COLS = 'name, config, source_file, input, errors, warnings, locked, conditions, lock_info';
 
 export const INPUT_TAG_COLS = 'input, component, pull_spec, labels, updated_at';
 
@@ -100,4 +100,15 @@ export function publishedParams(p: PublishedRef): Param[] {
 
 export function publishedFromRow(r: Row): PublishedRef {
   return { stream: r[0] as string, name: r[1] as string, tag: r[2] as string, updatedAt: r[3] as string };
+}
+
+export const PIN_COLS = 'input, component, pull_spec, labels, from_tag, reason, pinned_by, at';
+
+export function pinParams(input: string, p: Pin): Param[] {
+  return [input, p.component, p.pullSpec, json(p.labels), p.fromTag, p.reason, p.user, p.at];
+}
+
+/** `labels`: the labels column as parsed by the adapter (JSON text in SQLite, parsed in PostgreSQL) */
+export function pinFromRow(r: Row, labels: Record<string, string>): Pin {
+  return { input: r[0] as string, component: r[1] as string, pullSpec: r[2] as string, labels, fromTag: r[4] as string, reason: r[5] as string, user: r[6] as string, at: r[7] as string };
 }

@@ -143,6 +143,47 @@ function unknownFields(raw: Obj, warn: (path: string, reason: string) => void): 
   check(raw.qe, 'qe', 'qe');
 }
 
+/**
+ * Fields this build parses (they validate and reach /config) but does not act on: each set one is
+ * a warning naming what does not happen, so nobody migrating from upstream loses a behaviour
+ * silently. Only a value that would change upstream's behaviour warns (`false`, `""`, a disabled
+ * entry or step do not). Keep this list in step with the domain: a field that becomes implemented
+ * leaves it (test/unit/config-validate.test.ts has a row per field).
+ */
+const NOT_ACTED_ON = {
+  referenceMode: 'is parsed but not acted on: the local builder always keeps the components\' source pull specs (as referenceMode "source" does); it does not rewrite them to the public repository',
+  pullSecretName: 'is parsed but not acted on: the local builder pulls no images, so no pull secret is mounted',
+  overrideCLIImage: 'is parsed but not acted on: no oc CLI image runs release jobs in this build',
+  alternateImageRepository: 'is parsed but not acted on: Ready payloads are not mirrored to an alternate repository (and acceptance never waits for such a mirror)',
+  alternateImageRepositorySecretName: 'is parsed but not acted on: there is no alternate-repository mirror job to use it',
+  referenceRelease: 'is parsed but not acted on: reference payloads (pushed to pushRepository as rc_payload__<tag>) are not built; payloads are built as usual',
+  disableManifestListMode: 'is parsed but not acted on: the local builder writes no manifest lists',
+  upgrade: 'is parsed but not acted on: Stable-stream upgrade tests per platform are not run',
+  qualifiers: 'is parsed but not acted on: release qualifiers (badges, Jira escalations) are not implemented',
+  verifyIssues: 'is parsed but not acted on: the Jira automation (marking issues VERIFIED) is not implemented',
+  officialRelease: 'is parsed but its source is never found: official releases need the update service (Cincinnati), which this build does not query; the job waits for an upgrade source until role ci or admin waives it',
+} as const;
+
+function notActedOn(c: ReleaseConfig, warn: (path: string, reason: string) => void): void {
+  if (c.referenceMode && c.referenceMode !== 'source') warn('referenceMode', NOT_ACTED_ON.referenceMode);
+  for (const k of ['pullSecretName', 'overrideCLIImage', 'alternateImageRepository', 'alternateImageRepositorySecretName'] as const) {
+    if (c[k]) warn(k, NOT_ACTED_ON[k]);
+  }
+  if (c.referenceRelease) warn('referenceRelease', NOT_ACTED_ON.referenceRelease);
+  if (c.disableManifestListMode) warn('disableManifestListMode', NOT_ACTED_ON.disableManifestListMode);
+  for (const [name, u] of Object.entries(c.upgrade ?? {})) if (!u.disabled) warn(joinPath('upgrade', name), NOT_ACTED_ON.upgrade);
+  for (const [name, v] of Object.entries(c.verify ?? {})) {
+    if (v.disabled) continue;
+    const p = joinPath('verify', name);
+    if (v.qualifiers && Object.keys(v.qualifiers).length) warn(`${p}.qualifiers`, NOT_ACTED_ON.qualifiers);
+    if (v.upgradeFromRelease?.release && !v.upgradeFromRelease.prerelease && !v.upgradeFromRelease.candidate) warn(`${p}.upgradeFromRelease.release`, NOT_ACTED_ON.officialRelease);
+  }
+  for (const [name, v] of Object.entries(c.periodic ?? {})) {
+    if (v.upgradeFromRelease?.release && !v.upgradeFromRelease.prerelease && !v.upgradeFromRelease.candidate) warn(`${joinPath('periodic', name)}.upgradeFromRelease.release`, NOT_ACTED_ON.officialRelease);
+  }
+  for (const [name, s] of Object.entries(c.publish ?? {})) if (!s.disabled && s.verifyIssues) warn(`${joinPath('publish', name)}.verifyIssues`, NOT_ACTED_ON.verifyIssues);
+}
+
 const DESCRIPTORS = ['@hourly', '@daily', '@midnight', '@weekly', '@monthly', '@yearly', '@annually'];
 
 /** Why a periodic `cron` spec is unusable, or null. Same grammar as the scheduler (periodic.ts). */
@@ -294,5 +335,6 @@ export function validateConfig(raw: unknown, file: string): ValidationResult {
     }
     if (qeJobs === 0) warn('qe', 'the stream has a qe block but no verify entry with "qe": true (the block has no effect)');
   }
+  if (errors.length === 0) notActedOn(c, warn);
   return { config: errors.length ? null : c, errors, warnings };
 }

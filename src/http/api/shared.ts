@@ -1,7 +1,9 @@
 // Helpers shared by the API route groups: upstream's tag object, JSON bodies as upstream
 // formats them, and query parameter access.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ChangelogService } from '../../controller/changelog.ts';
 import type { Operations } from '../../controller/operations.ts';
+import type { PayloadBuilder } from '../../ports/builder.ts';
 import { isQEAccepted } from '../../domain/judging.ts';
 import { own } from '../../domain/own.ts';
 import type { Payload, StreamRecord } from '../../domain/types.ts';
@@ -9,6 +11,10 @@ import type { Payload, StreamRecord } from '../../domain/types.ts';
 export interface ApiContext {
   ops: Operations;
   artifactsUrl: string;
+  /** computes changelogs off the request path (src/controller/changelog.ts) */
+  changelog: ChangelogService;
+  /** where /releasetag/{tag}/json reads a payload's release manifests (absent: that route answers 400) */
+  builder?: Pick<PayloadBuilder, 'manifests'>;
 }
 
 /** Upstream's APITag plus our qePhase. Field order is part of the wire format. */

@@ -4,10 +4,10 @@
 // (`query:` below): a handler must document every parameter it reads.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { findCandidate } from '../../domain/candidate.ts';
-import { isStable, type ReleaseConfig } from '../../domain/config/schema.ts';
-import { parseDuration } from '../../domain/duration.ts';
+import { isStable } from '../../domain/config/schema.ts';
+import { configBody } from '../../domain/config/wire.ts';
 import { isQEAccepted } from '../../domain/judging.ts';
-import { previousPayload, releaseInfo } from '../../domain/releaseinfo.ts';
+import { previousPayload, releaseInfo, type ReleaseInfoChangelog } from '../../domain/releaseinfo.ts';
 import type { Payload } from '../../domain/types.ts';
 import { parseRange, sortTagNamesDescending } from '../../domain/version.ts';
 import { upstreamError } from '../errors.ts';
@@ -65,41 +65,14 @@ function selectLatest(ctx: ApiContext, req: FastifyRequest): Payload {
   return p;
 }
 
-/** The whole config as upstream serialises it: `expires` as nanoseconds (never formatted back). */
-function configJson(c: ReleaseConfig): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...c };
-  if (typeof c.expires === 'string') {
-    try {
-      out.expires = Math.round(parseDuration(c.expires) * 1e6);
-    } catch {
-      out.expires = 0;
-    }
-  }
-  return out;
-}
-
 /**
- * §6.8: `{}` for a stream without verify entries (whatever jobType says: upstream's quirk, kept on
- * the wire); null for an unknown jobType.
+ * The changelog release info carries, from the changelog service (waiting at most its
+ * --changelog-wait); undefined when release info has none (no previous release, `format=short`).
  */
-function configBody(c: ReleaseConfig, jobType: string): unknown {
-  const verify = Object.entries(c.verify ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  if (verify.length === 0) return {};
-  const pick = (f: (v: (typeof verify)[number][1]) => boolean) => Object.fromEntries(verify.filter(([, v]) => f(v)));
-  switch (jobType) {
-    case '':
-      return configJson(c);
-    case 'informing':
-      return pick((v) => Boolean(v.optional));
-    case 'blocking':
-      return pick((v) => !v.optional);
-    case 'disabled':
-      return pick((v) => Boolean(v.disabled));
-    case 'periodic':
-      return c.periodic ?? {};
-    default:
-      return null;
-  }
+async function releaseChangelog(ctx: ApiContext, prev: Payload | undefined, p: Payload, short: boolean): Promise<ReleaseInfoChangelog | undefined> {
+  if (!prev || short || !prev.pullSpec || !p.pullSpec) return undefined;
+  const r = await ctx.changelog.get(prev, p);
+  return r.state === 'ready' ? { json: r.json, html: r.html } : 'computing';
 }
 
 export function streamRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiContext): void {
@@ -166,15 +139,19 @@ export function streamRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiC
       if (!p || (fromName && !from)) throw upstreamError(404, `unable to find release tag ${tag}, it may have been deleted`);
       if (p.stream !== name) throw upstreamError(404, `release tag ${tag} does not belong to release ${name}`);
       const short = (queryOne(req, 'format') ?? '').toLowerCase() === 'short';
-      return sendJson(reply, releaseInfo(state, p, from ?? previousPayload(state, p), { short }));
+      const prev = from ?? previousPayload(state, p);
+      const changelog = await releaseChangelog(ctx, prev, p, short);
+      // an answer without its changelog is not kept by the response cache: the next one may have it
+      if (changelog === 'computing') req.cacheKey = undefined;
+      return sendJson(reply, releaseInfo(state, p, prev, { short, changelog }));
     },
   );
 
   reg.route(
     app,
     {
-      method: 'GET', url: '/api/v1/releasestream/:release/config', summary: 'The stream config (expires in ns; {} without verify entries), or a verify subset by jobType', tag: 'upstream',
-      query: { jobType: "'', informing, blocking, disabled or periodic" }, produces: 'application/json', responses: { '200': 'config', '400': 'bad jobType', '404': 'unknown stream' },
+      method: 'GET', url: '/api/v1/releasestream/:release/config', summary: 'The stream config as upstream encodes it (every field, zero values included; expires in ns; {} without verify entries), or a verify subset by jobType', tag: 'upstream',
+      query: { jobType: "'', informing, blocking (QE entries are neither), disabled, periodic, or qe (ours: the QE entries)" }, produces: 'application/json', responses: { '200': 'config', '400': 'bad jobType', '404': 'unknown stream' },
     },
     async (req, reply) => {
       const name = param(req, 'release');
@@ -182,7 +159,7 @@ export function streamRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiC
       // DESIGN §13 item 12: upstream answers 400 here; an unknown stream is a 404 (same text)
       if (!rec) throw upstreamError(404, `error: unknown release stream specified: ${name}`);
       const body = configBody(rec.config, queryOne(req, 'jobType') ?? '');
-      if (body === null) throw upstreamError(400, "error: jobType must be one of '', 'informing', 'blocking', 'disabled' or 'periodic'");
+      if (body === undefined) throw upstreamError(400, "error: jobType must be one of '', 'informing', 'blocking', 'disabled' or 'periodic'");
       return sendJson(reply, body);
     },
   );

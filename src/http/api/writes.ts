@@ -12,7 +12,7 @@ import { param, sendJson, tagObject, type ApiContext } from './shared.ts';
  * Has a C0 control character or DEL, other than those `allowed`? (PostgreSQL cannot store NUL in
  * text; none belongs in a name or a pull spec; a reason may have tabs and several lines.)
  */
-function hasControl(s: string, allowed = ''): boolean {
+export function hasControl(s: string, allowed = ''): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if ((c < 0x20 || c === 0x7f) && !allowed.includes(s[i])) return true;
@@ -20,7 +20,7 @@ function hasControl(s: string, allowed = ''): boolean {
   return false;
 }
 
-const reason = z
+export const reason = z
   .string({ required_error: 'is required', invalid_type_error: 'must be a string' })
   .trim()
   .min(1, 'must not be empty')
@@ -34,6 +34,35 @@ const reason = z
  */
 export const MAX_COMPONENTS = 1000;
 
+const pullSpecSchema = z
+  .string({ invalid_type_error: 'must be a pull spec string' })
+  .min(1, 'must not be empty')
+  .max(1024, 'must be at most 1024 characters')
+  .refine((s) => !hasControl(s), 'must not contain control characters');
+
+/** labels an input update may give one component (an image has a few dozen) */
+export const MAX_LABELS = 100;
+
+const componentSchema = z
+  .object({
+    pullSpec: pullSpecSchema,
+    labels: z
+      .record(z.string().max(4096, 'label values must be at most 4096 characters').refine((s) => !hasControl(s), 'label values must not contain control characters'))
+      .refine((l) => Object.keys(l).length <= MAX_LABELS, `at most ${MAX_LABELS} labels`)
+      .refine((l) => Object.keys(l).every((k) => k.length > 0 && k.length <= 256 && !hasControl(k)), 'label names must be 1–256 characters without control characters')
+      .optional(),
+  })
+  .strict();
+
+/** A component of an input update: its pull spec and (if given) its image labels. */
+export function splitInputTags(tags: Record<string, string | { pullSpec: string; labels?: Record<string, string> }>): { tags: Record<string, string>; labels: Record<string, Record<string, string>> } {
+  const entries = Object.entries(tags);
+  return {
+    tags: Object.fromEntries(entries.map(([name, v]) => [name, typeof v === 'string' ? v : v.pullSpec])),
+    labels: Object.fromEntries(entries.flatMap(([name, v]) => (typeof v !== 'string' && v.labels ? [[name, Object.fromEntries(Object.entries(v.labels))]] : []))),
+  };
+}
+
 export const Bodies = {
   input: z
     .object({
@@ -45,19 +74,14 @@ export const Bodies = {
           return v;
         },
         z
-          .record(
-            z
-              .string({ invalid_type_error: 'must be a pull spec string' })
-              .min(1, 'must not be empty')
-              .max(1024, 'must be at most 1024 characters')
-              .refine((s) => !hasControl(s), 'must not contain control characters'),
-            {
-              required_error: 'is required',
-              invalid_type_error: 'must be an object of component → pull spec',
-            },
-          )
+          .record(z.union([pullSpecSchema, componentSchema], {
+            errorMap: (_i, c) => ({ message: c.data && typeof c.data === 'object' ? 'must be {pullSpec: string, labels?: {name: value}}' : 'must be a pull spec string' }),
+          }), {
+            required_error: 'is required',
+            invalid_type_error: 'must be an object of component → pull spec',
+          })
           .refine((t) => Object.keys(t).length > 0, 'must name at least one component')
-          .describe('component name → pull spec'),
+          .describe('component name → pull spec, or {pullSpec, labels} (image labels: io.openshift.build.commit.id, io.openshift.build.source-location, … used by changelogs)'),
       ),
     })
     .strict(),
@@ -76,7 +100,7 @@ export const Bodies = {
   reason: z.object({ reason }).strict(),
 };
 
-const PAYLOAD_RESPONSES = { '400': 'invalid body', '401': 'no or invalid token', '403': 'token lacks the role', '404': 'unknown stream, tag or job', '409': 'not allowed in the payload’s current state' };
+export const PAYLOAD_RESPONSES = { '400': 'invalid body', '401': 'no or invalid token', '403': 'token lacks the role', '404': 'unknown stream, tag or job', '409': 'not allowed in the payload’s current state' };
 
 export function writeRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiContext, auth: Authenticator): void {
   const state = ctx.ops.state;
@@ -105,7 +129,8 @@ export function writeRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiCo
     async (req, reply, body) => {
       const input = param(req, 'input');
       if (hasControl(input)) throw apiError(400, 'input stream name must not contain control characters');
-      await ctx.ops.setInputTags(input, body.tags, user(req));
+      const split = splitInputTags(body.tags);
+      await ctx.ops.setInputTags(input, split.tags, user(req), split.labels);
       const tags = Object.fromEntries(state.inputTags(input).sort((a, b) => (a.component < b.component ? -1 : 1)).map((t) => [t.component, t.pullSpec]));
       return sendJson(reply, { input, tags });
     },

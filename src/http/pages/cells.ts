@@ -1,5 +1,6 @@
 // Cells shared by the overview and the stream page (upstream-behavior.md §7, shared renderings),
 // plus stream ordering, descriptions and the per-stream summary line.
+import { INCONSISTENCY_LABEL } from '../../domain/checks.ts';
 import { ciEntries, isStable, type ReleaseConfig } from '../../domain/config/schema.ts';
 import { isQEAccepted, judgingConfig } from '../../domain/judging.ts';
 import type { State } from '../../controller/state.ts';
@@ -26,11 +27,28 @@ export function isKeep(p: Payload): boolean {
   return p.annotations['release.openshift.io/keep'] !== undefined;
 }
 
-/** Pending tags are plain text, others link to the release page; kept tags get `*` (tooltip "keep"). */
+export function inconsistencyHref(stream: string, tag: string): string {
+  return `/releasestream/${seg(stream)}/inconsistency/${seg(tag)}`;
+}
+
+/** The icon of a payload whose components carried inconsistency messages (upstream §7 name cell). */
+function inconsistencyIcon(p: Payload): Safe | '' {
+  for (const c of Object.values(p.components)) {
+    if (c.labels?.[INCONSISTENCY_LABEL]?.trim()) {
+      return h` <a class="inconsistency" href="${inconsistencyHref(p.stream, p.tag)}" title="Inconsistency detected! Click for more details" aria-label="Inconsistency detected! Click for more details">⚠</a>`;
+    }
+  }
+  return '';
+}
+
+/**
+ * Pending tags are plain text, others link to the release page; kept tags get `*` (tooltip "keep");
+ * payloads with component inconsistencies get an icon linking to their inconsistency page.
+ */
 export function nameCell(p: Payload): Safe {
   const keep = isKeep(p) ? h` <span title="keep">*</span>` : '';
-  if (p.phase === 'Pending') return h`<span class="tag-name">${p.tag}</span>${keep}`;
-  return h`${link(releaseHref(p.stream, p.tag), p.tag, 'tag-name')}${keep}`;
+  if (p.phase === 'Pending') return h`<span class="tag-name">${p.tag}</span>${keep}${inconsistencyIcon(p)}`;
+  return h`${link(releaseHref(p.stream, p.tag), p.tag, 'tag-name')}${keep}${inconsistencyIcon(p)}`;
 }
 
 /**

@@ -1,6 +1,7 @@
 // Changelog between two payloads from their component snapshots (DESIGN.md §8): components added,
 // removed and changed, with commit ids and source repositories from the image labels.
-import { LABEL_COMMIT, LABEL_SOURCE } from '../../domain/changelog.ts';
+import type { ChangelogOutcome } from '../../controller/changelog.ts';
+import { LABEL_COMMIT, LABEL_SOURCE, SHORT_COMMIT_LENGTH, type ChangeLogCommit, type ChangeLogImage, type ChangeLogJson } from '../../domain/changelog.ts';
 import { own } from '../../domain/own.ts';
 import type { Component, Payload } from '../../domain/types.ts';
 import { h, join, link, type Safe } from './html.ts';
@@ -70,9 +71,47 @@ function sourceCell(ch: ComponentChange): Safe {
   return src ? link(src, src) : h`<span class="muted">—</span>`;
 }
 
-export function renderChangelog(from: Payload, to: Payload): Safe {
+function commitItem(c: ChangeLogCommit): Safe {
+  const keys = [
+    ...Object.entries(c.bugs ?? {}).map(([b, u]) => (u ? link(u, `Bug ${b}`) : h`Bug ${b}`)),
+    ...Object.entries(c.issues ?? {}).map(([k, u]) => (u ? link(u, k) : h`${k}`)),
+  ];
+  const pr = c.pullID !== undefined ? (c.pullURL ? link(c.pullURL, `#${c.pullID}`) : h`#${c.pullID}`) : '';
+  const commit = c.commitURL ? link(c.commitURL, c.commitID.slice(0, SHORT_COMMIT_LENGTH)) : c.commitID.slice(0, SHORT_COMMIT_LENGTH);
+  return h`<li>${keys.length ? h`<span class="issues">${join(keys, ', ')}</span>: ` : ''}${c.subject} ${pr ? h`${pr} ` : ''}<code class="small">${commit}</code></li>`;
+}
+
+function imageCommits(i: ChangeLogImage): Safe {
+  const issues = [...new Map((i.commits ?? []).flatMap((c) => Object.entries(c.issues ?? {}))).entries()];
+  const notes = [i.capped ? h`<li class="muted"><em>Capped at ${i.commits?.length ?? 0} commits; the full changelog has the rest.</em></li>` : '', i.note ? h`<li class="muted"><em>${i.note}</em></li>` : ''];
+  return h`<div class="image-commits" data-image="${i.name}"><h3>${i.name} <span class="muted small">${i.commits ? `${i.commits.length}${i.capped ? '+' : ''} commit${i.commits.length === 1 ? '' : 's'}` : ''}</span></h3>
+${issues.length ? h`<p class="small">Issues: ${join(issues.map(([k, u]) => (u ? link(u, k) : h`${k}`)), ', ')}</p>` : ''}<ul class="commits">${(i.commits ?? []).map(commitItem)}${notes}${i.fullChangeLog ? h`<li>${link(i.fullChangeLog, 'Full changelog')}</li>` : ''}</ul></div>`;
+}
+
+/** The commits, pull requests and issues of each updated image (the changelog service's result). */
+function commitsSection(c: ChangeLogJson): Safe {
+  const images = (c.updatedImages ?? []).filter((i) => i.commits || i.note);
+  if (!images.length) return h``;
+  const commits = images.reduce((n, i) => n + (i.commits?.length ?? 0), 0);
+  const prs = new Set(images.flatMap((i) => (i.commits ?? []).flatMap((x) => (x.pullID !== undefined ? [`${i.path}#${x.pullID}`] : [])))).size;
+  const issues = new Set(images.flatMap((i) => (i.commits ?? []).flatMap((x) => Object.keys(x.issues ?? {})))).size;
+  return h`<div class="changelog-commits"><h3>Commits</h3><p class="section-note">${commits}${c.capped ? '+' : ''} commits, ${prs} pull requests, ${issues} issues${c.capped ? ' (capped)' : ''}.</p>${images.map(imageCommits)}</div>`;
+}
+
+function outcomeNote(o: ChangelogOutcome | undefined): Safe {
+  if (!o || o.state === 'ready') return h``;
+  return o.state === 'computing'
+    ? h`<p class="box info changelog-pending" role="status">The commit list is still being computed; reload in a few seconds.</p>`
+    : h`<p class="box warn changelog-pending" role="status">Too many changelogs are being computed right now; the commit list will be here shortly.</p>`;
+}
+
+export function renderChangelog(from: Payload, to: Payload, outcome?: ChangelogOutcome): Safe {
   const d = diffComponents(from.components, to.components);
   if (d.changes.length === 0) return h`<p class="muted">No component changed (${d.unchanged} components identical).</p>`;
+  return h`${renderComponentTable(d)}${outcomeNote(outcome)}${outcome?.state === 'ready' ? commitsSection(outcome.json) : ''}`;
+}
+
+function renderComponentTable(d: ComponentDiff): Safe {
   const kindText = { added: 'Added', removed: 'Removed', changed: 'Changed' } as const;
   const rows = d.changes.map(
     (c) => h`<tr class="${c.kind}"><td><code>${c.name}</code></td><td>${kindText[c.kind]}</td><td>${c.kind === 'added' ? h`<span class="muted">—</span>` : image(c.from)}</td><td>${c.kind === 'removed' ? h`<span class="muted">—</span>` : image(c.to)}</td><td>${commitsCell(c)}</td><td class="small">${sourceCell(c)}</td></tr>`,

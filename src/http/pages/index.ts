@@ -3,14 +3,21 @@
 // a release page); derived per-stream facts are cached until State.version changes.
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ChangelogOutcome, ChangelogService } from '../../controller/changelog.ts';
 import { releaseConfigProblems, type ConfigFileProblem, type Operations } from '../../controller/operations.ts';
 import type { State } from '../../controller/state.ts';
 import type { EventRecord, Payload, StreamRecord } from '../../domain/types.ts';
 import { summarizeStream, type StreamSummary } from './cells.ts';
-import { notFoundPage } from './layout.ts';
+import { renderDashboardOverview, renderInconsistency } from './dashboards.ts';
+import { layout, notFoundPage } from './layout.ts';
+import { parseDeliveryQuery, type NotificationsSource } from '../api/notifications.ts';
+import type { Principal } from '../auth.ts';
+import { HttpError } from '../errors.ts';
+import { h } from './html.ts';
+import { renderNotificationsPage } from './notifications.ts';
 import { serveLog, type LogOptions } from './logs.ts';
 import { renderOverview, type SummaryCache } from './overview.ts';
-import { renderReleasePage } from './release.ts';
+import { previousPayload, renderReleasePage } from './release.ts';
 import { filterPayloads, parseStreamQuery, renderStreamPage, type StreamQuery } from './stream.ts';
 import { CONSOLE_CSS } from './styles.ts';
 
@@ -27,8 +34,12 @@ export interface PagesOptions {
   now?: () => number;
   /** files that failed to (re)load, shown as a banner (default: the release config problems of `ops`) */
   configProblems?: () => readonly ConfigFileProblem[];
+  /** the /notifications page (role admin, Bearer or the browser's Basic prompt with the token as password) */
+  notifications?: { source: NotificationsSource; auth: { identifyAny(header: string | undefined): Principal | null } };
   /** serve --private-logs: /logs/* requires a valid token of any role (logs.ts) */
   logsAuth?: LogOptions['auth'];
+  /** the changelog service: the release page lists commits (waiting at most --changelog-wait) */
+  changelog?: ChangelogService;
 }
 
 /** Per-version memo: everything cached here is dropped as soon as the state changes. */
@@ -83,7 +94,10 @@ export function createPages(ops: Operations, opts: PagesOptions = {}): (app: Fas
     }
     // the payload may have changed while the events were read: render the current one
     const cur = state.payload(payload.stream, payload.tag) ?? payload;
-    return sendHtml(reply, 200, renderReleasePage({ state, rec, payload: cur, events, now: now(), from, artifactsUrl: opts.artifactsUrl }));
+    const prev = previousPayload(state, cur, from);
+    let changelog: ChangelogOutcome | undefined;
+    if (opts.changelog && prev && prev !== cur && prev.pullSpec && cur.pullSpec) changelog = await opts.changelog.get(prev, cur);
+    return sendHtml(reply, 200, renderReleasePage({ state, rec, payload: cur, events, now: now(), from, artifactsUrl: opts.artifactsUrl, changelog }));
   };
 
   return async (app: FastifyInstance) => {
@@ -95,6 +109,16 @@ export function createPages(ops: Operations, opts: PagesOptions = {}): (app: Fas
     );
 
     app.get('/', (_req, reply) => sendHtml(reply, 200, renderOverview(state, now(), summaries, problems())));
+
+    app.get('/dashboards/overview', (_req, reply) => sendHtml(reply, 200, renderDashboardOverview(state, now())));
+
+    app.get<{ Params: { release: string; tag: string } }>('/releasestream/:release/inconsistency/:tag', (req, reply) => {
+      const rec = state.stream(req.params.release);
+      if (!rec) return sendHtml(reply, 404, notFoundPage(`Release stream ${req.params.release} does not exist.`));
+      const p = state.payload(rec.name, req.params.tag);
+      if (!p) return sendHtml(reply, 404, notFoundPage(`Unable to find release tag ${req.params.tag}, it may have been deleted.`));
+      return sendHtml(reply, 200, renderInconsistency(rec, p));
+    });
 
     app.get<{ Params: { release: string }; Querystring: Record<string, unknown> }>('/releasestream/:release', (req, reply) => {
       const rec = state.stream(req.params.release);
@@ -116,6 +140,27 @@ export function createPages(ops: Operations, opts: PagesOptions = {}): (app: Fas
       const rec = p && state.stream(p.stream);
       if (!p || !rec) return sendHtml(reply, 404, notFoundPage(`Unable to find release tag ${req.params.tag}, it may have been deleted.`));
       return releasePage(reply, rec, p, typeof req.query?.from === 'string' ? req.query.from : undefined);
+    });
+
+    app.get('/notifications', async (req, reply) => {
+      const n = opts.notifications;
+      if (!n) return sendHtml(reply, 404, notFoundPage('Notifications are not available on this server.'));
+      const challenge = ['Basic realm="release-controller notifications", charset="UTF-8"', 'Bearer realm="release-controller notifications"'];
+      const p = req.headers.authorization ? n.auth.identifyAny(req.headers.authorization) : null;
+      if (!p) {
+        reply.header('www-authenticate', challenge);
+        const why = req.headers.authorization ? 'That token is not valid.' : 'This page needs a token with role admin.';
+        return sendHtml(reply, 401, layout('Sign in', { page: 'notfound' }, h`<div class="card notfound"><h1>401 — sign in</h1><p>${why} Send <code>Authorization: Bearer &lt;token&gt;</code>, or enter any user name and the token as the password when the browser asks.</p></div>`));
+      }
+      if (!p.roles.includes('admin')) return sendHtml(reply, 403, layout('Forbidden', { page: 'notfound' }, h`<div class="card notfound"><h1>403 — forbidden</h1><p>User ${p.user} lacks the role admin, which this page needs.</p></div>`));
+      let q;
+      try {
+        q = parseDeliveryQuery(req);
+      } catch (e) {
+        if (e instanceof HttpError) return sendHtml(reply, 400, layout('Bad request', { page: 'notfound' }, h`<div class="card notfound"><h1>400 — bad request</h1><p>${e.message}</p><p><a href="/notifications">All notifications</a></p></div>`));
+        throw e;
+      }
+      return sendHtml(reply, 200, await renderNotificationsPage(n.source, q, now()));
     });
 
     app.get<{ Params: { runId: string } }>('/logs/:runId', (req, reply) => serveLog(state, req.params.runId, reply, { pollMs: opts.logPollMs, auth: opts.logsAuth, authorization: req.headers.authorization }));

@@ -12,7 +12,7 @@ export interface PageContext {
   filtered?: boolean;
 }
 
-export const STATIC_VERSION = '1';
+export const STATIC_VERSION = '2';
 
 export function layout(title: string, ctx: PageContext, body: Safe): string {
   const attrs = h`data-page="${ctx.page}"${ctx.stream !== undefined ? h` data-stream="${ctx.stream}"` : ''}${ctx.tag !== undefined ? h` data-tag="${ctx.tag}"` : ''}${ctx.pageNumber !== undefined ? h` data-page-number="${ctx.pageNumber}"` : ''}${ctx.filtered ? h` data-filtered="1"` : ''}`;
@@ -26,7 +26,7 @@ export function layout(title: string, ctx: PageContext, body: Safe): string {
 <body ${attrs}>
 <header class="topbar">
 <a class="brand" href="/">Release Status</a>
-<nav aria-label="Site"><a href="/">Index</a><a href="/api/v1/releasestreams/all">API</a></nav>
+<nav aria-label="Site"><a href="/">Index</a><a href="/dashboards/overview">Dashboard</a><a href="/api/v1/releasestreams/all">API</a></nav>
 <span class="live" id="live" role="status" data-state="closed" hidden>live updates</span>
 <form class="auth" id="signin" hidden><label class="sr-only" for="token">API token</label><input type="password" id="token" name="token" autocomplete="off" placeholder="API token" required><button type="submit">Sign in</button></form>
 <span class="auth" id="signedin" hidden><span id="signedin-text">Signed in</span> <button type="button" id="signout">Sign out</button></span>
@@ -50,7 +50,7 @@ ${body}
   );
 }
 
-const KIND_LABEL: Record<ConfigFileProblem['kind'], string> = { releases: 'Release config', jobs: 'Jobs file', tokens: 'Tokens file' };
+const KIND_LABEL: Record<ConfigFileProblem['kind'], string> = { releases: 'Release config', jobs: 'Jobs file', tokens: 'Tokens file', notify: 'Notify file' };
 
 /**
  * The banner for files that failed to (re)load: file, errors and whether the last good version

@@ -5,7 +5,9 @@ import type { Payload, StreamRecord } from '../../domain/types.ts';
 import { describeStream, failuresCell, nameCell, sortStreams, startedCell, streamHref, summarizeStream, summaryLine, type StreamSummary } from './cells.ts';
 import { h, join, link, type Safe } from './html.ts';
 import { phaseLabel, qeLabel } from './labels.ts';
+import { checkAlerts } from './dashboards.ts';
 import { configProblemsBanner, layout } from './layout.ts';
+import { lockBanner } from './levers.ts';
 
 export const OVERVIEW_ROWS = 5;
 
@@ -37,8 +39,8 @@ function streamBlock(state: State, rec: StreamRecord, summaries: SummaryCache, n
     : h``;
   return h`<section class="card stream" data-live="stream:${rec.name}" data-stream="${rec.name}" aria-labelledby="${rec.name}">
 <div class="stream-head"><h2 id="${rec.name}" title="From input stream ${rec.input}">${link(streamHref(rec.name), rec.name)}</h2><a class="small" href="${streamHref(rec.name)}">Full list (${state.payloads(rec.name).length})</a></div>
-<div class="message">${describeStream(rec)}</div>
-${errors}${conditionsLine(rec)}${summaryLine(summaries.summary(rec), now)}
+${lockBanner(rec, now, true)}<div class="message">${describeStream(rec)}</div>
+${errors}${checkAlerts(state, rec)}${conditionsLine(rec)}${summaryLine(summaries.summary(rec), now)}
 ${rows}
 </section>`;
 }

@@ -1,6 +1,7 @@
 // `/releasestream/:name/release/:tag` and `/releasetag/:tag` — one payload: pull spec, phase,
 // override, CI jobs, QE section, upgrades, changelog and its event history.
 import { ciEntries, qeEntries, type ReleaseConfig, type ReleaseVerification } from '../../domain/config/schema.ts';
+import type { ChangelogOutcome } from '../../controller/changelog.ts';
 import type { State } from '../../controller/state.ts';
 import { entryConditions, judgingConfig, qeConditions } from '../../domain/judging.ts';
 import { own } from '../../domain/own.ts';
@@ -14,6 +15,7 @@ import { renderChangelog } from './changelog.ts';
 import { h, join, link, linkify, seg, type Safe } from './html.ts';
 import { jobLabel, phaseLabel, qeLabel, QE_LABELS } from './labels.ts';
 import { layout } from './layout.ts';
+import { keptFact, payloadLeverButtons, releaseWhy } from './levers.ts';
 import { absoluteTime, formatDuration, relativeTime, timeCell } from './time.ts';
 
 export interface ReleasePageInput {
@@ -25,6 +27,8 @@ export interface ReleasePageInput {
   /** tag to compare against (`?from=`) */
   from?: string;
   artifactsUrl?: string;
+  /** the changelog with commits, from the changelog service (absent: images only) */
+  changelog?: ChangelogOutcome;
 }
 
 const GREY_REASONS = /^(NoUpgradeSource|Timeout|Lost|Shutdown|Rerun|QETimeout|Aborted|Superseded|RemovedFromConfig|PayloadDeleted)/;
@@ -342,7 +346,7 @@ export function previousPayload(state: State, p: Payload, from?: string): Payloa
   return list[i + 1];
 }
 
-function changelogSection(state: State, p: Payload, from?: string): Safe {
+function changelogSection(state: State, p: Payload, from?: string, changelog?: ChangelogOutcome): Safe {
   const prev = previousPayload(state, p, from);
   const list = state.payloads(p.stream);
   const i = list.indexOf(p);
@@ -351,11 +355,21 @@ function changelogSection(state: State, p: Payload, from?: string): Safe {
   const picker = opts.length
     ? h`<form method="get" class="filters" action="${releaseHref(p.stream, p.tag)}"><label>Compare with<select name="from" data-autosubmit>${opts.map(
         (o) => h`<option value="${o.tag}"${o === prev ? h` selected` : ''}>${o.tag} (${o.phase})</option>`,
-      )}</select></label><button type="submit" class="btn">Show</button></form>`
+      )}${otherStreams(state, p)}</select></label><button type="submit" class="btn">Show</button></form>`
     : '';
   if (!prev) return h`<section class="card" id="changelog"><h2>Changelog</h2><p class="muted">No earlier payload to compare with.</p></section>`;
   if (from && prev.tag !== from) return h`<section class="card" id="changelog"><h2>Changelog</h2><p class="box warn">Unknown release ${from}.</p>${picker}</section>`;
-  return h`<section class="card" id="changelog"><h2>Changes from ${link(releaseHref(prev.stream, prev.tag), prev.tag)}</h2>${picker}${renderChangelog(prev, p)}</section>`;
+  return h`<section class="card" id="changelog"><h2>Changes from ${link(releaseHref(prev.stream, prev.tag), prev.tag)}</h2>${picker}${renderChangelog(prev, p, changelog)}</section>`;
+}
+
+/** "Compare with" across streams: the newest payloads of each other stream (one optgroup per stream). */
+function otherStreams(state: State, p: Payload): Safe {
+  const groups = state
+    .streams()
+    .filter((s) => s.name !== p.stream && !s.config.endOfLife)
+    .map((s) => ({ name: s.name, list: state.payloads(s.name).filter((x) => x.pullSpec).slice(0, 10) }))
+    .filter((g) => g.list.length > 0);
+  return join(groups.map((g) => h`<optgroup label="${g.name}">${g.list.map((o) => h`<option value="${o.tag}">${o.tag} (${o.phase})</option>`)}</optgroup>`));
 }
 
 function eventsSection(events: readonly EventRecord[], now: number): Safe {
@@ -378,7 +392,7 @@ function failedBox(p: Payload): Safe {
   return h`<div class="box danger" role="alert"><h3>Payload creation failed${p.reason ? h`: ${p.reason}` : ''}</h3>${body}</div>`;
 }
 
-function factsSection(p: Payload, rec: StreamRecord, now: number, artifactsUrl?: string): Safe {
+function factsSection(state: State, p: Payload, rec: StreamRecord, now: number, artifactsUrl?: string): Safe {
   const pull = p.pullSpec;
   const api = `/api/v1/releasestream/${seg(p.stream)}/release/${seg(p.tag)}`;
   // the reason/message of the phase: why it was Rejected, or why a Ready payload waits (e.g. for an upgrade source)
@@ -389,7 +403,8 @@ function factsSection(p: Payload, rec: StreamRecord, now: number, artifactsUrl?:
   const download = artifactsUrl && pull ? link(`${artifactsUrl.replace(/\/+$/, '')}/${seg(p.tag)}`, 'Download the installer') : '';
   return h`<dl class="facts">
 <dt>Stream</dt><dd>${link(streamHref(rec.name), rec.name)}</dd>
-<dt>Phase</dt><dd><span class="labels" data-tag="${p.tag}" data-stream="${p.stream}">${phaseLabel(p)}</span> since ${timeCell(p.phaseChangedAt || p.createdAt, now)}${reason}</dd>
+<dt>Phase</dt><dd><span class="labels" data-tag="${p.tag}" data-stream="${p.stream}">${phaseLabel(p)}</span> since ${timeCell(p.phaseChangedAt || p.createdAt, now)}${reason}${releaseWhy(state, rec, p, now)}</dd>
+${keptFact(p)}
 <dt>Created</dt><dd>${timeCell(p.createdAt, now)} <span class="muted small">${absoluteTime(p.createdAt)}</span></dd>
 <dt>Pull spec</dt><dd>${pull ? h`<code>${pull}</code>` : h`<span class="muted">No public location to pull this image from</span>`}</dd>
 ${pull ? h`<dt>Tools</dt><dd>${download ? h`${download} or run ` : ''}<code>oc adm release extract --tools ${pull}</code></dd>` : ''}
@@ -408,14 +423,14 @@ export function renderReleasePage(i: ReleasePageInput): string {
 <div class="labels" data-tag="${p.tag}" data-stream="${p.stream}">${phaseLabel(p)} ${qeLabel(p)}</div>
 ${overrideBox(p, now)}
 ${failedBox(p)}
-<section class="card" id="summary">${factsSection(p, rec, now, i.artifactsUrl)}
-${canOverride ? h`<div class="actions" data-signed-in hidden><button type="button" class="btn accept" data-action="override" data-value="Accepted">Override: Accept…</button><button type="button" class="btn reject" data-action="override" data-value="Rejected">Override: Reject…</button></div>` : ''}
+<section class="card" id="summary">${factsSection(state, p, rec, now, i.artifactsUrl)}
+<div class="actions" data-signed-in hidden>${canOverride ? h`<button type="button" class="btn accept" data-action="override" data-value="Accepted">Override: Accept…</button><button type="button" class="btn reject" data-action="override" data-value="Rejected">Override: Reject…</button>` : ''}${payloadLeverButtons(p)}</div>
 </section>
 </div>
 ${testsSection(state, rec.config, cfg, p, now)}
 ${qeSection(state, rec.config, cfg, p, now)}
 ${upgradesSection(state, p)}
-${changelogSection(state, p, i.from)}
+${changelogSection(state, p, i.from, i.changelog)}
 ${eventsSection(i.events, now)}`;
   return layout(p.tag, { page: 'release', stream: p.stream, tag: p.tag }, body);
 }

@@ -6,7 +6,9 @@ import { PHASES, QE_STATES, type Payload, type StreamRecord } from '../../domain
 import { describeStream, failuresCell, nameCell, releaseHref, startedCell, streamHref, summaryLine } from './cells.ts';
 import { h, join, link, linkify, seg, type Safe } from './html.ts';
 import { PHASE_LABELS, QE_LABELS, phaseLabel, qeLabel } from './labels.ts';
+import { checkAlerts } from './dashboards.ts';
 import { configProblemsBanner, layout } from './layout.ts';
+import { streamLevers } from './levers.ts';
 import type { SummaryCache } from './overview.ts';
 
 export const PAGE_SIZE = 50;
@@ -128,9 +130,10 @@ export function renderStreamPage(deps: StreamPageDeps, rec: StreamRecord, q: Str
     : h`<p class="muted">${filtered ? 'No payloads match these filters.' : 'No payloads yet.'}</p>`;
   const body = h`<div class="crumbs"><a href="/">Back to index</a></div>
 <h1>${rec.name}</h1>
+${streamLevers(state, rec, now)}
 <div class="message">${describeStream(rec)}</div>
 ${errors}${configProblemsBanner((deps.configProblems ?? []).filter((p) => p.stream === rec.name || (p.kind === 'releases' && p.file === rec.sourceFile)))}
-${conditionsNotice(rec)}
+${conditionsNotice(rec)}${checkAlerts(state, rec)}
 <div data-live="summary">${summaryLine(deps.summaries.summary(rec), now)}</div>
 <form class="filters" method="get" action="${streamHref(rec.name)}" role="search">
 ${select('phase', 'Phase', q.phase, [['', 'All phases'], ...PHASES.map((ph) => [ph, PHASE_LABELS[ph].text] as [string, string])])}

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BuildRequest, BuildResult, PayloadBuilder } from '../../../ports/builder.ts';
+import type { BuildRequest, BuildResult, PayloadBuilder, ReleaseManifests } from '../../../ports/builder.ts';
 
 const PULL_SPEC = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?:@sha256:[a-f0-9]{64}|:[\w][\w.-]{0,127})$/i;
 
@@ -101,6 +101,18 @@ export class LocalBuilder implements PayloadBuilder {
       return meta && meta.kind === 'cincinnati-metadata-v0' && meta.version === tag ? meta : null;
     } catch {
       return null; // not built yet, or unreadable (e.g. cut short by a power loss): build it
+    }
+  }
+
+  /** The manifests written for `tag`, null when there are none (never built, removed, or unreadable). */
+  async manifests(tag: string): Promise<ReleaseManifests | null> {
+    if (!SAFE_TAG.test(tag)) return null;
+    const out = join(this.dir, tag, MANIFESTS);
+    try {
+      const [r, m] = await Promise.all([readFile(join(out, 'image-references'), 'utf8'), readFile(join(out, 'release-metadata'), 'utf8')]);
+      return { imageReferences: JSON.parse(r), releaseMetadata: JSON.parse(m) };
+    } catch {
+      return null;
     }
   }
 

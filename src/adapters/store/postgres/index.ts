@@ -6,11 +6,13 @@
 // is meaningful here (verify entries, components, annotations iterate in insertion order), so the
 // state loaded after a restart must equal the state in memory before it.
 import pg from 'pg';
-import type { EventRecord, InputTag, Payload, StreamRecord } from '../../../domain/types.ts';
+import type { EventRecord, InputTag, Payload, StreamLock, StreamRecord } from '../../../domain/types.ts';
+import type { NotificationStore } from '../../../ports/notifications.ts';
 import type { Change, EventQuery, Snapshot, Store } from '../../../ports/store.ts';
+import { PostgresNotificationStore } from './notifications.ts';
 import {
-  EVENT_COLS, INPUT_TAG_COLS, JOB_RUN_COLS, PAYLOAD_COLS, PUBLISHED_COLS, STREAM_COLS, UPGRADE_COLS,
-  eventParams, inputTagParams, interner, jobRunFromRow, jobRunParams, json, payloadParams, publishedFromRow, publishedParams,
+  EVENT_COLS, INPUT_TAG_COLS, JOB_RUN_COLS, PAYLOAD_COLS, PIN_COLS, PUBLISHED_COLS, STREAM_COLS, UPGRADE_COLS,
+  eventParams, inputTagParams, interner, jobRunFromRow, jobRunParams, json, payloadParams, pinFromRow, pinParams, publishedFromRow, publishedParams,
   upgradeFromRow, upgradeParams, type Param, type Row,
 } from '../rows.ts';
 
@@ -153,6 +155,58 @@ CREATE INDEX events_prunable ON events (at) WHERE tag <> '';
 DELETE FROM upgrades u WHERE NOT EXISTS (SELECT 1 FROM job_runs r WHERE r.id = u.run_id);
 `,
   },
+  {
+    // operator levers (issue 21): who locked a stream and why; pinned ("reverted") components
+    version: 4,
+    sql: `
+ALTER TABLE streams ADD COLUMN lock_info JSON;
+CREATE TABLE pins (
+  input TEXT NOT NULL,
+  component TEXT NOT NULL,
+  pull_spec TEXT NOT NULL,
+  labels JSON NOT NULL,
+  from_tag TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  pinned_by TEXT NOT NULL,
+  at TEXT NOT NULL,
+  PRIMARY KEY (input, component)
+);
+`,
+  },
+  {
+    // notifications (issue 19): per webhook, the last event handled (the events table is the
+    // outbox) and one row per notification to deliver, with its exact body and attempt state
+    version: 5,
+    sql: `
+CREATE TABLE notify_cursors (
+  webhook TEXT PRIMARY KEY,
+  event_id BIGINT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE notify_deliveries (
+  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  webhook TEXT NOT NULL,
+  event_id BIGINT NOT NULL,
+  type TEXT NOT NULL,
+  stream TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  format TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  last_status INTEGER,
+  last_error TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  next_attempt_at TEXT,
+  body TEXT NOT NULL,
+  UNIQUE (webhook, event_id)
+);
+CREATE INDEX notify_deliveries_pending ON notify_deliveries (webhook, event_id) WHERE state = 'pending';
+CREATE INDEX notify_deliveries_state ON notify_deliveries (state, seq);
+CREATE INDEX notify_deliveries_webhook ON notify_deliveries (webhook, state, seq);
+CREATE INDEX notify_deliveries_done ON notify_deliveries (updated_at) WHERE state <> 'pending';
+`,
+  },
 ];
 
 const CREATE_MIGRATIONS_TABLE = 'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)';
@@ -170,12 +224,14 @@ const params = (n: number) => Array.from({ length: n }, (_, i) => `$${i + 1}`).j
 const prefixed = (alias: string, cols: string) => cols.split(', ').map((c) => `${alias}.${c}`).join(', ');
 
 const SQL = {
-  putStream: `INSERT INTO streams (${STREAM_COLS}) VALUES (${params(8)})
+  putStream: `INSERT INTO streams (${STREAM_COLS}) VALUES (${params(9)})
     ON CONFLICT (name) DO UPDATE SET config = excluded.config, source_file = excluded.source_file, input = excluded.input,
-      errors = excluded.errors, warnings = excluded.warnings, locked = excluded.locked, conditions = excluded.conditions`,
+      errors = excluded.errors, warnings = excluded.warnings, locked = excluded.locked, conditions = excluded.conditions, lock_info = excluded.lock_info`,
   deleteStream: 'DELETE FROM streams WHERE name = $1',
   deleteInputTags: 'DELETE FROM input_tags WHERE input = $1',
   insertInputTag: `INSERT INTO input_tags (${INPUT_TAG_COLS}) VALUES (${params(5)})`,
+  deletePins: 'DELETE FROM pins WHERE input = $1',
+  insertPin: `INSERT INTO pins (${PIN_COLS}) VALUES (${params(8)})`,
   putPayload: `INSERT INTO payloads (${PAYLOAD_COLS}) VALUES (${params(15)})
     ON CONFLICT (stream, tag) DO UPDATE SET phase = excluded.phase, created_at = excluded.created_at, input_hash = excluded.input_hash,
       pull_spec = excluded.pull_spec, digest = excluded.digest, components = excluded.components, reason = excluded.reason,
@@ -218,6 +274,7 @@ const SQL = {
     ORDER BY r.seq`,
   allUpgrades: `SELECT ${UPGRADE_COLS} FROM upgrades ORDER BY to_tag COLLATE "C", from_tag COLLATE "C", run_id COLLATE "C"`,
   allPublished: `SELECT ${PUBLISHED_COLS} FROM published ORDER BY stream COLLATE "C", name COLLATE "C"`,
+  allPins: `SELECT ${PIN_COLS} FROM pins ORDER BY input COLLATE "C", component COLLATE "C"`,
 
   // event queries, one per filter combination so each can use its index; all take (afterId, limit) last
   events: `SELECT ${EVENT_COLS} FROM events WHERE id > $1 ORDER BY id LIMIT $2`,
@@ -237,7 +294,7 @@ async function run(c: Client | pg.Pool, name: StatementName, values: Param[] = [
 // ---------------------------------------------------------------------------------------------
 // Record ↔ row mapping. pg parses json columns itself; JSON parameters are passed as text.
 
-const streamParams = (s: StreamRecord): Param[] => [s.name, json(s.config), s.sourceFile, s.input, json(s.errors), json(s.warnings), s.locked, json(s.conditions ?? {})];
+const streamParams = (s: StreamRecord): Param[] => [s.name, json(s.config), s.sourceFile, s.input, json(s.errors), json(s.warnings), s.locked, json(s.conditions ?? {}), s.lock ? json(s.lock) : null];
 
 const streamFromRow = (r: Row): StreamRecord => ({
   name: r[0] as string,
@@ -248,6 +305,7 @@ const streamFromRow = (r: Row): StreamRecord => ({
   warnings: r[5] as string[],
   locked: r[6] as boolean,
   ...(r[7] && Object.keys(r[7] as object).length ? { conditions: r[7] as Record<string, string> } : {}),
+  ...(r[8] ? { lock: r[8] as StreamLock } : {}),
 });
 
 const inputTagFromRow = (r: Row): InputTag => ({
@@ -321,15 +379,19 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
 
 class PostgresStore implements Store {
   private closed = false;
+  readonly notifications: NotificationStore;
 
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(private readonly pool: pg.Pool) {
+    this.notifications = new PostgresNotificationStore(pool, () => this.open());
+  }
 
   async migrate(): Promise<void> {
     await this.transaction(async (c) => {
       await c.query(LOCK_MIGRATIONS);
       await c.query(CREATE_MIGRATIONS_TABLE);
       const applied = new Set((await c.query<{ version: number }>(APPLIED_VERSIONS)).rows.map((r) => r.version));
-      for (const m of MIGRATIONS) {
+      // by version, whatever order the list was written in (numbers are assigned per change; gaps are fine)
+      for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
         if (applied.has(m.version)) continue;
         await c.query(m.sql);
         await c.query(RECORD_MIGRATION, [m.version, new Date().toISOString()]);
@@ -348,6 +410,7 @@ class PostgresStore implements Store {
         jobRuns: (await run(c, opts.activeRunsOnly ? 'activeJobRuns' : 'allJobRuns')).map((r) => jobRunFromRow(r, intern)),
         upgrades: (await run(c, 'allUpgrades')).map(upgradeFromRow),
         published: (await run(c, 'allPublished')).map(publishedFromRow),
+        pins: (await run(c, 'allPins')).map((r) => pinFromRow(r, r[3] as Record<string, string>)),
       };
     }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   }
@@ -468,6 +531,10 @@ async function applyChange(c: Client, ch: Change, ids: number[]): Promise<void> 
       return;
     case 'putPublished':
       await run(c, 'putPublished', publishedParams(ch.ref));
+      return;
+    case 'setPins':
+      await run(c, 'deletePins', [ch.input]);
+      for (const p of ch.pins) await run(c, 'insertPin', pinParams(ch.input, p));
       return;
   }
 }

@@ -4,7 +4,9 @@
 import Database from 'better-sqlite3';
 import type { EventRecord, JobRun } from '../../../domain/types.ts';
 import type { Change, EventQuery, Snapshot, Store } from '../../../ports/store.ts';
+import type { NotificationStore } from '../../../ports/notifications.ts';
 import { migrate } from './migrations.ts';
+import { SqliteNotificationStore } from './notifications.ts';
 import {
   eventFromRow,
   eventParams,
@@ -15,6 +17,8 @@ import {
   jobRunParams,
   payloadFromRow,
   payloadParams,
+  pinFromRow,
+  pinParams,
   publishedFromRow,
   publishedParams,
   streamFromRow,
@@ -60,6 +64,14 @@ class SqliteStore implements Store {
     this.open();
     migrate(this.db);
     this.stmts = null;
+    this.notifyStore = null;
+  }
+
+  /** prepared on first use, after migrate() (its tables must exist) */
+  private notifyStore: SqliteNotificationStore | null = null;
+  get notifications(): NotificationStore {
+    this.open();
+    return (this.notifyStore ??= new SqliteNotificationStore(this.db, () => this.open()));
   }
 
   private get s(): Statements {
@@ -83,6 +95,7 @@ class SqliteStore implements Store {
         jobRuns: mapRows(opts.activeRunsOnly ? s.activeJobRuns : s.allJobRuns, (r) => jobRunFromRow(r, intern)),
         upgrades: mapRows(s.allUpgrades, upgradeFromRow),
         published: mapRows(s.allPublished, publishedFromRow),
+        pins: mapRows(s.allPins, pinFromRow),
       }),
     )();
   }
@@ -177,6 +190,10 @@ function applyChange(s: Statements, c: Change, ids: number[]): void {
       return;
     case 'putPublished':
       s.putPublished.run(...publishedParams(c.ref));
+      return;
+    case 'setPins':
+      s.deletePins.run(c.input);
+      for (const p of c.pins) s.insertPin.run(...pinParams(c.input, p));
       return;
   }
 }

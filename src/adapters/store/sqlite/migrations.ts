@@ -121,6 +121,58 @@ CREATE INDEX events_prunable ON events (at) WHERE tag <> '';
 DELETE FROM upgrades WHERE run_id NOT IN (SELECT id FROM job_runs);
 `,
   },
+  {
+    // operator levers (issue 21): who locked a stream and why; pinned ("reverted") components
+    version: 5,
+    sql: `
+ALTER TABLE streams ADD COLUMN lock_info TEXT;
+CREATE TABLE pins (
+  input TEXT NOT NULL,
+  component TEXT NOT NULL,
+  pull_spec TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  from_tag TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  pinned_by TEXT NOT NULL,
+  at TEXT NOT NULL,
+  PRIMARY KEY (input, component)
+);
+`,
+  },
+  {
+    // notifications (issue 19): per webhook, the last event handled (the events table is the
+    // outbox) and one row per notification to deliver, with its exact body and attempt state
+    version: 6,
+    sql: `
+CREATE TABLE notify_cursors (
+  webhook TEXT PRIMARY KEY,
+  event_id INTEGER NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE notify_deliveries (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  webhook TEXT NOT NULL,
+  event_id INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  stream TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  format TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  last_status INTEGER,
+  last_error TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  next_attempt_at TEXT,
+  body TEXT NOT NULL,
+  UNIQUE (webhook, event_id)
+);
+CREATE INDEX notify_deliveries_pending ON notify_deliveries (webhook, event_id) WHERE state = 'pending';
+CREATE INDEX notify_deliveries_state ON notify_deliveries (state, seq);
+CREATE INDEX notify_deliveries_webhook ON notify_deliveries (webhook, state, seq);
+CREATE INDEX notify_deliveries_done ON notify_deliveries (updated_at) WHERE state <> 'pending';
+`,
+  },
 ];
 
 /**
@@ -131,7 +183,8 @@ export function migrate(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
   const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').pluck();
   const record = db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)');
-  for (const m of MIGRATIONS) {
+  // by version, whatever order the list was written in (numbers are assigned per change; gaps are fine)
+  for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
     db.transaction(() => {
       if (isApplied.get(m.version)) return;
       db.exec(m.sql);

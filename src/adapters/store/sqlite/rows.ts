@@ -1,19 +1,19 @@
 // Record ↔ row mapping for the SQLite store: rows are read with `.raw()` (arrays in SELECT column
 // order). JSON columns hold JSON.stringify text; booleans are 0/1. What every adapter maps the same
 // way lives in ../rows.ts.
-import type { EventRecord, InputTag, Payload, StreamRecord } from '../../../domain/types.ts';
-import { json, type Param, type Row } from '../rows.ts';
+import type { EventRecord, InputTag, Payload, Pin, StreamLock, StreamRecord } from '../../../domain/types.ts';
+import { json, pinFromRow as pinFromRowWith, type Param, type Row } from '../rows.ts';
 
 export {
-  EVENT_COLS, INPUT_TAG_COLS, JOB_RUN_COLS, PAYLOAD_COLS, PUBLISHED_COLS, STREAM_COLS, UPGRADE_COLS,
-  eventParams, inputTagParams, interner, jobRunFromRow, jobRunParams, payloadParams, publishedFromRow, publishedParams,
+  EVENT_COLS, INPUT_TAG_COLS, JOB_RUN_COLS, PAYLOAD_COLS, PIN_COLS, PUBLISHED_COLS, STREAM_COLS, UPGRADE_COLS,
+  eventParams, inputTagParams, interner, jobRunFromRow, jobRunParams, payloadParams, pinParams, publishedFromRow, publishedParams,
   upgradeFromRow, upgradeParams, type Row,
 } from '../rows.ts';
 
 const parse = <T>(v: unknown): T => JSON.parse(v as string) as T;
 
 export function streamParams(s: StreamRecord): Param[] {
-  return [s.name, json(s.config), s.sourceFile, s.input, json(s.errors), json(s.warnings), s.locked ? 1 : 0, json(s.conditions ?? {})];
+  return [s.name, json(s.config), s.sourceFile, s.input, json(s.errors), json(s.warnings), s.locked ? 1 : 0, json(s.conditions ?? {}), s.lock ? json(s.lock) : null];
 }
 
 export function streamFromRow(r: Row): StreamRecord {
@@ -26,7 +26,12 @@ export function streamFromRow(r: Row): StreamRecord {
     warnings: parse(r[5]),
     locked: r[6] === 1,
     ...(r[7] && r[7] !== '{}' ? { conditions: parse<Record<string, string>>(r[7]) } : {}),
+    ...(r[8] ? { lock: parse<StreamLock>(r[8]) } : {}),
   };
+}
+
+export function pinFromRow(r: Row): Pin {
+  return pinFromRowWith(r, parse(r[3]));
 }
 
 export function inputTagFromRow(r: Row): InputTag {

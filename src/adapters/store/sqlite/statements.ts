@@ -1,7 +1,7 @@
 // Every SQL statement of the SQLite store, prepared once per connection. All values are bound
 // parameters; the only interpolations are the constant column lists from rows.ts.
 import type Database from 'better-sqlite3';
-import { EVENT_COLS, INPUT_TAG_COLS, JOB_RUN_COLS, PAYLOAD_COLS, PUBLISHED_COLS, STREAM_COLS, UPGRADE_COLS } from './rows.ts';
+import { EVENT_COLS, INPUT_TAG_COLS, JOB_RUN_COLS, PAYLOAD_COLS, PIN_COLS, PUBLISHED_COLS, STREAM_COLS, UPGRADE_COLS } from './rows.ts';
 
 const params = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 const prefixed = (alias: string, cols: string) => cols.split(', ').map((c) => `${alias}.${c}`).join(', ');
@@ -23,13 +23,15 @@ export function prepareStatements(db: Database.Database) {
   return {
     // writes
     putStream: db.prepare(
-      `INSERT INTO streams (${STREAM_COLS}) VALUES (${params(8)})
+      `INSERT INTO streams (${STREAM_COLS}) VALUES (${params(9)})
        ON CONFLICT (name) DO UPDATE SET config = excluded.config, source_file = excluded.source_file, input = excluded.input,
-         errors = excluded.errors, warnings = excluded.warnings, locked = excluded.locked, conditions = excluded.conditions`,
+         errors = excluded.errors, warnings = excluded.warnings, locked = excluded.locked, conditions = excluded.conditions, lock_info = excluded.lock_info`,
     ),
     deleteStream: db.prepare('DELETE FROM streams WHERE name = ?'),
     deleteInputTags: db.prepare('DELETE FROM input_tags WHERE input = ?'),
     insertInputTag: db.prepare(`INSERT INTO input_tags (${INPUT_TAG_COLS}) VALUES (${params(5)})`),
+    deletePins: db.prepare('DELETE FROM pins WHERE input = ?'),
+    insertPin: db.prepare(`INSERT INTO pins (${PIN_COLS}) VALUES (${params(8)})`),
     putPayload: db.prepare(
       `INSERT INTO payloads (${PAYLOAD_COLS}) VALUES (${params(15)})
        ON CONFLICT (stream, tag) DO UPDATE SET phase = excluded.phase, created_at = excluded.created_at, input_hash = excluded.input_hash,
@@ -76,6 +78,7 @@ export function prepareStatements(db: Database.Database) {
     activeJobRuns: raw(ACTIVE_RUNS),
     allUpgrades: raw(`SELECT ${UPGRADE_COLS} FROM upgrades ORDER BY to_tag, from_tag, run_id`),
     allPublished: raw(`SELECT ${PUBLISHED_COLS} FROM published ORDER BY stream, name`),
+    allPins: raw(`SELECT ${PIN_COLS} FROM pins ORDER BY input, component`),
     runsOfPayload: raw(`SELECT ${JOB_RUN_COLS} FROM job_runs WHERE stream = ? AND tag = ? ORDER BY rowid`),
     allRunIds: db.prepare('SELECT id FROM job_runs').pluck(),
 

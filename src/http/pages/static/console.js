@@ -84,6 +84,17 @@
     if (a === 'qe-rerun') return { url: base + '/qe/rerun', body: {}, title: 'Re-run the QE jobs' };
     if (a === 'retry') return { url: base + '/jobs/' + enc(btn.dataset.verify || '') + '/retry', body: {}, title: 'Retry job ' + (btn.dataset.verify || '') };
     if (a === 'waive') return { url: base + '/jobs/' + enc(btn.dataset.verify || '') + '/waive', body: {}, title: 'Waive job ' + (btn.dataset.verify || '') + ' (mark it passed: it cannot run)' };
+    // operator levers
+    var streamBase = '/api/v1/releasestream/' + enc(pageStream);
+    if (a === 'keep') return { url: base + '/keep', body: { keep: true }, title: 'Keep this payload (never garbage-collected)' };
+    if (a === 'unkeep') return { url: base + '/keep', body: { keep: false }, title: 'Stop keeping this payload' };
+    if (a === 'prune') return { url: base, method: 'DELETE', body: {}, title: 'Prune this payload (remove it with its runs and logs)', after: '/releasestream/' + enc(pageStream) };
+    if (a === 'lock') return { url: streamBase + '/lock', body: { locked: true }, title: 'Lock the stream (no new payloads)', desc: pageStream };
+    if (a === 'unlock') return { url: streamBase + '/lock', body: { locked: false }, title: 'Unlock the stream', desc: pageStream };
+    if (a === 'poke') return { url: streamBase + '/poke', body: {}, title: 'Create a payload now (poke)', desc: pageStream };
+    if (a === 'unpin') {
+      return { url: '/api/v1/inputstreams/' + enc(btn.dataset.input || '') + '/pins/' + enc(btn.dataset.component || ''), method: 'DELETE', body: {}, title: 'Unpin ' + (btn.dataset.component || ''), desc: btn.dataset.input || '' };
+    }
     return null;
   }
   document.addEventListener('click', function (ev) {
@@ -99,7 +110,7 @@
     }
     pending = d;
     document.getElementById('action-title').textContent = d.title;
-    document.getElementById('action-desc').textContent = pageTag;
+    document.getElementById('action-desc').textContent = d.desc || pageTag;
     document.getElementById('action-reason').value = '';
     document.getElementById('action-error').textContent = '';
     document.getElementById('action-submit').disabled = false;
@@ -126,7 +137,7 @@
       submit.disabled = true;
       errEl.textContent = '';
       fetch(d.url, {
-        method: 'POST',
+        method: d.method || 'POST',
         headers: { 'content-type': 'application/json', authorization: 'Bearer ' + token() },
         body: JSON.stringify(payload),
       })
@@ -135,7 +146,8 @@
             pending = null;
             dialog.close();
             flash('Done: ' + d.title);
-            refresh();
+            if (d.after) location.href = d.after;
+            else refresh();
             return;
           }
           return res.text().then(function (text) {
@@ -225,7 +237,8 @@
       if (streamOnPage(e.stream)) refresh();
     } else if (page === 'stream') {
       if (e.stream !== pageStream) return;
-      if (type === 'PayloadCreated' || type === 'PayloadDeleted') {
+      if (!e.tag) refresh(); // stream-level: lock, pins, input updates
+      else if (type === 'PayloadCreated' || type === 'PayloadDeleted') {
         var n = Number(body.dataset.pageNumber || '1');
         if (n > 1) {
           var b = document.getElementById('new-payloads');
@@ -240,6 +253,7 @@
   var TYPES = [
     'PayloadCreated', 'PhaseChanged', 'JobLaunched', 'JobStateChanged', 'QEStateChanged', 'QEVerdictOverridden', 'QERerun',
     'PhaseOverridden', 'JobRetryRequested', 'PayloadDeleted', 'Published', 'JobError',
+    'PayloadKept', 'PayloadUnkept', 'StreamLocked', 'StreamUnlocked', 'ComponentPinned', 'ComponentUnpinned', 'InputUpdated',
   ];
   var live = document.getElementById('live');
   if (window.EventSource && page !== 'notfound') {
