@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the machine has what the test suite talks to: Debian's chromium (browser tests),
-# curl + jq (shell-client tests) and a running PostgreSQL at 127.0.0.1:5432 (store tests).
+# curl + jq (shell-client tests), docker-registry + skopeo + umoci + htpasswd (registry tests) and a running PostgreSQL at 127.0.0.1:5432 (store tests).
 # Runs before `npm test`; installs only what is missing (needs root, as on CI machines).
 set -euo pipefail
 missing=()
@@ -8,6 +8,10 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v jq >/dev/null 2>&1 || missing+=(jq)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v pg_isready >/dev/null 2>&1 || missing+=(postgresql)
+command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
+command -v umoci >/dev/null 2>&1 || missing+=(umoci)
+command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
 if ((${#missing[@]})); then
   echo "ensure-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -36,8 +36,9 @@ export function buildProgram(): Command {
     .command('validate')
     .description('check release stream configs; exit 1 printing "file: json.path: reason" lines')
     .argument('<dir>', 'directory of release config JSON files')
-    .action((dir: string) => {
-      process.exitCode = runValidate(dir, out, errOut);
+    .option('--prow-jobs <dir>', 'Prow job config (periodics): every prowJob.name must name a periodic there')
+    .action((dir: string, vo: { prowJobs?: string }) => {
+      process.exitCode = runValidate(dir, out, errOut, vo);
     });
 
   program
@@ -50,8 +51,20 @@ export function buildProgram(): Command {
     .option('--tokens <file>', 'tokens file for authenticated writes (env RC_TOKENS)', process.env.RC_TOKENS)
     .option('--port <port>', 'HTTP port (env PORT)', process.env.PORT ?? '8080')
     .option('--host <host>', 'address to listen on (env HOST)', process.env.HOST ?? '127.0.0.1')
-    .option('--registry <host>', 'registry host used in payload pull specs', process.env.RC_REGISTRY ?? 'registry.local')
-    .addOption(new Option('--executor <kind>', 'job executor').choices(['local']).default('local'))
+    .option('--registry <host>', 'registry of payloads, HOST[:PORT]/NAMESPACE: pull specs are <registry>/<to>:<tag> (env RC_REGISTRY)', process.env.RC_REGISTRY ?? 'registry.local')
+    .addOption(new Option('--builder <kind>', 'payload builder: local (manifests on disk) or registry (OCI release images pushed to --registry)').choices(['local', 'registry']).default('local'))
+    .option('--registry-auth <file>', 'containers/Docker auth file ({"auths": {HOST: {"auth": base64(user:pass)}}}) for registry access')
+    .option('--registry-insecure <hosts>', 'comma-separated registry hosts spoken to over plain HTTP')
+    .option('--registry-gc', 'garbage collection deletes payload images from the registry')
+    .option('--build-timeout <duration>', 'a registry build that cannot finish fails after this long (Go duration)', '10m')
+    .option('--inputs <file>', 'input streams imported from registry repositories (YAML inputs: {NAME: {repository, interval, include, exclude}})')
+    .addOption(new Option('--executor <kind>', 'job executor').choices(['local', 'prow', 'kubernetes']).default('local'))
+    .option('--kubeconfig <file>', 'kubeconfig of the cluster (--executor prow or kubernetes)')
+    .option('--namespace <ns>', 'namespace of the batch/v1 Jobs (--executor kubernetes)', 'default')
+    .option('--context <name>', 'kubeconfig context (default: its current-context)')
+    .option('--prow-namespace <ns>', 'namespace ProwJobs are created in', 'ci')
+    .option('--prow-jobs <dir>', 'Prow job config (YAML with periodics:), read recursively and reloaded on change')
+    .option('--max-job-creates-per-second <n>', 'bound on ProwJob / Job creates per second (default 20; 0 = unbounded)')
     .option('--artifacts-url <url>', 'base URL for downloadURL fields (env RC_ARTIFACTS_URL)', process.env.RC_ARTIFACTS_URL)
     .option('--demo', 'use the demo streams, jobs and tokens shipped in demo/ and feed their input streams')
     .option('--feed-interval <ms>', 'demo feeder interval in ms', '5000')
@@ -115,11 +128,12 @@ export function buildProgram(): Command {
         srv = await serve({
           releases: o.releases, jobs: o.jobs, data: o.data, db: o.db, tokens: o.tokens, port, host: o.host, registry: o.registry,
           executor: o.executor, demo: o.demo, reset: o.reset, feedInterval: Number(o.feedInterval), logLevel: o.logLevel, artifactsUrl: o.artifactsUrl,
-          stopJobs: Boolean(o.stopJobs), watch: o.watch !== false, processHandlers: true, privateLogs: Boolean(o.privateLogs),
+          stopJobs: Boolean(o.stopJobs), kubernetes: { namespace: o.namespace }, prow: { kubeconfig: o.kubeconfig, context: o.context, prowNamespace: o.prowNamespace, prowJobs: o.prowJobs, maxJobCreatesPerSecond: o.maxJobCreatesPerSecond }, watch: o.watch !== false, processHandlers: true, privateLogs: Boolean(o.privateLogs),
           eventRetention: o.eventRetention,
           notify: { file: o.notify, retryFor: o.notifyRetryFor, queue: o.notifyQueue }, publicUrl: o.publicUrl,
           changelog: { gitCache: o.gitCache, gitFetch: Boolean(o.gitFetch), issueKeyPattern: o.issueKeyPattern, issueUrlTemplate: o.issueUrlTemplate, wait: o.changelogWait },
           http: { maxConnections: o.maxConnections, maxFeedConnections: o.maxFeedConnections, cacheMiB: o.httpCacheMib },
+          registryMode: { builder: o.builder, auth: o.registryAuth, insecure: o.registryInsecure, gc: Boolean(o.registryGc), buildTimeout: o.buildTimeout, inputs: o.inputs },
         });
         if (stopping) void finish();
       }),
@@ -285,6 +299,21 @@ export function buildProgram(): Command {
     .description('list the pinned components of an input stream')
     .argument('<input>', 'input stream name')
     .action(async (input: string, _o, cmd: Command) => guard(() => listPins(clientOptions(cmd), input, out)));
+  program
+    .command('release')
+    .description('release images in a registry')
+    .command('info')
+    .description('what a release image holds (metadata, component images, digest, labels), read from its registry, like oc adm release info')
+    .argument('<pullspec>', 'HOST[:PORT]/REPOSITORY:TAG or …@sha256:DIGEST')
+    .option('--registry-auth <file>', 'containers/Docker auth file')
+    .option('--registry-insecure <hosts>', 'comma-separated registry hosts spoken to over plain HTTP')
+    .option('-o, --output <format>', 'json for the full document')
+    .action((pullSpec: string, o: { registryAuth?: string; registryInsecure?: string; output?: string }) =>
+      guard(async () => {
+        const { releaseInfoCommand } = await import('../adapters/registry/setup.ts');
+        out(await releaseInfoCommand(pullSpec, o));
+      }),
+    );
   withClient(program.command('why'))
     .description('why a stream creates no payload right now: lock, creation gates, pinned components')
     .argument('<stream>')

@@ -4,8 +4,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { LocalBuilder } from '../adapters/builder/local/index.ts';
+import { setupRegistry, stateView, type RegistrySetupOptions } from '../adapters/registry/setup.ts';
 import { LocalExecutor } from '../adapters/jobs/local/index.ts';
 import { parseJobsFile } from '../adapters/jobs/local/jobsfile.ts';
+import type { ProwExecutor } from '../adapters/jobs/prow/index.ts';
+import type { ProwFlags } from '../adapters/jobs/prow/create.ts';
+import type { KubernetesExecutor } from '../adapters/jobs/kubernetes/index.ts';
 import { DemoFeeder } from '../adapters/sources/embedded/feeder.ts';
 import { parseNotifyFile, type NotifyFile } from '../adapters/notify/config.ts';
 import { DEFAULT_MAX_QUEUE, DEFAULT_RETRY_FOR_MS, Deliverer } from '../adapters/notify/deliverer.ts';
@@ -39,6 +43,10 @@ export interface ServeOptions {
   host: string;
   registry?: string;
   executor: string;
+  /** --executor prow (issue 15): kubeconfig, context, ProwJob namespace, Prow job config, create rate */
+  prow?: ProwFlags;
+  /** --executor kubernetes (issue 15): --namespace for the batch/v1 Jobs (kubeconfig/context shared with prow) */
+  kubernetes?: { namespace?: string };
   demo?: boolean;
   reset?: boolean;
   feedInterval?: number;
@@ -64,6 +72,8 @@ export interface ServeOptions {
   publicUrl?: string;
   /** HTTP bounds (numbers or their CLI strings): connections, live feeds, response cache MiB */
   http?: { maxConnections?: number | string; maxFeedConnections?: number | string; cacheMiB?: number | string };
+  /** issue 14: --builder registry, --registry-auth, --registry-insecure, --registry-gc, --build-timeout, --inputs */
+  registryMode?: RegistrySetupOptions;
 }
 
 /** A non-negative integer option, or a CliError naming the flag. */
@@ -86,9 +96,10 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   const jobs = o.jobs ?? (o.demo ? join(DEMO_DIR, 'jobs.yaml') : undefined);
   const tokens = o.tokens ?? (o.demo ? join(DEMO_DIR, 'tokens.yaml') : undefined);
   if (!releases) throw new CliError('--releases DIR is required (or --demo)', 2);
-  if (!jobs) throw new CliError('--jobs FILE is required (or --demo)', 2);
+  if (!jobs && o.executor !== 'prow') throw new CliError('--jobs FILE is required (or --demo)', 2);
   if (o.privateLogs && !tokens) throw new CliError('--private-logs needs a tokens file (--tokens FILE): without tokens nobody could read the logs', 2);
-  if (o.executor !== 'local') throw new CliError(`--executor ${o.executor}: only "local" is available in this build`, 2);
+  if (!['local', 'prow', 'kubernetes'].includes(o.executor)) throw new CliError(`--executor ${o.executor}: "local", "prow" and "kubernetes" are available in this build`, 2);
+  const kube = o.executor === 'kubernetes';
   if (!existsSync(releases)) throw new CliError(`--releases ${releases}: no such directory`, 2);
   const maxConnections = countOption('--max-connections', o.http?.maxConnections);
   const maxFeedConnections = countOption('--max-feed-connections', o.http?.maxFeedConnections);
@@ -132,8 +143,9 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   for (const w of loaded.warnings) log.warn(`config warning: ${formatIssue(w)}`);
   const failedFiles = failedConfigFiles(loaded.errors);
   // no last good version of the jobs or tokens file exists yet: a bad one stops the start
-  const jobsText = readTextFile(jobs, 'jobs file');
-  const jobsFile = parseJobsFile(jobsText, jobs);
+  const jobsText = jobs ? readTextFile(jobs, 'jobs file') : 'jobs: {}\n'; // --executor prow needs no jobs file
+  // the kubernetes executor's jobs file holds templates (read once, at start); the local one commands
+  const jobsFile = parseJobsFile(kube ? 'jobs: {}\n' : jobsText, jobs ?? 'jobs.yaml');
   const tokensText = tokens ? readTextFile(tokens, 'tokens file') : '';
   const tokenEntries = tokens ? parseTokens(tokensText, tokens) : [];
   const notifyPath = o.notify?.file;
@@ -141,9 +153,26 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   const notifyFile: NotifyFile = notifyPath ? parseNotifyFile(notifyText, notifyPath) : { webhooks: [] };
 
   const store = await openStore(o.db ?? `sqlite:${join(data, 'release-controller.db')}`);
-  const executor = new LocalExecutor({ jobs: jobsFile, runDir: join(data, 'runs'), onShutdown: o.stopJobs ? 'stop' : 'detach' });
-  const builder = new LocalBuilder(join(data, 'payloads'));
+  let executor: LocalExecutor | ProwExecutor | KubernetesExecutor;
+  // the Kubernetes client is loaded only when a cluster executor is asked for (the embedded default starts lean)
+  const { createKubernetesExecutor } = kube ? await import('../adapters/jobs/kubernetes/create.ts') : { createKubernetesExecutor: null };
+  const { createProwExecutor } = o.executor === 'prow' ? await import('../adapters/jobs/prow/create.ts') : { createProwExecutor: null };
+  try {
+    executor = kube && createKubernetesExecutor
+      ? createKubernetesExecutor({ kubeconfig: o.prow?.kubeconfig, context: o.prow?.context, namespace: o.kubernetes?.namespace, maxJobCreatesPerSecond: o.prow?.maxJobCreatesPerSecond }, jobsText, jobs!, join(data, 'runs'), log.child({ component: 'kubernetes' }))
+      : o.executor === 'prow' && createProwExecutor ? createProwExecutor(o.prow ?? {}, log.child({ component: 'prow' })) : new LocalExecutor({ jobs: jobsFile, runDir: join(data, 'runs'), onShutdown: o.stopJobs ? 'stop' : 'detach' });
+  } catch (e) {
+    throw new CliError((e as Error).message, 2);
+  }
+  let regSetup: ReturnType<typeof setupRegistry>;
+  try {
+    regSetup = setupRegistry({ ...o.registryMode, registry: o.registry }, () => stateView(controller.state, o.registry ?? 'registry.local'), log.child({ component: 'registry' }));
+  } catch (e) {
+    throw new CliError((e as Error).message, 2);
+  }
+  const builder = regSetup.builder ?? new LocalBuilder(join(data, 'payloads'));
   const metrics = createMetrics();
+  regSetup.bindMetrics(metrics.registry);
   const controller = await Controller.create({
     store,
     executor,
@@ -155,6 +184,7 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
     onReconcile: (_s, seconds) => metrics.reconcileDuration.observe(seconds),
   });
   // a config file that fails validation keeps the stream's last good version (from the store) running
+  regSetup.start(controller);
   for (const p of controller.configProblems()) {
     const errs = loaded.errors.filter((e) => e.file === p.file).map(formatIssue);
     log.error(`config error (${p.keptRunning ? `the last good version of ${p.stream} keeps running` : 'file skipped'}): ${errs.join('; ')}`);
@@ -165,17 +195,17 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   let deliverer: Deliverer | null = null;
   const reloader = new ConfigReloader({
     releases,
-    jobs,
+    jobs: kube ? undefined : jobs,
     tokens,
     notify: notifyPath,
     notifier: { setConfig: (f) => deliverer?.setConfig(f) },
     controller,
-    executor,
+    executor: executor instanceof LocalExecutor ? executor : undefined,
     authenticator,
     log: log.child({ component: 'reload' }),
     debounceMs: o.watchDebounceMs,
     initial: {
-      jobs: { value: jobsFile, text: jobsText },
+      ...(kube || !jobs ? {} : { jobs: { value: jobsFile, text: jobsText } }),
       ...(tokens ? { tokens: { value: tokenEntries, text: tokensText } } : {}),
       ...(notifyPath ? { notify: { value: notifyFile, text: notifyText } } : {}),
     },
@@ -196,6 +226,7 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   const registerPages = createPages(controller, { artifactsUrl: o.artifactsUrl, configProblems, logsAuth: o.privateLogs ? authenticator : null, notifications: notifications && { source: notifications, auth: authenticator }, changelog });
   const app = await buildApp({
     ops: controller, authenticator, configProblems, metrics, logger: false, registerPages, notifications, artifactsUrl: o.artifactsUrl, builder, changelog,
+    registryInputs: regSetup.importer ?? undefined, degraded: () => regSetup.degraded(), resolvePullSpec: regSetup.resolvePullSpec ?? undefined,
     server: { maxConnections }, events: { maxConnections: maxFeedConnections }, cacheBytes: cacheMiB === undefined ? undefined : cacheMiB * 1024 * 1024,
   });
   await app.listen({ port: o.port, host: o.host });
@@ -241,6 +272,7 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   const close = () =>
     (closing ??= (async () => {
       feeder?.stop();
+      regSetup.stop();
       process.off('SIGHUP', onHangup);
       await reloader.close();
       await app.close();

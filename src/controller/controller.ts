@@ -198,8 +198,13 @@ export class Controller implements Operations {
     return this.isReady && !this.stopped;
   }
 
-  /** Why the store is failing right now (its commits are being retried); null while it is healthy. */
+  /** Why the controller cannot work right now (/readyz): the store failing, else the executor (e.g. its Kubernetes API); null while healthy. */
   unavailable(): string | null {
+    return this.storeUnavailable() ?? this.executor.unavailable?.() ?? null;
+  }
+
+  /** Why the store is failing right now (its commits are being retried); null while it is healthy. */
+  private storeUnavailable(): string | null {
     const o = this.outage;
     if (!o) return null;
     return `store unavailable: ${o.message} (since ${rfc3339(o.since)}, ${o.attempts} attempt${o.attempts === 1 ? '' : 's'})`;
@@ -539,7 +544,7 @@ export class Controller implements Operations {
   }
 
   private unavailableError(): OperationError {
-    return new OperationError('unavailable', `${this.unavailable() ?? 'store unavailable'}; nothing was changed, try again later`, this.retryAfterSeconds());
+    return new OperationError('unavailable', `${this.storeUnavailable() ?? 'store unavailable'}; nothing was changed, try again later`, this.retryAfterSeconds());
   }
 
   /** The executor's spec of a recorded run: everything from the run itself, so a relaunch is identical. */

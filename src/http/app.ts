@@ -19,6 +19,8 @@ import { HttpError } from './errors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { RouteRegistry } from './openapi.ts';
 import { applyConnectionLimit, registerJsonDepthLimit, serverLimits, serverOptions, type ServerLimits } from './server-limits.ts';
+import { registryRoutes, type RegistryNotificationSink } from './api/registry.ts';
+import type { PullSpecResolver } from './api/writes.ts';
 
 export interface AppOptions {
   ops: Operations;
@@ -41,6 +43,12 @@ export interface AppOptions {
   metrics?: Metrics;
   /** the web console (src/http/pages), registered last */
   registerPages?: (app: FastifyInstance) => Promise<void>;
+  /** inputs imported from a registry: POST /api/v1/registry/notifications (role ci) */
+  registryInputs?: RegistryNotificationSink;
+  /** with a registry: PUT …/inputstreams/{input}/tags pins each pull spec to its digest (400 when it cannot) */
+  resolvePullSpec?: PullSpecResolver;
+  /** what is failing outside the store (the registry: imports, builds); /readyz stays 200 and names it */
+  degraded?: () => string | null;
   /** request body limit in bytes (default 1 MiB) */
   bodyLimit?: number;
   events?: EventRouteOptions;
@@ -121,9 +129,10 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   streamRoutes(app, reg, ctx);
   changelogRoutes(app, reg, ctx);
   releaseTagRoutes(app, reg, ctx);
-  writeRoutes(app, reg, ctx, auth);
+  writeRoutes(app, reg, ctx, auth, o.resolvePullSpec);
   leverRoutes(app, reg, ctx, auth);
   if (o.notifications) notificationRoutes(app, reg, o.notifications, auth);
+  if (o.registryInputs) registryRoutes(app, reg, o.registryInputs, auth);
   const feeds = eventRoutes(app, reg, ctx, o.events);
   metrics.bindHttp(() => ({ cacheBytes: cache.bytes, cacheEntries: cache.size, feedConnections: feeds.connections }));
 
@@ -134,7 +143,9 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     async (_req, reply) => {
       const reason = o.ops.unavailable?.() ?? null;
       if (reason) return reply.code(503).type(PLAIN).send(`not ready: ${reason}\n`);
-      return o.ops.ready() ? reply.type(PLAIN).send('ok\n') : reply.code(503).type(PLAIN).send('not ready\n');
+      if (!o.ops.ready()) return reply.code(503).type(PLAIN).send('not ready\n');
+      const degraded = o.degraded?.() ?? null;
+      return reply.type(PLAIN).send(degraded ? `ok; degraded: ${degraded}\n` : 'ok\n');
     },
   );
   reg.route(app, { method: 'GET', url: '/metrics', summary: 'Prometheus metrics', tag: 'ops', produces: 'text/plain' }, async (_req, reply) =>

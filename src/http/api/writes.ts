@@ -102,7 +102,13 @@ export const Bodies = {
 
 export const PAYLOAD_RESPONSES = { '400': 'invalid body', '401': 'no or invalid token', '403': 'token lacks the role', '404': 'unknown stream, tag or job', '409': 'not allowed in the payload’s current state' };
 
-export function writeRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiContext, auth: Authenticator): void {
+/**
+ * With a registry (issue 14): pins a pull spec to its digest (`repo@sha256:…`), or throws an Error
+ * saying why it cannot (answered 400).
+ */
+export type PullSpecResolver = (pullSpec: string) => Promise<string>;
+
+export function writeRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiContext, auth: Authenticator, resolvePullSpec?: PullSpecResolver): void {
   const state = ctx.ops.state;
   /** 404 before anything reaches the controller (which checks again, inside its write lock) */
   const target = (req: FastifyRequest) => {
@@ -130,6 +136,15 @@ export function writeRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiCo
       const input = param(req, 'input');
       if (hasControl(input)) throw apiError(400, 'input stream name must not contain control characters');
       const split = splitInputTags(body.tags);
+      if (resolvePullSpec) {
+        for (const [name, spec] of Object.entries(split.tags)) {
+          try {
+            split.tags[name] = await resolvePullSpec(spec);
+          } catch (e) {
+            throw apiError(400, `tags.${name}: ${(e as Error).message}`);
+          }
+        }
+      }
       await ctx.ops.setInputTags(input, split.tags, user(req), split.labels);
       const tags = Object.fromEntries(state.inputTags(input).sort((a, b) => (a.component < b.component ? -1 : 1)).map((t) => [t.component, t.pullSpec]));
       return sendJson(reply, { input, tags });

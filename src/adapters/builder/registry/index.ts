@@ -1,0 +1,305 @@
+// Registry payload builder (--builder registry): a payload is an OCI release image pushed to
+// `<repository>:<tag>`, whose one layer holds `release-manifests/image-references` (ImageStream:
+// component → repository@digest) and `release-manifests/release-metadata`
+// (cincinnati-metadata-v0), as `oc adm release new` makes them; its config carries
+// `io.openshift.release=<tag>`. Its pull spec is `<repository>@<manifest digest>`.
+//
+// Deterministic: the same request gives the same bytes (fixed tar and gzip headers, the payload's
+// creation time as the image's). A tag already in the registry with the same image references is
+// kept as it is (its release metadata too), so a rebuild after a crash gets the same digest.
+// Registry errors are retried with backoff until the build timeout; then the payload fails with
+// the last error.
+import { imageReferences, releaseMetadata } from '../local/index.ts';
+import { MEDIA, RegistryError, sha256, type Descriptor, type ManifestJson, type RegistryClient } from '../../registry/client.ts';
+import { parseImageRef, parseRepository, type ImageRef } from '../../registry/reference.ts';
+import { gzip, tar, untar, type TarFile } from '../../registry/tar.ts';
+import type { BuildRequest, BuildResult, PayloadBuilder, ReleaseManifests } from '../../../ports/builder.ts';
+import type { Component } from '../../../domain/types.ts';
+
+export interface RegistryBuilderOptions {
+  client: RegistryClient;
+  /** give up on a build (payload Failed) after this long, default 10 min */
+  buildTimeoutMs?: number;
+  /** first retry delay, doubled up to 30 s; default 1 s */
+  retryMs?: number;
+  /** delete payload manifests from the registry on garbage collection (--registry-gc) */
+  gc?: boolean;
+  /** the target repository (`host/path`) of a stream, for remove() and manifests() */
+  repositoryOf?: (stream: string) => string | null;
+  /** every stream's target repository, for sweep() */
+  repositories?: () => string[];
+  /** the stream a live payload tag belongs to, for manifests() */
+  streamOfTag?: (tag: string) => string | null;
+  log?: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
+}
+
+const SAFE_TAG = /^[\w][\w.-]{0,127}$/;
+const REFS = 'release-manifests/image-references';
+const META = 'release-manifests/release-metadata';
+
+const CVO = 'cluster-version-operator';
+/** blobs larger than this are uploaded in chunks of this size */
+const CHUNK = 16 * 1024 * 1024;
+
+interface ImageConfig {
+  config?: { Labels?: Record<string, string> | null; Entrypoint?: string[]; Env?: string[] } & Record<string, unknown>;
+  rootfs?: { diff_ids?: string[] };
+}
+
+class Permanent extends Error {}
+
+export class RegistryBuilder implements PayloadBuilder {
+  /** tag → the last error of its build while it retries */
+  private readonly retrying = new Map<string, string>();
+  private readonly timeoutMs: number;
+  private readonly retryMs: number;
+
+  constructor(private readonly o: RegistryBuilderOptions) {
+    this.timeoutMs = o.buildTimeoutMs ?? 600_000;
+    this.retryMs = o.retryMs ?? 1000;
+  }
+
+  /** the last registry errors of builds still retrying, or null when none is */
+  problem(): string | null {
+    return this.retrying.size ? [...this.retrying.values()].join('; ') : null;
+  }
+
+  async build(req: BuildRequest): Promise<BuildResult> {
+    const deadline = Date.now() + this.timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await this.buildOnce(req);
+        this.retrying.delete(req.tag);
+        return r;
+      } catch (e) {
+        const message = (e as Error).message;
+        if (e instanceof Permanent) {
+          this.retrying.delete(req.tag);
+          return { ok: false, reason: 'CreateReleaseFailed', message };
+        }
+        this.retrying.set(req.tag, `building ${req.tag}: ${message}`);
+        const wait = Math.min(this.retryMs * 2 ** attempt, 30_000);
+        if (Date.now() + wait > deadline) {
+          this.retrying.delete(req.tag);
+          return { ok: false, reason: 'CreateReleaseFailed', message: `gave up after ${Math.round(this.timeoutMs / 1000)} s: ${message}` };
+        }
+        this.o.log?.warn({ tag: req.tag, attempt: attempt + 1 }, `building ${req.tag} failed, retrying in ${wait} ms: ${message}`);
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
+  private async buildOnce(req: BuildRequest): Promise<BuildResult> {
+    const names = Object.keys(req.components);
+    if (names.length === 0) throw new Permanent('the input stream has no components');
+    if (!SAFE_TAG.test(req.tag)) throw new Permanent(`invalid tag ${JSON.stringify(req.tag)}: not a valid image tag`);
+    let target: { host: string; repository: string };
+    try {
+      target = parseRepository(req.repository);
+    } catch (e) {
+      throw new Permanent(`target repository: ${(e as Error).message}`);
+    }
+    const refs: Record<string, ImageRef> = {};
+    const bad: string[] = [];
+    for (const n of names.sort()) {
+      try {
+        refs[n] = parseImageRef(req.components[n].pullSpec);
+      } catch {
+        bad.push(`${n} (${JSON.stringify(req.components[n].pullSpec)})`);
+      }
+    }
+    if (bad.length) throw new Permanent(`invalid pull spec for ${bad.join(', ')}`);
+    // every component must be in its registry; one given by tag is pinned to its digest now
+    const components: Record<string, Component> = {};
+    for (const n of names) {
+      const r = refs[n];
+      const head = await this.o.client.headManifest(r.host, r.repository, r.digest ?? r.tag ?? 'latest');
+      if (!head) throw new RegistryError(`component ${n}: ${req.components[n].pullSpec} is not in the registry`, r.host, r.repository, 404, 'MANIFEST_UNKNOWN');
+      components[n] = { ...req.components[n], pullSpec: `${r.host}/${r.repository}@${head.digest}` };
+    }
+    const pinned: BuildRequest = { ...req, components };
+    const imageRefs = imageReferences(pinned);
+    const existing = await this.existing(target, req.tag, imageRefs);
+    if (existing) return { ok: true, pullSpec: `${target.host}/${target.repository}@${existing}`, digest: existing };
+
+    const { host, repository } = target;
+    // component images: their configs (operator label) and, for the CVO, the base to build on
+    const images: Record<string, { manifest: ManifestJson; config: ImageConfig; digest: string }> = {};
+    for (const n of names) images[n] = await this.image(refs[n], components[n].pullSpec.split('@')[1]);
+    const operatorFiles = await this.operatorManifests(names, refs, images);
+    const refsText = JSON.stringify(imageRefs, null, 2) + '\n';
+    const metaText = JSON.stringify(releaseMetadata(pinned), null, 2) + '\n';
+    const raw = tar([{ path: REFS, content: refsText }, { path: META, content: metaText }, ...operatorFiles]);
+    const layer = gzip(raw);
+
+    const base = images[CVO];
+    const baseLayers: Descriptor[] = [];
+    if (base) {
+      const from = refs[CVO];
+      for (const l of base.manifest.layers ?? []) {
+        // the CVO's layers are shared with the payload: mounted (same registry) or copied
+        const mounted = from.host === host && (await this.o.client.mountBlob(host, repository, l.digest, from.repository));
+        if (!mounted && !(await this.o.client.hasBlob(host, repository, l.digest))) {
+          // another registry: copied, in chunks when large
+          const blob = await this.o.client.getBlob(from.host, from.repository, l.digest);
+          await this.o.client.pushBlob(host, repository, blob, { chunkSize: blob.length > CHUNK ? CHUNK : undefined });
+        }
+        baseLayers.push({ mediaType: l.mediaType === MEDIA.dockerLayer ? MEDIA.ociLayer : l.mediaType, digest: l.digest, size: l.size });
+      }
+    }
+    const baseCfg = base?.config.config ?? {};
+    const labels: Record<string, string> = { ...(baseCfg.Labels ?? {}), 'io.openshift.release': req.tag };
+    if (base) labels['io.openshift.release.base-image-digest'] = base.digest;
+    const config = Buffer.from(
+      JSON.stringify({
+        created: req.createdAt,
+        architecture: 'amd64',
+        os: 'linux',
+        // the CVO's entrypoint and environment are kept, its history dropped (as oc image append --drop-history)
+        config: { ...baseCfg, Labels: labels },
+        rootfs: { type: 'layers', diff_ids: [...(base?.config.rootfs?.diff_ids ?? []), sha256(raw)] },
+      }),
+    );
+    const layerDigest = await this.o.client.pushBlob(host, repository, layer);
+    const configDigest = await this.o.client.pushBlob(host, repository, config);
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MEDIA.ociManifest,
+        config: { mediaType: MEDIA.ociConfig, digest: configDigest, size: config.length },
+        layers: [...baseLayers, { mediaType: MEDIA.ociLayer, digest: layerDigest, size: layer.length }],
+        annotations: { 'io.openshift.release': req.tag },
+      }),
+    );
+    const digest = await this.o.client.putManifest(host, repository, req.tag, manifest, MEDIA.ociManifest);
+    this.o.log?.info({ tag: req.tag, digest }, `pushed release image ${host}/${repository}:${req.tag}`);
+    return { ok: true, pullSpec: `${host}/${repository}@${digest}`, digest };
+  }
+
+  /** a component's image manifest (the linux/amd64 one of an index) and config */
+  private async image(r: ImageRef, digest: string): Promise<{ manifest: ManifestJson; config: ImageConfig; digest: string }> {
+    let m = await this.o.client.getManifest(r.host, r.repository, digest);
+    if (m.json.manifests) {
+      const pick = m.json.manifests.find((d) => d.platform?.os === 'linux' && d.platform?.architecture === 'amd64') ?? m.json.manifests[0];
+      if (!pick) throw new Permanent(`${r.host}/${r.repository}@${digest}: an empty image index`);
+      m = await this.o.client.getManifest(r.host, r.repository, pick.digest);
+    }
+    if (!m.json.config) throw new Permanent(`${r.host}/${r.repository}@${digest}: not an image manifest (no config)`);
+    const config = JSON.parse((await this.o.client.getBlob(r.host, r.repository, m.json.config.digest)).toString('utf8')) as ImageConfig;
+    return { manifest: m.json, config, digest: m.digest };
+  }
+
+  /**
+   * The files of `/manifests` in the last layer of each component labelled
+   * io.openshift.release.operator, in component order, named as `oc adm release new` names them:
+   * a file without a number prefix becomes `99_<component>_<file>`, a name seen before gets `_<n>`
+   * before its extension; `image-references` of an operator is not copied.
+   */
+  private async operatorManifests(names: string[], refs: Record<string, ImageRef>, images: Record<string, { manifest: ManifestJson; config: ImageConfig }>): Promise<TarFile[]> {
+    const out: TarFile[] = [];
+    const seen = new Map<string, number>();
+    for (const n of names) {
+      const img = images[n];
+      if (!img.config.config?.Labels?.['io.openshift.release.operator']) continue;
+      const last = img.manifest.layers?.at(-1);
+      if (!last) continue;
+      const files = untar(await this.o.client.getBlob(refs[n].host, refs[n].repository, last.digest))
+        .map((f) => ({ ...f, path: f.path.replace(/^\.?\/+/, '') }))
+        .filter((f) => /^manifests\/[^/]+$/.test(f.path) && f.path !== 'manifests/image-references')
+        .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      for (const f of files) {
+        let name = f.path.slice('manifests/'.length);
+        if (!/^\d+_/.test(name)) name = `99_${n}_${name}`;
+        const count = seen.get(name);
+        if (count !== undefined) {
+          seen.set(name, count + 1);
+          const ext = /\.[^./]*$/.exec(name)?.[0] ?? '';
+          name = `${name.slice(0, name.length - ext.length)}_${count + 1}${ext}`;
+        }
+        seen.set(name, count === undefined ? 1 : count + 1);
+        out.push({ path: `release-manifests/${name}`, content: f.content, mode: 0o444 });
+      }
+    }
+    return out;
+  }
+
+  /** the digest of `repo:tag` when it is already a release image with these image references */
+  private async existing(target: { host: string; repository: string }, tag: string, imageRefs: unknown): Promise<string | null> {
+    const found = await this.read(target, tag);
+    if (!found) return null;
+    return JSON.stringify(found.manifests.imageReferences) === JSON.stringify(imageRefs) ? found.digest : null;
+  }
+
+  /** reads the release manifests of `repo:tag`, null when the tag is not there or not a release image */
+  private async read(target: { host: string; repository: string }, tag: string): Promise<{ digest: string; manifests: ReleaseManifests } | null> {
+    const head = await this.o.client.headManifest(target.host, target.repository, tag);
+    if (!head) return null;
+    const m = await this.o.client.getManifest(target.host, target.repository, head.digest);
+    let refs: unknown = null;
+    let meta: unknown = null;
+    for (const l of (m.json.layers ?? []).slice(-1)) {
+      const files = untar(await this.o.client.getBlob(target.host, target.repository, l.digest));
+      for (const f of files) {
+        const p = f.path.replace(/^\/+/, '');
+        if (p === REFS) refs = JSON.parse(f.content.toString());
+        if (p === META) meta = JSON.parse(f.content.toString());
+      }
+    }
+    if (!refs || !meta) return null;
+    return { digest: m.digest, manifests: { imageReferences: refs, releaseMetadata: meta } };
+  }
+
+  async manifests(tag: string): Promise<ReleaseManifests | null> {
+    const stream = this.o.streamOfTag?.(tag);
+    const repo = stream ? this.o.repositoryOf?.(stream) : null;
+    if (!repo || !SAFE_TAG.test(tag)) return null;
+    try {
+      return (await this.read(parseRepository(repo), tag))?.manifests ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * With --registry-gc: deletes release images this builder pushed (manifest annotation
+   * io.openshift.release equal to the tag) whose payloads are gone, left behind by a crash between
+   * a payload's deletion and remove(). Tags anyone else pushed are never touched.
+   */
+  async sweep(isLive: (tag: string) => boolean): Promise<string[]> {
+    if (!this.o.gc || !this.o.repositories) return [];
+    const removed: string[] = [];
+    for (const repo of [...new Set(this.o.repositories())]) {
+      const { host, repository } = parseRepository(repo);
+      const tags = await this.o.client.listTags(host, repository);
+      for (const tag of tags) {
+        if (!SAFE_TAG.test(tag) || isLive(tag)) continue;
+        const m = await this.o.client.getManifest(host, repository, tag).catch(() => null);
+        if (!m || m.json.annotations?.['io.openshift.release'] !== tag) continue;
+        await this.remove(this.o.streamOfTag?.(tag) ?? '', tag, repo);
+        removed.push(`${repo}:${tag}`);
+      }
+    }
+    return removed;
+  }
+
+  /** with --registry-gc: deletes the payload's manifest (and so its tag) from the registry */
+  async remove(stream: string, tag: string, repoOverride?: string): Promise<void> {
+    if (!this.o.gc || !SAFE_TAG.test(tag)) return;
+    const repo = repoOverride ?? this.o.repositoryOf?.(stream);
+    if (!repo) return;
+    const { host, repository } = parseRepository(repo);
+    const head = await this.o.client.headManifest(host, repository, tag);
+    if (!head) return;
+    try {
+      await this.o.client.deleteManifest(host, repository, head.digest);
+      this.o.log?.info({ tag, digest: head.digest }, `deleted release image ${host}/${repository}:${tag} (${head.digest})`);
+    } catch (e) {
+      const err = e as RegistryError;
+      if (err.status === 405 || err.code === 'UNSUPPORTED') {
+        this.o.log?.warn({ tag }, `registry ${host} refuses deletes (enable storage.delete); release image ${repository}:${tag} stays`);
+        return;
+      }
+      throw e;
+    }
+  }
+}
