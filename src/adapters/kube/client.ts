@@ -99,6 +99,53 @@ export async function withRetry<T>(fn: () => Promise<T>, o: RetryOptions = {}): 
 }
 
 /** Spaces calls at most `perSecond` apart (0 = unbounded): `--max-job-creates-per-second`. */
+export interface ApiLog {
+  warn: (o: object, msg: string) => void;
+  info: (o: object, msg: string) => void;
+}
+
+/**
+ * Whether the API server answers, as the last call (or the informer) found it, for /readyz; `call`
+ * runs an API call with backoff on 429/5xx/connection errors, keeping it current. Shared by the
+ * Prow and Kubernetes executors.
+ */
+export class ApiHealth {
+  private down: string | null = null;
+  constructor(
+    private readonly log: ApiLog,
+    private readonly retry: Pick<RetryOptions, 'firstDelayMs' | 'maxDelayMs'> | undefined,
+    private readonly stopped: () => boolean,
+  ) {}
+
+  /** the reason the API server is unreachable, or null */
+  unavailable(): string | null {
+    return this.down ? `Kubernetes API unavailable: ${this.down}` : null;
+  }
+
+  set(ok: boolean, why: string): void {
+    if (ok) {
+      if (this.down) this.log.info({}, 'Kubernetes API reachable again');
+      this.down = null;
+    } else {
+      if (!this.down) this.log.warn({ why }, `Kubernetes API unavailable: ${why}`);
+      this.down = why;
+    }
+  }
+
+  /** An API call retried with backoff on 429/5xx/connection errors until it answers or the executor stops. */
+  call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return withRetry(fn, {
+      ...this.retry,
+      stopped: this.stopped,
+      onError: (e, attempt, delayMs) => {
+        this.set(false, `${what}: ${describe(e)}`);
+        this.log.warn({ attempt, retryInMs: delayMs }, `${what} failed (${describe(e)}); retrying in ${delayMs} ms`);
+      },
+      onSuccess: () => this.set(true, ''),
+    });
+  }
+}
+
 export class Pacer {
   private next = 0;
   private readonly gapMs: number;

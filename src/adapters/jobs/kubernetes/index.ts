@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { BatchV1Api, CoreV1Api, Log, type KubeConfig, type V1Job } from '@kubernetes/client-node';
 import type { JobRunState } from '../../../domain/types.ts';
 import type { JobExecutor, JobSpec, JobStatus, JobStatusListener } from '../../../ports/executor.ts';
-import { describe, Pacer, startInformer, statusOf, withRetry, type Informer, type KubeObject } from '../../kube/client.ts';
+import { ApiHealth, describe, Pacer, startInformer, statusOf, type Informer, type KubeObject } from '../../kube/client.ts';
 import { matchTemplate, type KubeJobsFile } from './jobsfile.ts';
 
 export interface KubernetesExecutorOptions {
@@ -136,13 +136,14 @@ export class KubernetesExecutor implements JobExecutor {
   private readonly logged = new Set<string>();
   private informer: Informer | null = null;
   private closed = false;
-  private apiDown: string | null = null;
+  private readonly health: ApiHealth;
   private readonly pacer: Pacer;
 
   constructor(private readonly o: KubernetesExecutorOptions) {
     this.pacer = new Pacer(o.maxCreatesPerSecond ?? 20);
     this.api = o.kc.makeApiClient(BatchV1Api);
     this.log = o.log ?? nullLog;
+    this.health = new ApiHealth(this.log, o.retry, () => this.closed);
     this.now = o.now ?? (() => new Date());
     this.jobs = o.jobs;
   }
@@ -158,7 +159,7 @@ export class KubernetesExecutor implements JobExecutor {
         return { items: r.items as unknown as KubeObject[], resourceVersion: r.metadata?.resourceVersion ?? '' };
       },
       onObject: (obj, deleted) => this.observe(obj, deleted),
-      onHealth: (ok, why) => this.health(ok, why),
+      onHealth: (ok, why) => this.health.set(ok, why),
       onSynced: () => (this.listed = true),
       resyncMs: this.o.resyncMs,
       retry: this.o.retry,
@@ -176,7 +177,7 @@ export class KubernetesExecutor implements JobExecutor {
   }
 
   unavailable(): string | null {
-    return this.apiDown ? `Kubernetes API unavailable: ${this.apiDown}` : null;
+    return this.health.unavailable();
   }
 
   onStatus(listener: JobStatusListener): void {
@@ -192,7 +193,7 @@ export class KubernetesExecutor implements JobExecutor {
       return { ...this.base(spec.runId), state: 'Failed', reason: (e as Error).message, finishedAt: this.now().toISOString() };
     }
     await this.pacer.wait();
-    const obj = await this.call(`create Job ${spec.runId}`, async () => {
+    const obj = await this.health.call(`create Job ${spec.runId}`, async () => {
       try {
         return await this.api.createNamespacedJob({ namespace: this.o.namespace, body: job });
       } catch (e) {
@@ -208,7 +209,7 @@ export class KubernetesExecutor implements JobExecutor {
     const cached = this.listed ? this.seen.get(runId) : undefined;
     if (cached) return { ...cached };
     try {
-      const obj = await this.call(`get Job ${runId}`, () => this.api.readNamespacedJob({ namespace: this.o.namespace, name: runId }));
+      const obj = await this.health.call(`get Job ${runId}`, () => this.api.readNamespacedJob({ namespace: this.o.namespace, name: runId }));
       return this.observe(obj as unknown as KubeObject, false, false);
     } catch (e) {
       if (statusOf(e) === 404) return 'unknown';
@@ -221,7 +222,7 @@ export class KubernetesExecutor implements JobExecutor {
     if (cur && cur.state !== 'Pending') return;
     this.cancelled.add(runId);
     try {
-      await this.call(`delete Job ${runId}`, () => this.api.deleteNamespacedJob({ namespace: this.o.namespace, name: runId, propagationPolicy: 'Background' }));
+      await this.health.call(`delete Job ${runId}`, () => this.api.deleteNamespacedJob({ namespace: this.o.namespace, name: runId, propagationPolicy: 'Background' }));
     } catch (e) {
       if (statusOf(e) !== 404) {
         this.cancelled.delete(runId);
@@ -340,23 +341,5 @@ export class KubernetesExecutor implements JobExecutor {
     }
   }
 
-  private health(ok: boolean, why: string): void {
-    if (ok) this.apiDown = null;
-    else {
-      if (!this.apiDown) this.log.warn({ why }, `Kubernetes API unavailable: ${why}`);
-      this.apiDown = why;
-    }
-  }
 
-  private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return withRetry(fn, {
-      ...this.o.retry,
-      stopped: () => this.closed,
-      onError: (e, attempt, delayMs) => {
-        this.health(false, `${what}: ${describe(e)}`);
-        this.log.warn({ attempt, retryInMs: delayMs }, `${what} failed (${describe(e)}); retrying in ${delayMs} ms`);
-      },
-      onSuccess: () => this.health(true, ''),
-    });
-  }
 }

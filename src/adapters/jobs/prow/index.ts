@@ -25,7 +25,7 @@ import { watch as watchFs, type FSWatcher } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { JobRunState } from '../../../domain/types.ts';
 import type { JobExecutor, JobSpec, JobStatus, JobStatusListener } from '../../../ports/executor.ts';
-import { CustomResources, describe, Pacer, startInformer, statusOf, withRetry, type Informer, type KubeObject } from '../../kube/client.ts';
+import { CustomResources, ApiHealth, describe, Pacer, startInformer, statusOf, type Informer, type KubeObject } from '../../kube/client.ts';
 import { loadProwConfig, type ProwConfig } from './config.ts';
 import { buildProwJob, InvalidProwJob, LABEL_PAYLOAD, PROW_GROUP, PROW_PLURAL, PROW_VERSION } from './prowjob.ts';
 
@@ -89,12 +89,13 @@ export class ProwExecutor implements JobExecutor {
   private fsWatcher: FSWatcher | null = null;
   private reloadTimer: NodeJS.Timeout | null = null;
   private closed = false;
-  private apiDown: string | null = null;
+  private readonly health: ApiHealth;
   private readonly pacer: Pacer;
 
   constructor(private readonly o: ProwExecutorOptions) {
     this.api = new CustomResources(o.kc, { group: PROW_GROUP, version: PROW_VERSION, plural: PROW_PLURAL, namespace: o.namespace });
     this.log = o.log ?? nullLog;
+    this.health = new ApiHealth(this.log, o.retry, () => this.closed);
     this.now = o.now ?? (() => new Date());
     this.pacer = new Pacer(o.maxCreatesPerSecond ?? 20);
     this.config = loadProwConfig(o.prowJobsDir);
@@ -120,7 +121,7 @@ export class ProwExecutor implements JobExecutor {
       onObject: (obj, deleted) => {
         if (!deleted) this.observe(obj);
       },
-      onHealth: (ok, why) => this.health(ok, why),
+      onHealth: (ok, why) => this.health.set(ok, why),
       onSynced: () => (this.listed = true),
       resyncMs: this.o.resyncMs,
       retry: this.o.retry,
@@ -141,7 +142,7 @@ export class ProwExecutor implements JobExecutor {
 
   /** Why the API server cannot be reached right now, or null. */
   unavailable(): string | null {
-    return this.apiDown ? `Kubernetes API unavailable: ${this.apiDown}` : null;
+    return this.health.unavailable();
   }
 
   /** The Prow job config in use. */
@@ -171,7 +172,7 @@ export class ProwExecutor implements JobExecutor {
     }
     this.invalid.delete(spec.runId);
     await this.pacer.wait();
-    const obj = await this.call(`create ProwJob ${spec.runId}`, async () => {
+    const obj = await this.health.call(`create ProwJob ${spec.runId}`, async () => {
       try {
         return await this.api.create(pj);
       } catch (e) {
@@ -189,7 +190,7 @@ export class ProwExecutor implements JobExecutor {
     const cached = this.listed ? this.seen.get(runId) : undefined;
     if (cached) return { ...cached };
     try {
-      const obj = await this.call(`get ProwJob ${runId}`, () => this.api.get(runId));
+      const obj = await this.health.call(`get ProwJob ${runId}`, () => this.api.get(runId));
       return this.observe(obj, false);
     } catch (e) {
       if (statusOf(e) === 404) return 'unknown';
@@ -206,14 +207,14 @@ export class ProwExecutor implements JobExecutor {
     }
     let obj: KubeObject;
     try {
-      obj = await this.call(`get ProwJob ${runId}`, () => this.api.get(runId));
+      obj = await this.health.call(`get ProwJob ${runId}`, () => this.api.get(runId));
     } catch (e) {
       if (statusOf(e) === 404) return;
       throw e;
     }
     if (runState(obj.status?.state) !== 'Pending') return;
     const description = `${ABORT_PREFIX}${reason || 'Aborted'}`;
-    const patched = await this.call(`abort ProwJob ${runId}`, () =>
+    const patched = await this.health.call(`abort ProwJob ${runId}`, () =>
       this.api.mergePatch(runId, { status: { state: 'aborted', description, completionTime: this.now().toISOString().replace(/\.\d{3}Z$/, 'Z') } }),
     );
     this.observe(patched);
@@ -310,27 +311,6 @@ export class ProwExecutor implements JobExecutor {
     }
   }
 
-  private health(ok: boolean, why: string): void {
-    if (ok) {
-      if (this.apiDown) this.log.info({}, 'Kubernetes API reachable again');
-      this.apiDown = null;
-    } else {
-      if (!this.apiDown) this.log.warn({ why }, `Kubernetes API unavailable: ${why}`);
-      this.apiDown = why;
-    }
-  }
 
-  /** An API call retried with backoff on 429/5xx/connection errors until it answers or we shut down. */
-  private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return withRetry(fn, {
-      ...this.o.retry,
-      stopped: () => this.closed,
-      onError: (e, attempt, delayMs) => {
-        this.health(false, `${what}: ${describe(e)}`);
-        this.log.warn({ attempt, retryInMs: delayMs }, `${what} failed (${describe(e)}); retrying in ${delayMs} ms`);
-      },
-      onSuccess: () => this.health(true, ''),
-    });
-  }
 
 }
