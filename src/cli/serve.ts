@@ -252,7 +252,8 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   // prunes old events of deleted payloads and sweeps files a crash left behind: now and hourly
   const housekeeper = new Housekeeper({
     store, executor, builder, eventRetentionMs, log: log.child({ component: 'housekeeping' }),
-    isLiveTag: (tag) => controller.state.findTag(tag) !== undefined || controller.state.streams().some((s) => controller.state.payload(s.name, tag) !== undefined),
+    // the tag index holds a payload of every stream that has the tag (re-pointed when one is deleted)
+    isLiveTag: (tag) => controller.state.findTag(tag) !== undefined,
   });
   await housekeeper.start();
   let feeder: DemoFeeder | null = null;
