@@ -18,7 +18,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openSqliteStore } from '../../src/adapters/store/sqlite/index.ts';
+import type { ReleaseVerification } from '../../src/domain/config/schema.ts';
+import { qeRunsOf } from '../../src/domain/qe.ts';
 import type { JobRun, Payload } from '../../src/domain/types.ts';
+import { decidingRuns, isInterrupted } from '../../src/domain/verification.ts';
 import { cleanup, pullSpec, tempDir, waitFor, writeScripts } from '../helpers/harness.ts';
 import { rng, type Rng } from '../helpers/model.ts';
 import { startServe, type ServeProc } from '../helpers/serve-proc.ts';
@@ -224,33 +227,33 @@ function contradictions(rec: Recorded): string[] {
   for (const [key, p] of rec.payloads) {
     const runs = runsOf.get(key) ?? [];
     const verify = p.jobs?.verify ?? {};
-    const real = (name: string, kinds: string[]) => runs.filter((r) => r.verifyName === name && kinds.includes(r.kind) && r.state !== 'Interrupted');
-    const kindsOf = (v: { aggregatedProwJob?: unknown; upgrade?: boolean; optional?: boolean }) => (v.aggregatedProwJob ? ['aggregator'] : v.upgrade ? ['upgrade'] : v.optional ? ['informing'] : ['blocking']);
+    // the runs that decide an entry, as the domain picks them (aggregator runs for aggregated entries), interruptions left out
+    const real = (name: string, v: ReleaseVerification) => decidingRuns(v, name, runs).filter((r) => !isInterrupted(r));
     if (p.phase === 'Accepted' && !p.override) {
       for (const [name, v] of Object.entries(verify)) {
         if (v.optional || p.jobs?.waivers[name]) continue;
         // DESIGN §14: a stream's first payloads (no earlier accepted payload) have no upgrade source; shown not run, non-gating
         const firstPayloads = ![...rec.payloads.values()].some((q) => q.stream === p.stream && q.phase === 'Accepted' && q.createdAt < p.createdAt);
         if (v.upgrade && firstPayloads && !runs.some((r) => r.verifyName === name)) continue;
-        if (!real(name, kindsOf(v)).some((r) => r.state === 'Succeeded')) out.push(`${key} Accepted but blocking ${name} has no passing run`);
+        if (!real(name, v).some((r) => r.state === 'Succeeded')) out.push(`${key} Accepted but blocking ${name} has no passing run`);
       }
     }
     if (p.phase === 'Rejected' && !p.override && p.reason === 'VerificationFailed') {
       for (const name of p.message.replace(/^release verification failed: /, '').split(', ')) {
         const v = verify[name];
         if (!v) continue;
-        const rs = real(name, kindsOf(v));
+        const rs = real(name, v);
         if (rs.some((r) => r.state === 'Succeeded') || rs.length < 1 + (v.maxRetries ?? 0)) out.push(`${key} Rejected for ${name} after ${rs.map((r) => r.state).join(',')}`);
       }
     }
     if (!p.qe.override && (p.qe.state === 'QEAccepted' || p.qe.state === 'QERejected')) {
-      const qeRuns = runs.filter((r) => r.kind === 'qe' && r.generation === p.qe.generation && r.state !== 'Interrupted');
+      const qeReal = (name: string) => qeRunsOf(runs, name, p.qe.generation).filter((r) => !isInterrupted(r));
       for (const name of p.qe.jobs) {
         const v = p.qe.verify?.[name];
-        const mine = qeRuns.filter((r) => r.verifyName === name);
+        const mine = qeReal(name);
         if (p.qe.state === 'QEAccepted' && !v?.optional && !mine.some((r) => r.state === 'Succeeded')) out.push(`${key} QEAccepted but ${name} has no passing run`);
       }
-      if (p.qe.state === 'QERejected' && p.qe.reason === 'QEJobsFailed' && !p.qe.jobs.some((n) => qeRuns.filter((r) => r.verifyName === n).every((r) => r.state !== 'Succeeded') && qeRuns.some((r) => r.verifyName === n))) {
+      if (p.qe.state === 'QERejected' && p.qe.reason === 'QEJobsFailed' && !p.qe.jobs.some((n) => qeReal(n).length > 0 && qeReal(n).every((r) => r.state !== 'Succeeded'))) {
         out.push(`${key} QERejected by its jobs but every QE job passed`);
       }
     }
