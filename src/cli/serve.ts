@@ -255,7 +255,8 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
     // the tag index holds a payload of every stream that has the tag (re-pointed when one is deleted)
     isLiveTag: (tag) => controller.state.findTag(tag) !== undefined,
   });
-  await housekeeper.start();
+  // off the start-up path: its first pass reads every run id from the store and lists the run directories
+  void housekeeper.start();
   let feeder: DemoFeeder | null = null;
   if (o.demo) {
     feeder = new DemoFeeder({

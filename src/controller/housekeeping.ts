@@ -65,7 +65,7 @@ export class Housekeeper {
     this.clock = o.clock ?? systemClock;
   }
 
-  /** One pass now, then one per interval. Resolves after the first pass. */
+  /** One pass now, then one per interval. Resolves after the first pass (never rejects: failures are logged). */
   async start(): Promise<HousekeepingReport> {
     const first = await this.runOnce();
     if (!this.stopped && !this.handle) {
