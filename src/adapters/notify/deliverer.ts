@@ -36,6 +36,7 @@ import { cloudEvent, notificationId, notificationType, slackMessage, type Notifi
 import type { EventRecord, JobRun, Payload } from '../../domain/types.ts';
 import { DELIVERY_STATES, type Delivery, type DeliveryState, type NotificationStore } from '../../ports/notifications.ts';
 import type { EventQuery } from '../../ports/store.ts';
+import { timeoutSignal } from '../timeout-signal.ts';
 import { wants, type NotifyFile, type Webhook } from './config.ts';
 
 export const SIGNATURE_HEADER = 'x-release-controller-signature';
@@ -378,7 +379,7 @@ export class Deliverer {
       'x-release-controller-event': d.type,
     };
     if (w.secret !== undefined) headers[SIGNATURE_HEADER] = signBody(w.secret, d.body);
-    const signal = AbortSignal.any([this.aborter.signal, AbortSignal.timeout(this.o.timeoutMs ?? DEFAULT_TIMEOUT_MS)]);
+    const signal = timeoutSignal(this.o.timeoutMs ?? DEFAULT_TIMEOUT_MS, this.aborter.signal);
     let res: Response;
     try {
       res = await fetch(w.url, { method: 'POST', headers, body: d.body, redirect: 'manual', signal });
@@ -457,7 +458,8 @@ async function readSome(res: Response, max: number): Promise<string> {
       n += value.byteLength;
     }
   } finally {
-    await reader.cancel().catch(() => undefined);
+    // not awaited: the request's signal ends the body either way, and a close must never wait on a peer
+    void reader.cancel().catch(() => undefined);
   }
   return Buffer.concat(chunks).subarray(0, max).toString('utf8');
 }

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { parseChallenge, type AuthMap } from './auth.ts';
 import { DIGEST } from './reference.ts';
+import { timeoutSignal } from '../timeout-signal.ts';
 
 export const MEDIA = {
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
@@ -318,7 +319,7 @@ export class RegistryClient {
       else if (creds && this.basicHosts.has(r.host)) headers.Authorization = basic(creds.username, creds.password);
       let res: Response;
       try {
-        res = await fetch(url, { method: r.method, headers, body: r.body ? new Uint8Array(r.body) : undefined, redirect: 'follow', signal: AbortSignal.timeout(this.timeoutMs) });
+        res = await fetch(url, { method: r.method, headers, body: r.body ? new Uint8Array(r.body) : undefined, redirect: 'follow', signal: timeoutSignal(this.timeoutMs) });
       } catch (e) {
         const err = e as Error;
         const why = err.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : `${err.message}${(err.cause as Error | undefined)?.message ? ` (${(err.cause as Error).message})` : ''}`;
@@ -368,7 +369,7 @@ export class RegistryClient {
     if (creds) headers.Authorization = basic(creds.username, creds.password);
     let res: Response;
     try {
-      res = await fetch(u, { headers, signal: AbortSignal.timeout(this.timeoutMs) });
+      res = await fetch(u, { headers, signal: timeoutSignal(this.timeoutMs) });
     } catch (e) {
       throw new RegistryError(`registry ${r.host}, repository ${r.repository}: token server ${u.host} unreachable: ${(e as Error).message}`, r.host, r.repository, 0);
     }
