@@ -238,7 +238,7 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   if (o.watch !== false) reloader.watch();
   const addr = app.server.address();
   const url = typeof addr === 'object' && addr ? `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${addr.port}` : `http://${o.host}:${o.port}`;
-  log.info(`release-controller listening on ${url} (${loaded.streams.length} streams, data in ${data})`);
+  log.info({ runtime: process.env.RELEASE_CONTROLLER_RUNTIME ?? 'sources' }, `release-controller listening on ${url} (${loaded.streams.length} streams, data in ${data})`);
   // before the first reconcile pass: a new webhook's cursor is the end of the events as they are now
   if (store.notifications) {
     deliverer = new Deliverer({
