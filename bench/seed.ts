@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { ReleaseConfigSchema, type ReleaseConfig, type ReleaseVerification } from '../src/domain/config/schema.ts';
 import { inputHash } from '../src/domain/lifecycle.ts';
-import { withAnnotations } from '../src/domain/plan.ts';
+import { DEFAULT_AGGREGATOR_JOB, withAnnotations } from '../src/domain/plan.ts';
 import { emptyQEStatus } from '../src/domain/qe.ts';
-import { releaseTagName, rfc3339, runName } from '../src/domain/tagname.ts';
+import { aggregatorRunName, releaseTagName, rfc3339, runName } from '../src/domain/tagname.ts';
 import type { JobRun, Payload, StreamRecord } from '../src/domain/types.ts';
 import type { Change, Store } from '../src/ports/store.ts';
 
@@ -14,6 +14,12 @@ const fixture = JSON.parse(readFileSync(new URL('../test/fixtures/openshift-rele
 export interface SeedOptions {
   streams: number;
   payloads: number;
+  /**
+   * `lean`: 40 plain entries (~40 runs per payload, the 800k default); `real`: a real nightly's mix
+   * of ~100 runs per payload — blocking, informing, upgrade and QE entries, aggregated entries with
+   * their analysis runs and aggregator, and retried attempts (the 2M scale)
+   */
+  mix?: 'lean' | 'real';
   /** open (still deciding) payloads per stream; each waits for exactly one pending run */
   open: number;
 }
@@ -45,16 +51,24 @@ export function streamNames(n: number): string[] {
   return out;
 }
 
-/** 40 verify entries shaped like the 5.1 nightly's (35 CI + 5 QE for QE streams). */
-export function benchConfig(name: string, withQE: boolean): ReleaseConfig {
-  const entries = Object.entries(fixture.verify as Record<string, ReleaseVerification>)
-    .filter(([, v]) => !v.disabled && !v.aggregatedProwJob && !v.upgradeFromRelease)
-    .slice(0, 40);
+/**
+ * Verify entries shaped like the 5.1 nightly's. Lean: 40 plain ones (35 CI + 5 QE for QE streams).
+ * Real: its 60 first plain entries (blocking, informing, upgrade; the last 5 QE for QE streams)
+ * and 4 aggregated entries of 7 analysis runs each — with retries, ~100 runs per payload.
+ */
+export function benchConfig(name: string, withQE: boolean, mix: 'lean' | 'real' = 'lean'): ReleaseConfig {
+  const all = Object.entries(fixture.verify as Record<string, ReleaseVerification>).filter(([, v]) => !v.disabled && !v.upgradeFromRelease);
+  const plain = all.filter(([, v]) => !v.aggregatedProwJob).slice(0, mix === 'real' ? 60 : 40);
   const verify: Record<string, ReleaseVerification> = {};
-  entries.forEach(([k, v], i) => {
-    const qe = withQE && i >= 35;
+  plain.forEach(([k, v], i) => {
+    const qe = withQE && i >= plain.length - 5;
     verify[qe ? `qe-${k}` : k] = { prowJob: v.prowJob, optional: qe ? false : i % 4 !== 0 ? true : undefined, maxRetries: v.maxRetries, qe: qe || undefined, upgrade: v.upgrade };
   });
+  if (mix === 'real') {
+    for (const [k, v] of all.filter(([, x]) => x.aggregatedProwJob).slice(0, 4)) {
+      verify[k] = { prowJob: v.prowJob, maxRetries: v.maxRetries, upgrade: v.upgrade, aggregatedProwJob: { analysisJobCount: 7 } };
+    }
+  }
   return ReleaseConfigSchema.parse({
     name,
     to: 'release',
@@ -68,11 +82,11 @@ export function benchConfig(name: string, withQE: boolean): ReleaseConfig {
   });
 }
 
-function run(p: Payload, name: string, v: ReleaseVerification, state: JobRun['state'], at: string, attempt = 0): JobRun {
-  const id = runName(p.tag, name, attempt);
+function run(p: Payload, name: string, v: ReleaseVerification, state: JobRun['state'], at: string, attempt = 0, as?: { id: string; kind: JobRun['kind']; jobName?: string }): JobRun {
+  const id = as?.id ?? runName(p.tag, name, attempt);
   return {
-    id, stream: p.stream, tag: p.tag, verifyName: name, jobName: v.prowJob?.name ?? name,
-    kind: v.qe ? 'qe' : v.upgrade ? 'upgrade' : v.optional ? 'informing' : 'blocking', attempt, generation: 0, state,
+    id, stream: p.stream, tag: p.tag, verifyName: name, jobName: as?.jobName ?? v.prowJob?.name ?? name,
+    kind: as?.kind ?? (v.qe ? 'qe' : v.upgrade ? 'upgrade' : v.optional ? 'informing' : 'blocking'), attempt, generation: 0, state,
     url: `/logs/${id}`, upgradeFrom: '', upgradeFromPullSpec: '', createdAt: at, startedAt: at,
     finishedAt: state === 'Pending' ? null : at, reason: state === 'Failed' ? 'exit code 1' : '', logPath: '',
   };
@@ -87,7 +101,7 @@ export async function seed(store: Store, o: SeedOptions, start = Date.now() - 86
   let payloads = 0;
   for (let s = 0; s < names.length; s++) {
     const withQE = s % 2 === 0;
-    const config = benchConfig(names[s], withQE);
+    const config = benchConfig(names[s], withQE, o.mix);
     const rec: StreamRecord = { name: config.name, config, sourceFile: `${config.name}.json`, input: config.name, errors: [], warnings: [], locked: false };
     streams.push(rec);
     const changes: Change[] = [{ kind: 'putStream', stream: rec }];
@@ -118,6 +132,14 @@ export async function seed(store: Store, o: SeedOptions, start = Date.now() - 86
           const r = run(p, name, v, 'Pending', at);
           pendingId = r.id;
           prs.push(r);
+        } else if (v.aggregatedProwJob) {
+          // analysis runs, then the aggregator that judges them (the entry's result)
+          for (let a = 0; a < (v.aggregatedProwJob.analysisJobCount ?? 0); a++) prs.push(run(p, name, v, 'Succeeded', at, 0, { id: runName(p.tag, name, 0, `analysis-${a}`), kind: 'analysis' }));
+          prs.push(run(p, name, v, 'Succeeded', at, 0, { id: aggregatorRunName(p.tag, name, 0), kind: 'aggregator', jobName: DEFAULT_AGGREGATOR_JOB }));
+        } else if (o.mix === 'real' && !v.qe && v.maxRetries && (i + k) % 9 === 0) {
+          // a flaky entry: failed once, passed on its retry
+          prs.push(run(p, name, v, 'Failed', at, 0));
+          prs.push(run(p, name, v, rejected && k === 0 ? 'Failed' : 'Succeeded', at, 1));
         } else prs.push(run(p, name, v, rejected && k === 0 ? 'Failed' : 'Succeeded', at));
       });
       if (withQE) {

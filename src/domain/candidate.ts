@@ -71,17 +71,35 @@ export function nextVersion(view: WorldView, streamName: string): { name: string
   return null;
 }
 
-export function findCandidate(view: WorldView, streamName: string): Candidate | null {
+export interface CandidateItem extends Candidate {
+  /** the candidate's creation time (RFC 3339, UTC, whole seconds) */
+  creationTime: string;
+  payload: Payload;
+}
+
+/**
+ * Every candidate of a stream, newest first (upstream's candidate list, §6.7): `next` null when
+ * no next version could be determined (upstream's `"items": null`), else the qualifying tags
+ * (possibly none).
+ */
+export function findCandidates(view: WorldView, streamName: string): { next: { name: string; promotedAt: string } | null; items: CandidateItem[] } {
   const rec = view.stream(streamName);
-  if (!rec) return null;
-  const next = nextVersion(view, streamName);
-  if (!next) return null;
+  const next = rec ? nextVersion(view, streamName) : null;
+  if (!rec || !next) return { next: null, items: [] };
   const wantQE = qeEntries(rec.config).length > 0;
-  const best = view
+  const items = view
     .payloads(streamName)
     .filter((p) => (wantQE ? isQEAccepted(p) : p.phase === 'Accepted') && p.createdAt > next.promotedAt)
-    .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))[0];
+    .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))
+    .map((p) => {
+      const upgradeFrom = goodUpgradeSources(view.upgradesInto(p.tag));
+      return { fromTag: p.tag, name: next.name, ...(upgradeFrom.length ? { upgradeFrom } : {}), creationTime: p.createdAt, payload: p };
+    });
+  return { next, items };
+}
+
+export function findCandidate(view: WorldView, streamName: string): Candidate | null {
+  const best = findCandidates(view, streamName).items[0];
   if (!best) return null;
-  const upgradeFrom = goodUpgradeSources(view.upgradesInto(best.tag));
-  return { fromTag: best.tag, name: next.name, ...(upgradeFrom.length ? { upgradeFrom } : {}) };
+  return { fromTag: best.fromTag, name: best.name, ...(best.upgradeFrom ? { upgradeFrom: best.upgradeFrom } : {}) };
 }

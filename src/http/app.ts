@@ -7,6 +7,7 @@ import { ChangelogService } from '../controller/changelog.ts';
 import { OperationError, releaseConfigProblems, type ConfigFileProblem, type Operations } from '../controller/operations.ts';
 import { changelogRoutes } from './api/changelog.ts';
 import { eventRoutes, type EventRouteOptions } from './api/events.ts';
+import { graphRoutes } from './api/graph.ts';
 import { notificationRoutes, type NotificationsSource } from './api/notifications.ts';
 import { sendJson, type ApiContext } from './api/shared.ts';
 import { releaseTagRoutes } from './api/releasetag.ts';
@@ -129,6 +130,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   streamRoutes(app, reg, ctx);
   changelogRoutes(app, reg, ctx);
   releaseTagRoutes(app, reg, ctx);
+  graphRoutes(app, reg, ctx);
   writeRoutes(app, reg, ctx, auth, o.resolvePullSpec);
   leverRoutes(app, reg, ctx, auth);
   if (o.notifications) notificationRoutes(app, reg, o.notifications, auth);

@@ -16,6 +16,7 @@ import { HttpError } from '../errors.ts';
 import { h } from './html.ts';
 import { renderNotificationsPage } from './notifications.ts';
 import { serveLog, type LogOptions } from './logs.ts';
+import { candidatesJson, renderCandidatesPage } from './candidates.ts';
 import { renderOverview, type SummaryCache } from './overview.ts';
 import { previousPayload, renderReleasePage } from './release.ts';
 import { filterPayloads, parseStreamQuery, renderStreamPage, type StreamQuery } from './stream.ts';
@@ -125,6 +126,18 @@ export function createPages(ops: Operations, opts: PagesOptions = {}): (app: Fas
       if (!rec || rec.config.endOfLife) return sendHtml(reply, 404, notFoundPage(`Release stream ${req.params.release} does not exist${rec ? ' (end of life)' : ''}.`));
       const q = parseStreamQuery(req.query ?? {});
       return sendHtml(reply, 200, renderStreamPage({ state, summaries, filtered, artifactsUrl: opts.artifactsUrl, configProblems: problems() }, rec, q, now()));
+    });
+
+    // upstream §6.7: ?format=json is upstream's candidate list (no Content-Type set upstream: Go sniffs text/plain)
+    app.get<{ Params: { release: string }; Querystring: Record<string, unknown> }>('/releasestream/:release/candidates', (req, reply) => {
+      const rec = state.stream(req.params.release);
+      const json = req.query?.format === 'json';
+      if (!rec) {
+        if (json) return reply.code(404).type('text/plain; charset=utf-8').send('no release configuration exists with the requested name\n');
+        return sendHtml(reply, 404, notFoundPage(`Release stream ${req.params.release} does not exist.`));
+      }
+      if (json) return reply.type('text/plain; charset=utf-8').header('x-content-type-options', 'nosniff').send(candidatesJson(state, rec.name));
+      return sendHtml(reply, 200, renderCandidatesPage(state, rec));
     });
 
     app.get<{ Params: { release: string; tag: string }; Querystring: Record<string, unknown> }>('/releasestream/:release/release/:tag', async (req, reply) => {

@@ -8,6 +8,7 @@ import { own } from '../../domain/own.ts';
 import { evaluateGate, qeGate, qeJobNames, qeRunsOf, qeStatuses, qeTimeoutMs } from '../../domain/qe.ts';
 import type { EventRecord, JobRun, Payload, StreamRecord, UpgradeResult, Waiver } from '../../domain/types.ts';
 import { summarizeUpgrades, type UpgradeHistory } from '../../domain/upgrade.ts';
+import { declaredSourcesOnly, untestedUpgradesBox } from './upgrades.ts';
 import { ciStatuses, decidingRuns, isInterrupted, type EntryCondition, type EntryStatus } from '../../domain/verification.ts';
 import { compareTagsDescending } from '../../domain/version.ts';
 import { logHref, releaseHref, streamHref } from './cells.ts';
@@ -325,10 +326,11 @@ function historyLine(h0: UpgradeHistory, other: string, self: string, direction:
 }
 
 function upgradesSection(state: State, p: Payload): Safe {
-  const into = summarizeUpgrades(state.upgradesInto(p.tag) as UpgradeResult[], (r) => r.from).sort((a, b) => compareTagsDescending(a.From, b.From));
+  const tested = summarizeUpgrades(state.upgradesInto(p.tag) as UpgradeResult[], (r) => r.from).sort((a, b) => compareTagsDescending(a.From, b.From));
+  const into = declaredSourcesOnly(p, tested);
   const out = summarizeUpgrades(state.upgradesOutOf(p.tag) as UpgradeResult[], (r) => r.to).sort((a, b) => compareTagsDescending(a.To, b.To));
   return h`<section class="card" data-live="upgrades" id="upgrades"><h2>Upgrades</h2>
-<h3>Upgrades from</h3>${into.length ? h`<ul>${into.map((x) => historyLine(x, x.From, p.tag, 'from'))}</ul>` : h`<p class="muted">No upgrade into this release has run.</p>`}
+<h3>Upgrades from</h3>${untestedUpgradesBox(p, tested)}${into.length ? h`<ul>${into.map((x) => historyLine(x, x.From, p.tag, 'from'))}</ul>` : h`<p class="muted">No upgrade into this release has run.</p>`}
 <h3>Upgrades to</h3>${out.length ? h`<ul>${out.map((x) => historyLine(x, x.To, p.tag, 'to'))}</ul>` : h`<p class="muted">No upgrade from this release has run.</p>`}
 </section>`;
 }

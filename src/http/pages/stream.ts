@@ -1,6 +1,7 @@
 // `/releasestream/:name` — the stream's tags, filterable by phase and QE state, 50 rows a page.
 import type { ConfigFileProblem } from '../../controller/operations.ts';
 import type { State } from '../../controller/state.ts';
+import { isStable } from '../../domain/config/schema.ts';
 import { isQEAccepted } from '../../domain/judging.ts';
 import { PHASES, QE_STATES, type Payload, type StreamRecord } from '../../domain/types.ts';
 import { describeStream, failuresCell, nameCell, releaseHref, startedCell, streamHref, summaryLine } from './cells.ts';
@@ -9,6 +10,7 @@ import { PHASE_LABELS, QE_LABELS, phaseLabel, qeLabel } from './labels.ts';
 import { checkAlerts } from './dashboards.ts';
 import { configProblemsBanner, layout } from './layout.ts';
 import { streamLevers } from './levers.ts';
+import { upgradeLanes, upgradesCells, upgradesHeader } from './upgrades.ts';
 import type { SummaryCache } from './overview.ts';
 
 export const PAGE_SIZE = 50;
@@ -81,14 +83,15 @@ export function shortPullSpec(pull: string): string {
   return at >= 0 ? `${repo}@sha256:${pull.slice(at + 8, at + 20)}` : repo;
 }
 
-export function streamRow(state: State, rec: StreamRecord, p: Payload, now: number, artifactsUrl?: string): Safe {
+/** `extra`: cells appended to the row (the upgrade lanes). */
+export function streamRow(state: State, rec: StreamRecord, p: Payload, now: number, artifactsUrl?: string, extra?: Safe): Safe {
   const api = `/api/v1/releasestream/${seg(p.stream)}/release/${seg(p.tag)}`;
   const links: Safe[] = [];
   if (p.phase !== 'Pending') links.push(link(releaseHref(p.stream, p.tag), 'details'));
   links.push(link(api, 'JSON'));
   if (artifactsUrl && p.phase !== 'Pending' && p.phase !== 'Failed') links.push(link(`${artifactsUrl.replace(/\/+$/, '')}/${seg(p.tag)}`, 'download'));
   const pull = p.pullSpec ? h`<code title="${p.pullSpec}">${shortPullSpec(p.pullSpec)}</code>` : h`<span class="muted">—</span>`;
-  return h`<tr data-tag="${p.tag}" data-stream="${p.stream}"><td class="name">${nameCell(p)}</td><td>${phaseLabel(p)}</td><td>${qeLabel(p)}</td><td class="time">${startedCell(p, now)}</td><td class="pull">${pull}</td><td class="failures">${failuresCell(rec.config, p, state)}</td><td class="links small">${join(links, ' · ')}</td></tr>`;
+  return h`<tr data-tag="${p.tag}" data-stream="${p.stream}"><td class="name">${nameCell(p)}</td><td>${phaseLabel(p)}</td><td>${qeLabel(p)}</td><td class="time">${startedCell(p, now)}</td><td class="pull">${pull}</td><td class="failures">${failuresCell(rec.config, p, state)}</td><td class="links small">${join(links, ' · ')}</td>${extra ?? ''}</tr>`;
 }
 
 function select(name: string, label: string, current: string, options: [string, string][]): Safe {
@@ -122,13 +125,15 @@ export function renderStreamPage(deps: StreamPageDeps, rec: StreamRecord, q: Str
   const list = deps.filtered(rec, q);
   const s = paginate(list, q.page);
   const filtered = !!(q.phase || q.qe);
+  // upstream draws upgrade lanes for integration streams only
+  const lanes = isStable(rec.config) ? null : upgradeLanes(state, rec.name, s.rows.map((p) => p.tag));
   const errors = rec.errors.length ? h`<div class="box danger" role="alert"><strong>Configuration errors (stream not reconciled):</strong> ${join(rec.errors, '; ')}</div>` : '';
   const table = s.rows.length
-    ? h`<div class="table-wrap"><table id="tags"><thead><tr><th scope="col">Name</th><th scope="col">Phase</th><th scope="col">QE</th><th scope="col">Created</th><th scope="col" class="pull">Pull spec</th><th scope="col" title="Tests that failed or are still pending">Failures</th><th scope="col" class="links">Links</th></tr></thead><tbody>${s.rows.map((p) =>
-        streamRow(state, rec, p, now, deps.artifactsUrl),
+    ? h`<div class="table-wrap"><table id="tags"><thead><tr><th scope="col">Name</th><th scope="col">Phase</th><th scope="col">QE</th><th scope="col">Created</th><th scope="col" class="pull">Pull spec</th><th scope="col" title="Tests that failed or are still pending">Failures</th><th scope="col" class="links">Links</th>${lanes ? upgradesHeader(lanes) : ''}</tr></thead><tbody>${s.rows.map((p, i) =>
+        streamRow(state, rec, p, now, deps.artifactsUrl, lanes ? upgradesCells(lanes, i) : undefined),
       )}</tbody></table></div>`
     : h`<p class="muted">${filtered ? 'No payloads match these filters.' : 'No payloads yet.'}</p>`;
-  const body = h`<div class="crumbs"><a href="/">Back to index</a></div>
+  const body = h`<div class="crumbs"><a href="/">Back to index</a>${lanes ? h` | ${link(`${streamHref(rec.name)}/candidates`, 'Promotion candidates')}` : ''}</div>
 <h1>${rec.name}</h1>
 ${streamLevers(state, rec, now)}
 <div class="message">${describeStream(rec)}</div>

@@ -1,5 +1,6 @@
 // The console stylesheet, served as /static/console.css (no CDN: the console works offline).
 import { JOB_LABELS, PHASE_LABELS, QE_LABELS, type LabelStyle } from './labels.ts';
+import { UPGRADE_LANES_CSS } from './upgrades.ts';
 
 function labelRules(prefix: string, m: Record<string, LabelStyle>): string {
   const seen = new Set<string>();
@@ -120,4 +121,4 @@ dialog menu{display:flex;justify-content:flex-end;gap:.5rem;padding:0;margin:.8r
 @media (max-width:760px){td.pull,th.pull,td.links,th.links{display:none}}
 `;
 
-export const CONSOLE_CSS = BASE;
+export const CONSOLE_CSS = BASE + UPGRADE_LANES_CSS;
