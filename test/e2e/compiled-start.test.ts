@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { cleanup, tempDir } from '../helpers/harness.ts';
+import { cleanup, tempDir, waitFor } from '../helpers/harness.ts';
 import { startServe } from '../helpers/serve-proc.ts';
 
 const ROOT = resolve('.');
@@ -37,8 +37,7 @@ test('serve runs the compiled build when it is current: same console, same API',
   const proc = await startServe(args(dir), 60_000, { RELEASE_CONTROLLER_SOURCES: '' });
   try {
     assert.match(proc.output(), /"runtime":"compiled"/);
-    const ready = await fetch(`${proc.url}/readyz`);
-    assert.equal(ready.status, 200, await ready.text());
+    await waitFor('ready', async () => (await fetch(`${proc.url}/readyz`)).status === 200);
     const js = await fetch(`${proc.url}/static/console.js`);
     assert.equal(js.status, 200);
     assert.equal(await js.text(), readFileSync('src/http/pages/static/console.js', 'utf8'), 'the console script is copied beside the compiled pages');
@@ -61,7 +60,7 @@ test('a build older than the sources is not run: the command falls back to the s
     const proc = await startServe(args(dir), 60_000, { RELEASE_CONTROLLER_SOURCES: '' });
     try {
       assert.match(proc.output(), /"runtime":"sources"/);
-      assert.equal((await fetch(`${proc.url}/readyz`)).status, 200);
+      await waitFor('ready', async () => (await fetch(`${proc.url}/readyz`)).status === 200);
     } finally {
       proc.child.kill('SIGTERM');
       await proc.exited;

@@ -310,7 +310,10 @@ test(`kill loop: ${KILLS} SIGKILLs of serve at random moments lose no result and
         for (const s of Object.values(STREAMS)) {
           const l = await api(proc!, 'GET', `/api/v1/releasestream/${s.name}/tags`, null);
           const tags = l && l.status === 200 ? ((JSON.parse(l.text) as Tags).tags ?? []) : null;
-          if (!tags || tags.some((t) => t.phase === 'Pending' || t.phase === 'Ready' || t.qePhase === 'QEPending' || t.qePhase === 'QERunning')) return null;
+          if (!tags) return null;
+          const open = tags.filter((t) => t.phase === 'Pending' || t.phase === 'Ready' || t.qePhase === 'QEPending' || t.qePhase === 'QERunning');
+          // thrown, not returned: a timeout then names what is still undecided
+          if (open.length) throw new Error(`still undecided in ${s.name}: ${open.map((t) => `${t.name} ${t.phase}/${t.qePhase ?? '-'}`).join(', ')}`);
         }
         return true;
       },
