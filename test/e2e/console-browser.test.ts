@@ -4,15 +4,14 @@
 // and that a hostile stream message stays text.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { CHROMIUM, SHOTS, launchBrowser, watchPage } from '../helpers/browser.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { createPages } from '../../src/http/pages/index.ts';
 import { cleanup, config, pullSpec, startHarness, tempDir, waitFor, writeScripts, type Harness } from '../helpers/harness.ts';
 
-const SHOTS = join(process.cwd(), 'test-output', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
 const QE_TOKEN = 'qe-token-0123456789abcdef';
 const CI_TOKEN = 'ci-token-0123456789abcdef';
 const XSS = `<script>alert('xss')</script><img src=x onerror="alert('img')">`;
@@ -80,18 +79,11 @@ jobs:
     await c.setInputTags('4.19', { cli: pullSpec('cli') }, 'test');
     const ciPayload = await waitFor('ci payload accepted, flaky job failed', () => c.state.payloads(ci.name).find((p) => p.phase === 'Accepted' && c.state.runs(ci.name, p.tag).some((r) => r.verifyName === 'e2e-flaky' && r.state === 'Failed')), 30_000);
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await launchBrowser();
     const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 } });
     const dialogs: string[] = [];
     const errors: string[] = [];
-    const watch = (page: Page) => {
-      page.on('dialog', (d) => {
-        dialogs.push(d.message());
-        void d.dismiss();
-      });
-      page.on('pageerror', (e) => errors.push(e.message));
-    };
-    mkdirSync(SHOTS, { recursive: true });
+    const watch = (page: Page) => watchPage(page, dialogs, errors);
 
     // ---- overview
     const page = await ctx.newPage();

@@ -4,16 +4,15 @@
 // Every user-controlled string here (check names, parent names, inconsistency messages) is hostile
 // markup that must stay text.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { CHROMIUM, SHOTS, launchBrowser, watchPage } from '../helpers/browser.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { createPages } from '../../src/http/pages/index.ts';
 import { cleanup, config, pullSpec, startHarness, tempDir, waitFor, writeScripts, type Harness } from '../helpers/harness.ts';
 
-const SHOTS = join(process.cwd(), 'test-output', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
 const CHECK = `<b>images</b> match <img src=x onerror="alert('check')">`;
 const PARENT_GONE = `nope<script>alert('parent')</script>`;
 const INCONSISTENT = `<script>alert('msg')</script> built from another commit`;
@@ -66,16 +65,10 @@ jobs:
       return c.state.payloads(ci.name).length === 2 && p.phase === 'Accepted' && c.state.upgradesInto(p.tag).some((u) => u.state === 'Succeeded') ? p : undefined;
     }, 30_000);
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    browser = await launchBrowser();
     const dialogs: string[] = [];
     const errors: string[] = [];
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
-    page.on('pageerror', (e) => errors.push(e.message));
-    mkdirSync(SHOTS, { recursive: true });
+    const page = watchPage(await browser.newPage({ viewport: { width: 1360, height: 900 } }), dialogs, errors);
 
     // ---- the dashboard, reached from the site navigation
     await page.goto(base + '/');

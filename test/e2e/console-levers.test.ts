@@ -4,15 +4,14 @@
 // "why" lines say why no payload starts and why a payload is not accepted yet; unlock and prune.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { CHROMIUM, SHOTS, launchBrowser } from '../helpers/browser.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { createPages } from '../../src/http/pages/index.ts';
 import { cleanup, config, pullSpec, startHarness, tempDir, waitFor, writeScripts, type Harness } from '../helpers/harness.ts';
 
-const SHOTS = join(process.cwd(), 'test-output', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 
 test('console levers in a browser: Lock, Keep, why lines, Unlock and Prune by a signed-in admin', { skip: !existsSync(CHROMIUM) && 'chromium not installed' }, async () => {
@@ -36,11 +35,10 @@ test('console levers in a browser: Lock, Keep, why lines, Unlock and Prune by a 
     await c.setInputTags(input, { cli: pullSpec('cli') }, 'test');
     const p1 = await waitFor('payload 1 Ready with its job running', () => c.state.payloads(stream.name).find((p) => p.phase === 'Ready' && c.state.runs(stream.name, p.tag).some((r) => r.state === 'Pending')), 30_000);
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await launchBrowser();
     const page: Page = await (await browser.newContext({ viewport: { width: 1360, height: 900 } })).newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    mkdirSync(SHOTS, { recursive: true });
     const act = async (selector: string, reason: string) => {
       await page.locator(selector).click();
       await page.locator('#action-dialog[open]').waitFor();

@@ -3,10 +3,11 @@
 // real SQLite store plus upgrades between nightlies and a promoted 4.16 release whose declared
 // `previous` list carries hostile markup (it must stay text).
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { CHROMIUM, SHOTS, launchBrowser, watchPage } from '../helpers/browser.ts';
 import { AnnotationFromTag } from '../../src/domain/candidate.ts';
 import { AnnotationPrevious } from '../../src/domain/graph.ts';
 import { emptyQEStatus } from '../../src/domain/qe.ts';
@@ -17,8 +18,6 @@ import type { Store } from '../../src/ports/store.ts';
 import { NIGHTLY, ReadOps, STABLE, T, seedStore } from '../helpers/api-seed.ts';
 import { cleanup, tempDir } from '../helpers/harness.ts';
 
-const SHOTS = join(process.cwd(), 'test-output', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
 const HOSTILE = `<img src=x onerror="alert('prev')">`;
 
 const up = (from: string, to: string, state: UpgradeResult['state'], id: string): UpgradeResult => ({ from, to, state, url: `https://prow.example/lanes/${id}`, runId: `lanes-${id}` });
@@ -48,16 +47,10 @@ test('upgrade lanes, untested upgrades and promotion candidates in a browser', {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-    const page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
+    browser = await launchBrowser();
     const dialogs: string[] = [];
     const errors: string[] = [];
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
-    page.on('pageerror', (e) => errors.push(e.message));
-    mkdirSync(SHOTS, { recursive: true });
+    const page = watchPage(await browser.newPage({ viewport: { width: 1500, height: 900 } }), dialogs, errors);
 
     // --- stream page: lanes ---
     await page.goto(`${base}/releasestream/${NIGHTLY}`);
