@@ -265,6 +265,20 @@ export function buildProgram(): Command {
     .action(async (stream: string, o, cmd: Command) =>
       guard(() => write(clientOptions(cmd), `${streamPath(stream)}/poke`, { reason: o.reason }, (j) => `${stream}: created ${(j as { name: string }).name}`, out)),
     );
+  withClient(program.command('promote'))
+    .description('promote an Accepted (and QE accepted) payload into a Stable stream as a named release (role admin)')
+    .argument('<stable>', 'the Stable stream, e.g. 4-stable')
+    .argument('<version>', 'the release name, a semantic version, e.g. 4.16.3')
+    .requiredOption('--from <stream/tag>', 'the payload to promote')
+    .requiredOption('--reason <text>', 'why (recorded in the audit trail)')
+    .option('--previous <versions>', 'comma-separated versions it also upgrades from (beyond those its source was tested from)')
+    .option('--force', 'promote although the source is not Accepted and QE accepted (audited)')
+    .action(async (stable: string, version: string, o, cmd: Command) => {
+      const body: Record<string, unknown> = { from: o.from, reason: o.reason };
+      if (o.force) body.force = true;
+      if (o.previous) body.previous = String(o.previous).split(',').map((v) => v.trim()).filter(Boolean);
+      return guard(() => write(clientOptions(cmd), releasePath(stable, version), body, (j) => `${stable}: ${(j as { name: string }).name} created from ${o.from as string} (${(j as { phase: string }).phase})`, out, 'PUT'));
+    });
   withClient(program.command('prune'))
     .description('remove a payload that is not kept, with its runs, logs and manifests (role admin)')
     .argument('<stream>')

@@ -1,11 +1,12 @@
 // The reconcile loop (DESIGN.md §3, STYLE.md): a keyed work queue with one key per release stream,
 // woken by input changes, job status changes, builds and timers. Each pass asks the domain for a
 // plan and applies it: store first (one transaction), then the in-memory view, then the executor.
-import { inputStreamOf, type ReleaseConfig } from '../domain/config/schema.ts';
+import { inputStreamOf, isStable, type ReleaseConfig } from '../domain/config/schema.ts';
+import { previousVersions } from '../domain/graph.ts';
 import { applyBuild, planStream, withAnnotations, type Plan } from '../domain/plan.ts';
 import { rfc3339 } from '../domain/tagname.ts';
 import type { EventRecord, JobRun, Payload, StreamRecord, UpgradeResult } from '../domain/types.ts';
-import { overridePhase, pinComponent, pokeStream, prunePayload, rerunQE, retryJob, setKeep, setLock, setQEVerdict, unpinComponent, updateInputTags, waiveJob, type OpChanges, type OpResult, type PinRequest } from '../domain/operations.ts';
+import { overridePhase, pinComponent, pokeStream, promoteRelease, prunePayload, rerunQE, retryJob, setKeep, setLock, setQEVerdict, unpinComponent, updateInputTags, waiveJob, type OpChanges, type OpResult, type PinRequest, type PromoteRequest } from '../domain/operations.ts';
 import type { PayloadBuilder } from '../ports/builder.ts';
 import { systemClock, type Clock } from '../ports/clock.ts';
 import type { JobExecutor, JobSpec, JobStatus } from '../ports/executor.ts';
@@ -422,7 +423,8 @@ export class Controller implements Operations {
   }
 
   private repositoryFor(c: ReleaseConfig): string {
-    return `${this.registry}/${c.to || 'release'}`;
+    // a Stable stream's input is itself (upstream): its releases go to its own repository
+    return `${this.registry}/${c.to || (isStable(c) ? c.name : 'release')}`;
   }
 
   private wakeInput(input: string): void {
@@ -588,7 +590,8 @@ export class Controller implements Operations {
     const rec = this.state.stream(stream);
     if (!p || !rec || p.phase !== 'Pending') return;
     this.building.add(tag);
-    const previous = this.state.payloads(stream).filter((x) => x.phase === 'Accepted').slice(0, 5).map((x) => x.tag);
+    // a promoted release declares the versions it upgrades from; a nightly its newest Accepted predecessors
+    const previous = isStable(rec.config) ? previousVersions(p) : this.state.payloads(stream).filter((x) => x.phase === 'Accepted').slice(0, 5).map((x) => x.tag);
     void this.builder
       .build({ stream, tag, repository: this.repositoryFor(rec.config), components: p.components, previous, createdAt: p.createdAt })
       .catch((e: Error) => ({ ok: false as const, reason: 'CreateReleaseFailed', message: e.message }))
@@ -791,6 +794,14 @@ export class Controller implements Operations {
       return pokeStream(this.state, { stream, reason, user, repository: rec ? this.repositoryFor(rec.config) : '' }, now);
     });
     return c?.payload?.tag ?? '';
+  }
+
+  /** promotes `req.from` into the Stable stream `req.stream` as `req.version` */
+  async promote(req: Omit<PromoteRequest, 'user' | 'repository'>, user: string): Promise<void> {
+    await this.operate((now) => {
+      const rec = this.state.stream(req.stream);
+      return promoteRelease(this.state, { ...req, user, repository: rec ? this.repositoryFor(rec.config) : '' }, now);
+    });
   }
 
   async prune(stream: string, tag: string, reason: string, user: string): Promise<void> {

@@ -54,6 +54,8 @@ export interface Operations {
   unpin(input: string, component: string, reason: string, user: string): Promise<void>;
   /** creates a payload of the stream now; resolves to its tag */
   poke(stream: string, reason: string, user: string): Promise<string>;
+  /** promotes a payload (`from`: `<stream>/<tag>`) into a Stable stream as release `version` */
+  promote(req: { stream: string; version: string; from: string; reason: string; force: boolean; previous: string[] }, user: string): Promise<void>;
   /** removes a payload that is not kept, with everything garbage collection removes */
   prune(stream: string, tag: string, reason: string, user: string): Promise<void>;
   listEvents(q: EventQuery): Promise<EventRecord[]>;

@@ -3,7 +3,10 @@
 // apply, or a refusal with the HTTP status and a message. The controller applies them inside the
 // same serialised section as reconcile passes.
 import { isStable, qeEntries } from './config/schema.ts';
-import { entryConditions, judgingConfig } from './judging.ts';
+import { AnnotationFromTag } from './candidate.ts';
+import { AnnotationPrevious } from './graph.ts';
+import { entryConditions, isQEAccepted, judgingConfig } from './judging.ts';
+import { compareVersions, parseStrict } from './version.ts';
 import { own } from './own.ts';
 import { emptyQEStatus, qeRunsOf, runningQERuns } from './qe.ts';
 import { aggregatorRunName, rfc3339, runName, safeJobName } from './tagname.ts';
@@ -471,3 +474,85 @@ export function prunePayload(view: WorldView, req: PayloadRequest, now: Date): O
   });
 }
 
+
+export interface PromoteRequest extends StreamRequest {
+  /** the new release's name in the Stable stream: a semantic version (4.16.3, 4.17.0-rc.1) */
+  version: string;
+  /** `<stream>/<tag>` of the payload to promote */
+  from: string;
+  /** promote although the source is not Accepted (and QE accepted where QE applies); audited */
+  force: boolean;
+  /** upgrade sources to declare beyond those the source was tested from */
+  previous: string[];
+  /** where the Stable stream's releases are pushed */
+  repository: string;
+}
+
+/** Why `p` may not be promoted, or null: Accepted, and QE accepted when QE applies to it. */
+export function promotionBlocker(view: WorldView, p: Payload): string | null {
+  const missing: string[] = [];
+  if (p.phase !== 'Accepted') missing.push(`it is ${p.phase}, not Accepted`);
+  const cfg = view.stream(p.stream)?.config;
+  const qeApplies = Boolean(p.qe.state) || (cfg ? qeEntries(cfg).length > 0 : false);
+  if (qeApplies && !isQEAccepted(p)) missing.push(`its QE verdict is ${p.qe.state || 'not given'}, not QEAccepted`);
+  return missing.length ? missing.join(' and ') : null;
+}
+
+/**
+ * The Stable versions a promoted release declares it can be upgraded from: every Stable release
+ * the source had a successful upgrade run from, plus the ones asked for; semver descending.
+ */
+export function promotedPrevious(view: WorldView, source: Payload, asked: readonly string[]): string[] {
+  const stable = new Set<string>();
+  for (const s of view.streams()) if (isStable(s.config)) for (const p of view.payloads(s.name)) stable.add(p.tag);
+  const tested = view.upgradesInto(source.tag).filter((r) => r.state === 'Succeeded' && stable.has(r.from)).map((r) => r.from);
+  const all = [...new Set([...tested, ...asked.map((v) => v.trim()).filter(Boolean)])];
+  return all.sort((a, b) => compareVersions(parseStrict(b)!, parseStrict(a)!));
+}
+
+/**
+ * Promote: a payload of an integration stream becomes a named release of a Stable stream (issue
+ * 16). The new release starts Pending with the source's components, records where it came from
+ * (AnnotationFromTag, the lineage the candidate logic reads) and which versions it upgrades from
+ * (AnnotationPrevious), and is built, verified by the Stable stream's `verify` and phased like
+ * any payload.
+ */
+export function promoteRelease(view: WorldView, req: PromoteRequest, now: Date): OpResult {
+  const rec = streamTarget(view, req);
+  if (isResult(rec)) return rec;
+  if (!isStable(rec.config)) return refuse('bad_request', `stream ${req.stream} is not a Stable stream ("as": "Stable"): its payloads are created from its input stream`);
+  if (rec.errors.length) return refuse('conflict', `stream ${req.stream} has configuration errors and is not reconciled: ${rec.errors.join('; ')}`);
+  if (rec.config.endOfLife) return refuse('conflict', `stream ${req.stream} is end of life`);
+  if (rec.locked) return refuse('conflict', `stream ${req.stream} is ${lockText(rec)}; unlock it first`);
+  const version = req.version.trim();
+  if (!parseStrict(version)) return refuse('bad_request', `version ${JSON.stringify(version)} is not a semantic version (e.g. 4.16.3, 4.17.0-rc.1)`);
+  const bad = req.previous.filter((v) => !parseStrict(v.trim()));
+  if (bad.length) return refuse('bad_request', `previous: ${bad.map((v) => JSON.stringify(v)).join(', ')} ${bad.length === 1 ? 'is not a semantic version' : 'are not semantic versions'}`);
+  if (view.payload(req.stream, version)) return refuse('conflict', `${version} already exists in stream ${req.stream}`);
+  const slash = req.from.indexOf('/');
+  if (slash <= 0 || slash === req.from.length - 1) return refuse('bad_request', `from must be <stream>/<tag>, got ${JSON.stringify(req.from)}`);
+  const fromStream = req.from.slice(0, slash);
+  const fromTag = req.from.slice(slash + 1);
+  if (!view.stream(fromStream)) return refuse('not_found', `unknown release stream ${fromStream}`);
+  const source = view.payload(fromStream, fromTag);
+  if (!source) return refuse('not_found', `unknown release tag ${fromTag} in stream ${fromStream}`);
+  if (fromStream === req.stream) return refuse('bad_request', `${fromTag} is already a release of ${req.stream}`);
+  const blocker = promotionBlocker(view, source);
+  if (blocker && !req.force) return refuse('conflict', `${req.from} cannot be promoted: ${blocker} (force with a reason to promote it anyway)`);
+  const reason = req.reason.trim();
+  const previous = promotedPrevious(view, source, req.previous);
+  const base = newPayload(rec.config, req.stream, [], source.inputHash, req.repository, now);
+  const annotations: Record<string, string> = { [AnnotationFromTag]: source.tag };
+  if (previous.length) annotations[AnnotationPrevious] = previous.join(',');
+  const p: Payload = { ...base, tag: version, pullSpec: `${req.repository}:${version}`, components: { ...source.components }, annotations };
+  const forced = blocker && req.force ? ` (forced: ${blocker})` : '';
+  return ok({
+    payload: p,
+    events: [
+      event(now, req.stream, version, 'ReleasePromoted', req.user, `${version} promoted from ${req.from}${forced}: ${reason}`, {
+        phase: 'Pending', from: req.from, fromTag: source.tag, previous, reason, force: Boolean(blocker && req.force), ...(blocker && req.force ? { overridden: blocker } : {}),
+      }),
+    ],
+    wake: [req.stream],
+  });
+}

@@ -369,6 +369,11 @@ function stageCreate(b: PlanBuilder, repository: string): void {
 }
 
 function stagePending(b: PlanBuilder, all: readonly Payload[]): void {
+  if (isStable(b.config)) {
+    // promoted releases are named by people: each one is built, none aborts another
+    for (const p of all) if (b.current(p).phase === 'Pending') b.plan.builds.push(p.tag);
+    return;
+  }
   for (const p of pendingToAbort(all)) {
     b.setPhase(p, 'Failed', 'Aborted', 'Multiple releases were found simultaneously running.');
   }

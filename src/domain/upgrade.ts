@@ -1,5 +1,6 @@
 // Upgrade source selection (upstream-behavior.md §4.7, §1.6) and upgrade-history summaries (§5.3).
 import { isStable, type ReleaseConfig, type UpgradeRelease } from './config/schema.ts';
+import { buildGraph } from './graph.ts';
 import type { Payload, UpgradeResult } from './types.ts';
 import { compareVersions, parseStrict, parseTolerant } from './version.ts';
 import type { WorldView } from './world.ts';
@@ -48,6 +49,33 @@ function candidateStreamName(config: ReleaseConfig, c: NonNullable<UpgradeReleas
   return `${c.version}.0-0.${c.stream}${suffix}`;
 }
 
+/**
+ * upgradeFromRelease.release: upstream asks the public update service for channel
+ * `<channel>-<major.minor>`; we answer from our own graph (the releases of our Stable streams, as
+ * /graph?channel=candidate-X.Y or fast-X.Y serves them: `candidate` offers Accepted and Ready
+ * releases, pre-releases included, every other channel Accepted general-availability ones). An
+ * `x.y.z` version must be one of them; an `x.y` version takes the highest in the channel. A
+ * version we do not have keeps the job waiting for its source.
+ */
+function resolveOfficial(view: WorldView, o: NonNullable<UpgradeRelease['release']>): SourceResult {
+  const want = parseTolerant(o.version);
+  if (!want) return { ok: false, error: `upgradeFromRelease.release: invalid version ${o.version}` };
+  const arch = o.architecture || 'amd64';
+  const minor = `${want.major}.${want.minor}`;
+  const name = o.channel.endsWith(`-${minor}`) ? o.channel : `${o.channel}-${minor}`;
+  const tier = o.channel.startsWith('candidate') ? 'candidate' : 'fast';
+  const graph = buildGraph(view, { kind: 'ours', name, tier, major: want.major, minor: want.minor }, arch);
+  const exact = /^\d+\.\d+\.\d+/.test(o.version.trim());
+  let best: { version: string; payload: string; v: NonNullable<ReturnType<typeof parseStrict>> } | undefined;
+  for (const n of graph.nodes) {
+    const v = parseStrict(n.version);
+    if (!v) continue;
+    if (exact ? n.version === o.version.trim() : !best || compareVersions(v, best.v) > 0) best = { version: n.version, payload: n.payload, v };
+  }
+  if (!best) return { ok: true, source: null, why: `official release ${o.version} (channel ${name}, ${arch}) is not a release of this deployment` };
+  return { ok: true, source: { tag: best.version, pullSpec: best.payload }, why: `official release from channel ${name}` };
+}
+
 export function resolveUpgradeRelease(view: WorldView, config: ReleaseConfig, r: UpgradeRelease): SourceResult {
   if (r.prerelease) {
     const lower = parseTolerant(r.prerelease.version_bounds.lower);
@@ -66,10 +94,7 @@ export function resolveUpgradeRelease(view: WorldView, config: ReleaseConfig, r:
     const rel = r.candidate.relative ?? 0;
     return src(list[rel], list[rel] ? `candidate from ${name}` : `candidate stream ${name} has ${list.length ? `only ${list.length}` : 'no'} Accepted release${list.length === 1 ? '' : 's'}${rel ? ` (relative ${rel})` : ''}`);
   }
-  if (r.release) {
-    // Official releases come from the public update service, which this deployment has no access to.
-    return { ok: true, source: null, why: 'official releases need the update service, which is not configured' };
-  }
+  if (r.release) return resolveOfficial(view, r.release);
   return { ok: false, error: 'upgradeRelease fields must be set: one of prerelease, candidate or release' };
 }
 

@@ -224,6 +224,9 @@ export class ReadOps implements Operations {
   async prune(): Promise<void> {
     this.refuse();
   }
+  async promote(): Promise<void> {
+    this.refuse();
+  }
   listEvents(q: EventQuery): Promise<EventRecord[]> {
     return this.store.listEvents(q);
   }

@@ -37,7 +37,7 @@ const rows: { name: string; raw: Obj; warns: string[] }[] = [
       verify: { up: { ...job(), upgrade: true, upgradeFromRelease: { release: { version: '4.15', channel: 'stable' } } } },
       periodic: { p: { ...job('p'), interval: '24h', upgrade: true, upgradeFromRelease: { release: { version: '4.15', channel: 'stable' } } } },
     }),
-    warns: ['verify.up.upgradeFromRelease.release: is parsed but its source is never found', 'periodic.p.upgradeFromRelease.release: is parsed but its source is never found'],
+    warns: ['verify.up.upgradeFromRelease.release: resolves only against the releases of this deployment', 'periodic.p.upgradeFromRelease.release: resolves only against the releases of this deployment'],
   },
   { name: 'candidate upgradeFromRelease is implemented', raw: base({ verify: { up: { ...job(), upgrade: true, upgradeFromRelease: { candidate: { stream: 'nightly', version: '4.15' } } } } }), warns: [] },
   { name: 'implemented fields do not warn', raw: base({ message: 'm', hide: true, mirrorPrefix: '4.16-art-latest', expires: '72h', maxUnreadyReleases: 1, minCreationIntervalSeconds: 60, check: { c: { consistentImages: { parent: '4.16.0-0.ci' } } }, publish: { t: { tagRef: { name: '4.16' } } } }), warns: [] },

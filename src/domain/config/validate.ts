@@ -161,7 +161,7 @@ const NOT_ACTED_ON = {
   upgrade: 'is parsed but not acted on: Stable-stream upgrade tests per platform are not run',
   qualifiers: 'is parsed but not acted on: release qualifiers (badges, Jira escalations) are not implemented',
   verifyIssues: 'is parsed but not acted on: the Jira automation (marking issues VERIFIED) is not implemented',
-  officialRelease: 'is parsed but its source is never found: official releases need the update service (Cincinnati), which this build does not query; the job waits for an upgrade source until role ci or admin waives it',
+  officialRelease: 'resolves only against the releases of this deployment\'s own Stable streams (the public update service, Cincinnati, is not queried): a version not promoted here keeps the job waiting for an upgrade source until role ci or admin waives it',
 } as const;
 
 function notActedOn(c: ReleaseConfig, warn: (path: string, reason: string) => void): void {

@@ -31,6 +31,14 @@ export const LeverBodies = {
     })
     .strict(),
   reason: z.object({ reason }).strict(),
+  promote: z
+    .object({
+      from: text(507).describe('<stream>/<tag> of the payload to promote'),
+      reason,
+      force: z.boolean({ invalid_type_error: 'must be true or false' }).optional().describe('promote although the source is not Accepted and QE accepted (audited)'),
+      previous: z.array(text(253), { invalid_type_error: 'must be a list of versions' }).max(500, 'must list at most 500 versions').optional().describe('further versions the release upgrades from'),
+    })
+    .strict(),
 };
 
 const STREAM_RESPONSES = { '400': 'invalid body', '401': 'no or invalid token', '403': 'token lacks the role', '404': 'unknown stream', '409': 'not allowed in the stream’s current state' };
@@ -140,6 +148,23 @@ export function leverRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiCo
       const tag = await ctx.ops.poke(name, body.reason, user(req));
       const p = state.payload(name, tag);
       if (!p) throw apiError(404, `release tag ${tag} was deleted`);
+      return sendJson(reply.code(201), tagObject(ctx, p));
+    },
+    auth.require('admin'),
+  );
+
+  reg.route(
+    app,
+    {
+      method: 'PUT', url: '/api/v1/releasestream/:release/release/:tag', summary: 'Promote a payload into a Stable stream as a named release (the tag is its semantic version): built, verified and phased like any payload', tag: 'writes', roles: ['admin'],
+      body: LeverBodies.promote, produces: 'application/json', responses: { '201': 'the new (Pending) release', ...STREAM_RESPONSES, '404': 'unknown stream or source payload' },
+    },
+    async (req, reply, body) => {
+      const name = param(req, 'release');
+      const version = param(req, 'tag');
+      await ctx.ops.promote({ stream: name, version, from: body.from, reason: body.reason, force: body.force ?? false, previous: body.previous ?? [] }, user(req));
+      const p = state.payload(name, version);
+      if (!p) throw apiError(404, `release ${version} was deleted`);
       return sendJson(reply.code(201), tagObject(ctx, p));
     },
     auth.require('admin'),
