@@ -5,6 +5,7 @@
 import { isQEAccepted } from './judging.ts';
 import { own } from './own.ts';
 import type { Payload } from './types.ts';
+import { compareVersions, parseTolerant } from './version.ts';
 
 export const APPROVAL_STATES = ['Accepted', 'Rejected'] as const;
 export type ApprovalState = (typeof APPROVAL_STATES)[number];
@@ -83,4 +84,20 @@ export function teamNameProblem(team: string): string | null {
   if (!TEAM_NAME.test(team)) return `team must be a lowercase name of letters, digits and '-' (at most 57 characters), got ${JSON.stringify(team)}`;
   if (RESERVED_TEAMS.includes(team)) return `${team} is a built-in role, not a team`;
   return null;
+}
+
+/**
+ * The approvals list's order, upstream's APITagsBySemVerName: tolerant semver descending (ties by
+ * name); when either name does not parse, the two compare by name, descending.
+ */
+export function sortApprovalTags<T>(items: readonly T[], name: (t: T) => string): T[] {
+  const keyed = items.map((item) => ({ item, n: name(item), v: parseTolerant(name(item)) }));
+  keyed.sort((x, y) => {
+    if (x.v && y.v) {
+      const c = compareVersions(y.v, x.v);
+      if (c !== 0) return c;
+    }
+    return x.n < y.n ? 1 : x.n > y.n ? -1 : 0;
+  });
+  return keyed.map((k) => k.item);
 }

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { State } from '../../src/controller/state.ts';
-import { isTeamApproved, teamApprovals, teamApprovalState, teamNameProblem } from '../../src/domain/approvals.ts';
+import { isTeamApproved, sortApprovalTags, teamApprovals, teamApprovalState, teamNameProblem } from '../../src/domain/approvals.ts';
 import { ReleaseConfigSchema } from '../../src/domain/config/schema.ts';
 import { freezeJobs } from '../../src/domain/judging.ts';
 import { setTeamApproval } from '../../src/domain/operations.ts';
@@ -147,4 +147,10 @@ test('setTeamApproval: Accepted → Rejected names the previous state and keeps 
   assert.equal(p.annotations['release.openshift.io/phase'], 'Accepted');
   assert.equal(r.changes.events[0].data.previous, 'Accepted');
   assert.match(r.changes.events[0].message, /\(was Accepted\)/);
+});
+
+test('sortApprovalTags: tolerant semver descending, names that do not parse by name', () => {
+  const names = ['4.16.1', 'v4.17', '4.16.0-0.nightly-2026-01-02-000000', '4.16.10', '4.16.0-0.nightly-2026-01-01-000000', '4.16.2'];
+  assert.deepEqual(sortApprovalTags(names, (n) => n), ['v4.17', '4.16.10', '4.16.2', '4.16.1', '4.16.0-0.nightly-2026-01-02-000000', '4.16.0-0.nightly-2026-01-01-000000']);
+  assert.deepEqual(sortApprovalTags(['b-tag', 'a-tag', 'c-tag'], (n) => n), ['c-tag', 'b-tag', 'a-tag']);
 });
