@@ -238,6 +238,20 @@ export function buildProgram(): Command {
       guard(() => write(clientOptions(cmd), `${releasePath(stream, tag)}/jobs/${encodeURIComponent(job)}/waive`, { reason: o.reason }, `${tag}: ${job} waived`, out)),
     );
 
+  // ---- team approvals (issue 16 item 6): the team name is lowercased, as upstream's release-tool does
+  for (const state of ['Accepted', 'Rejected'] as const) {
+    withClient(program.command(state === 'Accepted' ? 'approve' : 'disapprove'))
+      .description(`set a team's approval of a payload to ${state} (role admin or the team; the qe team's is the QE verdict: use qe accept|reject)`)
+      .argument('<stream>')
+      .argument('<tag>')
+      .requiredOption('--team <name>', 'team name, e.g. trt')
+      .requiredOption('--reason <text>', 'why (recorded in the audit trail)')
+      .action(async (stream: string, tag: string, o, cmd: Command) => {
+        const team = String(o.team).toLowerCase();
+        return guard(() => write(clientOptions(cmd), `${releasePath(stream, tag)}/approval`, { team, state, reason: o.reason }, `${tag}: ${state} by team ${team}`, out));
+      });
+  }
+
   // ---- operator levers (issue 21)
   for (const keep of [true, false]) {
     withClient(program.command(keep ? 'keep' : 'unkeep'))

@@ -6,7 +6,7 @@ import { previousVersions } from '../domain/graph.ts';
 import { applyBuild, planStream, withAnnotations, type Plan } from '../domain/plan.ts';
 import { rfc3339 } from '../domain/tagname.ts';
 import type { EventRecord, JobRun, Payload, StreamRecord, UpgradeResult } from '../domain/types.ts';
-import { overridePhase, pinComponent, pokeStream, promoteRelease, prunePayload, rerunQE, retryJob, setKeep, setLock, setQEVerdict, unpinComponent, updateInputTags, waiveJob, type OpChanges, type OpResult, type PinRequest, type PromoteRequest } from '../domain/operations.ts';
+import { overridePhase, pinComponent, pokeStream, promoteRelease, prunePayload, rerunQE, retryJob, setKeep, setLock, setQEVerdict, setTeamApproval, unpinComponent, updateInputTags, waiveJob, type OpChanges, type OpResult, type PinRequest, type PromoteRequest } from '../domain/operations.ts';
 import type { PayloadBuilder } from '../ports/builder.ts';
 import { systemClock, type Clock } from '../ports/clock.ts';
 import type { JobExecutor, JobSpec, JobStatus } from '../ports/executor.ts';
@@ -767,6 +767,10 @@ export class Controller implements Operations {
 
   async waiveJob(stream: string, tag: string, verifyName: string, reason: string, user: string): Promise<void> {
     await this.operate((now) => waiveJob(this.state, { stream, tag, verifyName, reason, user }, now));
+  }
+
+  async teamApproval(stream: string, tag: string, team: string, state: 'Accepted' | 'Rejected', reason: string, user: string): Promise<void> {
+    await this.operate((now) => setTeamApproval(this.state, { stream, tag, team, state, reason, user }, now));
   }
 
   // operator levers (issue 21)

@@ -45,6 +45,8 @@ export interface Operations {
   retryJob(stream: string, tag: string, verifyName: string, reason: string, user: string): Promise<void>;
   /** marks a verify entry that cannot run (no upgrade source, removed from the config) as passed */
   waiveJob(stream: string, tag: string, verifyName: string, reason: string, user: string): Promise<void>;
+  /** a team accepts or rejects a payload (`release.openshift.io/<team>_state`; never the qe team, whose state is the QE verdict) */
+  teamApproval(stream: string, tag: string, team: string, state: 'Accepted' | 'Rejected', reason: string, user: string): Promise<void>;
   /** keep (never garbage-collect) a payload, or stop keeping it */
   keep(stream: string, tag: string, keep: boolean, reason: string, user: string): Promise<void>;
   /** lock (no new payloads) or unlock a stream */

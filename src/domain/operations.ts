@@ -2,6 +2,7 @@
 // retries, waivers and input updates, as pure functions of state + request + now → the changes to
 // apply, or a refusal with the HTTP status and a message. The controller applies them inside the
 // same serialised section as reconcile passes.
+import { approvalAnnotation, teamApprovalState, teamNameProblem } from './approvals.ts';
 import { isStable, qeEntries } from './config/schema.ts';
 import { AnnotationFromTag } from './candidate.ts';
 import { AnnotationPrevious } from './graph.ts';
@@ -256,6 +257,31 @@ export function waiveJob(view: WorldView, req: PayloadRequest & { verifyName: st
     payload: withAnnotations(next, rec.config, runs),
     events: [event(now, req.stream, req.tag, 'JobWaived', req.user, `${name} waived (${cond.why}): ${req.reason}`, { verifyName: name, reason: req.reason, condition: cond.kind })],
     wake: [req.stream],
+  });
+}
+
+/**
+ * A team accepts or rejects a payload (upstream's `release.openshift.io/<team>_state` label): the
+ * annotation, and an audited event. The phase never changes; the qe team's state is the QE verdict.
+ */
+export function setTeamApproval(view: WorldView, req: PayloadRequest & { team: string; state: string }, now: Date): OpResult {
+  const problem = teamNameProblem(req.team);
+  if (problem) return refuse('bad_request', problem);
+  if (req.state !== 'Accepted' && req.state !== 'Rejected') return refuse('bad_request', 'state must be Accepted or Rejected');
+  const t = target(view, req);
+  if (isResult(t)) return t;
+  const { p } = t;
+  const previous = teamApprovalState(p, req.team);
+  if (previous === req.state) return refuse('conflict', `${req.tag} is already ${req.state} by team ${req.team}`);
+  const reason = req.reason.trim();
+  const next: Payload = { ...p, annotations: { ...p.annotations, [approvalAnnotation(req.team)]: req.state } };
+  return ok({
+    payload: next,
+    events: [
+      event(now, req.stream, req.tag, 'TeamApprovalSet', req.user, `team ${req.team}: ${req.state}${previous ? ` (was ${previous})` : ''}: ${reason}`, {
+        team: req.team, state: req.state, previous, reason,
+      }),
+    ],
   });
 }
 

@@ -1,7 +1,8 @@
 // Bearer-token authentication for write routes. Tokens come from a YAML file; comparison is
 // constant-time over SHA-256 digests (so token length leaks nothing); tokens are never logged.
 //
-// Tokens file: a YAML list of `{ user, token, roles: [admin | qe | ci] }`. `token` is either the
+// Tokens file: a YAML list of `{ user, token, roles: [admin | qe | ci | <team>] }` (a team name
+// role may set that team's approvals). `token` is either the
 // token itself (at least 16 characters) or its hash, `sha256:<64 hex digits>` (the SHA-256 of the
 // token's UTF-8 bytes, as `release-controller token hash` prints it), so the file need not hold the
 // secret. A value starting with `sha256:` is always read as a hash.
@@ -10,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { RESERVED_TEAMS, TEAM_NAME } from '../domain/approvals.ts';
 import { apiError } from './errors.ts';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -27,8 +29,10 @@ const tokenField = z
       if (!HASH.test(t)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `a token hash must be sha256: followed by 64 hex digits (got ${t.length - HASH_PREFIX.length} characters after sha256:)` });
     } else if (t.length < 16) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be at least 16 characters' });
   });
-const role = z.enum(ROLES, {
-  errorMap: (i) => ({ message: `must be one of ${ROLES.join(', ')}${i.code === 'invalid_enum_value' ? ` (got ${JSON.stringify(i.received)})` : ''}` }),
+/** A role: a built-in one, or a team name (it may set that team's approvals, issue 16 item 6). */
+const role = z.string({ invalid_type_error: 'must be a role name' }).superRefine((r, ctx) => {
+  if ((ROLES as readonly string[]).includes(r) || (TEAM_NAME.test(r) && !RESERVED_TEAMS.includes(r))) return;
+  ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be one of ${ROLES.join(', ')} or a team name (lowercase letters, digits and '-') (got ${JSON.stringify(r)})` });
 });
 const TokensSchema = z.array(
   z
@@ -48,7 +52,8 @@ export interface TokenEntry {
   user: string;
   /** the token, or its hash `sha256:<hex>` */
   token: string;
-  roles: Role[];
+  /** built-in roles (Role) and team names */
+  roles: string[];
 }
 
 /** The SHA-256 digest a token entry stands for (of the token, or the hash it holds). */
@@ -92,7 +97,8 @@ export function loadTokensFile(path: string): TokenEntry[] {
 
 export interface Principal {
   user: string;
-  roles: Role[];
+  /** built-in roles (Role) and team names */
+  roles: string[];
 }
 
 declare module 'fastify' {
@@ -102,7 +108,7 @@ declare module 'fastify' {
 }
 
 export class Authenticator {
-  private entries: { digest: Buffer; user: string; roles: Role[] }[] = [];
+  private entries: { digest: Buffer; user: string; roles: string[] }[] = [];
   constructor(tokens: TokenEntry[]) {
     this.setTokens(tokens);
   }
@@ -143,12 +149,32 @@ export class Authenticator {
   /** onRequest hook: 401 without a valid token, 403 without one of the roles. */
   require(...roles: Role[]) {
     return async (req: FastifyRequest, _reply: FastifyReply) => {
-      const header = req.headers.authorization;
-      if (!header) throw apiError(401, 'authentication required: send Authorization: Bearer <token>', { 'www-authenticate': 'Bearer' });
-      const p = this.identify(header);
-      if (!p) throw apiError(401, 'invalid token', { 'www-authenticate': 'Bearer error="invalid_token"' });
-      if (!p.roles.some((r) => roles.includes(r))) throw apiError(403, `user ${p.user} lacks a required role (${roles.join(' or ')})`);
+      const p = this.authenticate(req);
+      Authenticator.check(p, roles);
       req.principal = p;
     };
+  }
+
+  /**
+   * onRequest hook: 401 without a valid token; the handler checks the roles its request needs with
+   * check() (a team approval: admin or the team named in the body).
+   */
+  authenticated() {
+    return async (req: FastifyRequest, _reply: FastifyReply) => {
+      req.principal = this.authenticate(req);
+    };
+  }
+
+  /** 403 unless the principal has one of the roles (built-in roles or team names). */
+  static check(p: Principal, roles: readonly string[]): void {
+    if (!p.roles.some((r) => roles.includes(r))) throw apiError(403, `user ${p.user} lacks a required role (${roles.join(' or ')})`);
+  }
+
+  private authenticate(req: FastifyRequest): Principal {
+    const header = req.headers.authorization;
+    if (!header) throw apiError(401, 'authentication required: send Authorization: Bearer <token>', { 'www-authenticate': 'Bearer' });
+    const p = this.identify(header);
+    if (!p) throw apiError(401, 'invalid token', { 'www-authenticate': 'Bearer error="invalid_token"' });
+    return p;
   }
 }

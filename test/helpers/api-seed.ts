@@ -206,6 +206,9 @@ export class ReadOps implements Operations {
   async waiveJob(): Promise<void> {
     this.refuse();
   }
+  async teamApproval(): Promise<void> {
+    this.refuse();
+  }
   async keep(): Promise<void> {
     this.refuse();
   }

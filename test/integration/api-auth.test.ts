@@ -224,14 +224,15 @@ describe('write API: authentication, authorisation, validation (real Controller)
 
 describe('tokens file', () => {
   test('valid YAML list of {user, token, roles}', () => {
-    const t = parseTokens('- user: a\n  token: aaaaaaaaaaaaaaaa\n  roles: [admin, qe]\n- user: b\n  token: bbbbbbbbbbbbbbbb\n  roles: [ci]\n', 'tokens.yaml');
+    const t = parseTokens('- user: a\n  token: aaaaaaaaaaaaaaaa\n  roles: [admin, qe]\n- user: b\n  token: bbbbbbbbbbbbbbbb\n  roles: [ci, trt]\n', 'tokens.yaml');
     assert.deepEqual(t, [
       { user: 'a', token: 'aaaaaaaaaaaaaaaa', roles: ['admin', 'qe'] },
-      { user: 'b', token: 'bbbbbbbbbbbbbbbb', roles: ['ci'] },
+      { user: 'b', token: 'bbbbbbbbbbbbbbbb', roles: ['ci', 'trt'] },
     ]);
   });
   const invalid: [string, string, RegExp][] = [
-    ['unknown role', '- user: a\n  token: aaaaaaaaaaaaaaaa\n  roles: [root]\n', /^tokens\.yaml: 0\.roles\.0: must be one of admin, qe, ci \(got "root"\)$/],
+    ['unknown role', '- user: a\n  token: aaaaaaaaaaaaaaaa\n  roles: [Root!]\n', /^tokens\.yaml: 0\.roles\.0: must be one of admin, qe, ci or a team name \(lowercase letters, digits and '-'\) \(got "Root!"\)$/],
+    ['uppercase role', '- user: a\n  token: aaaaaaaaaaaaaaaa\n  roles: [trt, Admin]\n', /^tokens\.yaml: 0\.roles\.1: must be one of admin, qe, ci or a team name/],
     ['missing token', '- user: a\n  roles: [qe]\n', /^tokens\.yaml: 0\.token: is required$/],
     ['entry not a mapping', '- alice\n', /^tokens\.yaml: 0: must be a mapping with user, token and roles$/],
     ['short token', '- user: a\n  token: short\n  roles: [qe]\n', /^tokens\.yaml: 0\.token: must be at least 16 characters$/],

@@ -3,6 +3,7 @@
 // The response cache (cache.ts) keys a GET answer on the query parameters its route documents
 // (`query:` below): a handler must document every parameter it reads.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isTeamApproved, sortApprovalTags } from '../../domain/approvals.ts';
 import { findCandidate } from '../../domain/candidate.ts';
 import { isStable } from '../../domain/config/schema.ts';
 import { configBody } from '../../domain/config/wire.ts';
@@ -197,11 +198,18 @@ export function streamRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiC
   reg.route(
     app,
     {
-      method: 'GET', url: '/api/v1/releasestreams/approvals', summary: 'Team-approved payloads (none: team approval labels are not recorded here)', tag: 'upstream',
-      query: { team: 'team name', prefix: 'tag name prefix', index: 'only element n' }, produces: 'application/json', responses: { '200': 'list ([])', '400': 'bad index' },
+      method: 'GET', url: '/api/v1/releasestreams/approvals',
+      summary: 'Payloads a team accepted (release.openshift.io/<team>_state: Accepted; team qe: QE accepted, only while Accepted), any team without team=; tags newest version first, one-space indentation',
+      tag: 'upstream',
+      query: { team: 'team name (lowercased); none: any team', prefix: 'tag name prefix', index: 'only element n' }, produces: 'application/json',
+      responses: { '200': 'list of tags ([] when none), or one tag with index', '400': 'bad index' },
     },
     async (req, reply) => {
-      const approved: unknown[] = [];
+      const team = queryOne(req, 'team') ?? '';
+      const prefix = queryOne(req, 'prefix') ?? '';
+      // every stream's payloads, as upstream lists payloads of any namespace
+      const matches = state.streams().flatMap((s) => state.payloads(s.name).filter((p) => p.tag.startsWith(prefix) && isTeamApproved(p, team)));
+      const approved = sortApprovalTags(matches, (p) => p.tag).map((p) => tagObject(ctx, p));
       const indexStr = queryOne(req, 'index') ?? '';
       if (indexStr) {
         const i = goAtoi(indexStr);

@@ -3,7 +3,8 @@
 // records it in the audit trail with the token's user. Errors are JSON {"error": "…"}.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Authenticator } from '../auth.ts';
+import { teamNameProblem } from '../../domain/approvals.ts';
+import { Authenticator } from '../auth.ts';
 import { apiError } from '../errors.ts';
 import type { RouteRegistry } from '../openapi.ts';
 import { param, sendJson, tagObject, type ApiContext } from './shared.ts';
@@ -94,6 +95,13 @@ export const Bodies = {
   qe: z
     .object({
       verdict: z.enum(['QEAccepted', 'QERejected'], { errorMap: (i) => ({ message: i.code === 'invalid_type' && i.received === 'undefined' ? 'is required' : 'must be QEAccepted or QERejected' }) }),
+      reason,
+    })
+    .strict(),
+  approval: z
+    .object({
+      team: z.string({ required_error: 'is required', invalid_type_error: 'must be a string' }).describe('team name (lowercase; not qe: its approval is the QE verdict)'),
+      state: z.enum(['Accepted', 'Rejected'], { errorMap: (i) => ({ message: i.code === 'invalid_type' && i.received === 'undefined' ? 'is required' : 'must be Accepted or Rejected' }) }),
       reason,
     })
     .strict(),
@@ -221,5 +229,24 @@ export function writeRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiCo
       return done(reply, 200, stream, tag);
     },
     auth.require('ci', 'admin'),
+  );
+
+  reg.route(
+    app,
+    {
+      method: 'POST', url: '/api/v1/releasestream/:release/release/:tag/approval',
+      summary: 'Set a team’s approval of a payload (annotation release.openshift.io/<team>_state; the phase does not change), audited', tag: 'writes', roles: ['admin', '<team>'],
+      body: Bodies.approval, produces: 'application/json', responses: { '200': 'the tag after the approval', ...PAYLOAD_RESPONSES, '400': 'invalid body; team qe (use the QE verdict route)', '409': 'the team already gave that state' },
+    },
+    async (req, reply, body) => {
+      // the team is checked before the role: a token without the role learns the route's rules first
+      const problem = teamNameProblem(body.team);
+      if (problem) throw apiError(400, `team: ${problem}`);
+      Authenticator.check(req.principal!, ['admin', body.team]);
+      const { stream, tag } = target(req);
+      await ctx.ops.teamApproval(stream, tag, body.team, body.state, body.reason, user(req));
+      return done(reply, 200, stream, tag);
+    },
+    auth.authenticated(),
   );
 }

@@ -12,6 +12,7 @@ import { declaredSourcesOnly, untestedUpgradesBox } from './upgrades.ts';
 import { ciStatuses, decidingRuns, isInterrupted, type EntryCondition, type EntryStatus } from '../../domain/verification.ts';
 import { compareTagsDescending } from '../../domain/version.ts';
 import { logHref, releaseHref, streamHref } from './cells.ts';
+import { approvalsSection } from './approvals.ts';
 import { renderChangelog } from './changelog.ts';
 import { h, join, link, linkify, seg, type Safe } from './html.ts';
 import { jobLabel, phaseLabel, qeLabel, QE_LABELS } from './labels.ts';
@@ -429,6 +430,7 @@ ${failedBox(p)}
 <div class="actions" data-signed-in hidden>${canOverride ? h`<button type="button" class="btn accept" data-action="override" data-value="Accepted">Override: Accept…</button><button type="button" class="btn reject" data-action="override" data-value="Rejected">Override: Reject…</button>` : ''}${payloadLeverButtons(p)}</div>
 </section>
 </div>
+${approvalsSection(p, i.events, now)}
 ${testsSection(state, rec.config, cfg, p, now)}
 ${qeSection(state, rec.config, cfg, p, now)}
 ${upgradesSection(state, p)}

@@ -4,6 +4,7 @@ import type { State } from '../../controller/state.ts';
 import { isStable } from '../../domain/config/schema.ts';
 import { isQEAccepted } from '../../domain/judging.ts';
 import { PHASES, QE_STATES, type Payload, type StreamRecord } from '../../domain/types.ts';
+import { APPROVALS_HEADER, approvalsCell } from './approvals.ts';
 import { describeStream, failuresCell, nameCell, releaseHref, startedCell, streamHref, summaryLine } from './cells.ts';
 import { h, join, link, linkify, seg, type Safe } from './html.ts';
 import { PHASE_LABELS, QE_LABELS, phaseLabel, qeLabel } from './labels.ts';
@@ -91,7 +92,7 @@ export function streamRow(state: State, rec: StreamRecord, p: Payload, now: numb
   links.push(link(api, 'JSON'));
   if (artifactsUrl && p.phase !== 'Pending' && p.phase !== 'Failed') links.push(link(`${artifactsUrl.replace(/\/+$/, '')}/${seg(p.tag)}`, 'download'));
   const pull = p.pullSpec ? h`<code title="${p.pullSpec}">${shortPullSpec(p.pullSpec)}</code>` : h`<span class="muted">—</span>`;
-  return h`<tr data-tag="${p.tag}" data-stream="${p.stream}"><td class="name">${nameCell(p)}</td><td>${phaseLabel(p)}</td><td>${qeLabel(p)}</td><td class="time">${startedCell(p, now)}</td><td class="pull">${pull}</td><td class="failures">${failuresCell(rec.config, p, state)}</td><td class="links small">${join(links, ' · ')}</td>${extra ?? ''}</tr>`;
+  return h`<tr data-tag="${p.tag}" data-stream="${p.stream}"><td class="name">${nameCell(p)}</td><td>${phaseLabel(p)}</td><td>${qeLabel(p)}</td>${approvalsCell(p)}<td class="time">${startedCell(p, now)}</td><td class="pull">${pull}</td><td class="failures">${failuresCell(rec.config, p, state)}</td><td class="links small">${join(links, ' · ')}</td>${extra ?? ''}</tr>`;
 }
 
 function select(name: string, label: string, current: string, options: [string, string][]): Safe {
@@ -129,7 +130,7 @@ export function renderStreamPage(deps: StreamPageDeps, rec: StreamRecord, q: Str
   const lanes = isStable(rec.config) ? null : upgradeLanes(state, rec.name, s.rows.map((p) => p.tag));
   const errors = rec.errors.length ? h`<div class="box danger" role="alert"><strong>Configuration errors (stream not reconciled):</strong> ${join(rec.errors, '; ')}</div>` : '';
   const table = s.rows.length
-    ? h`<div class="table-wrap"><table id="tags"><thead><tr><th scope="col">Name</th><th scope="col">Phase</th><th scope="col">QE</th><th scope="col">Created</th><th scope="col" class="pull">Pull spec</th><th scope="col" title="Tests that failed or are still pending">Failures</th><th scope="col" class="links">Links</th>${lanes ? upgradesHeader(lanes) : ''}</tr></thead><tbody>${s.rows.map((p, i) =>
+    ? h`<div class="table-wrap"><table id="tags"><thead><tr><th scope="col">Name</th><th scope="col">Phase</th><th scope="col">QE</th>${APPROVALS_HEADER}<th scope="col">Created</th><th scope="col" class="pull">Pull spec</th><th scope="col" title="Tests that failed or are still pending">Failures</th><th scope="col" class="links">Links</th>${lanes ? upgradesHeader(lanes) : ''}</tr></thead><tbody>${s.rows.map((p, i) =>
         streamRow(state, rec, p, now, deps.artifactsUrl, lanes ? upgradesCells(lanes, i) : undefined),
       )}</tbody></table></div>`
     : h`<p class="muted">${filtered ? 'No payloads match these filters.' : 'No payloads yet.'}</p>`;
