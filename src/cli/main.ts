@@ -1,5 +1,6 @@
 // The `release-controller` command.
 import { Command, Option } from 'commander';
+import { ARCHITECTURES, DEFAULT_ARCHITECTURE } from '../domain/architecture.ts';
 import { CliError, clientOptions, inputSet, latest, listPins, releasePath, status, streamPath, streamStatus, write } from './client.ts';
 import { runValidate } from './validate.ts';
 
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
     .option('--build-timeout <duration>', 'a registry build that cannot finish fails after this long (Go duration)', '10m')
     .option('--inputs <file>', 'input streams imported from registry repositories (YAML inputs: {NAME: {repository, interval, include, exclude}})')
     .addOption(new Option('--executor <kind>', 'job executor').choices(['local', 'prow', 'kubernetes']).default('local'))
+    .addOption(new Option('--release-architecture <arch>', 'architecture of the releases: jobs get RELEASE_IMAGE_LATEST/_INITIAL (amd64) or RELEASE_IMAGE_<ARCH>_LATEST/_INITIAL, ProwJobs the architecture annotation').choices([...ARCHITECTURES]).default(DEFAULT_ARCHITECTURE))
     .option('--kubeconfig <file>', 'kubeconfig of the cluster (--executor prow or kubernetes)')
     .option('--namespace <ns>', 'namespace of the batch/v1 Jobs (--executor kubernetes)', 'default')
     .option('--context <name>', 'kubeconfig context (default: its current-context)')
@@ -127,7 +129,7 @@ export function buildProgram(): Command {
         const { serve } = await import('./serve.ts');
         srv = await serve({
           releases: o.releases, jobs: o.jobs, data: o.data, db: o.db, tokens: o.tokens, port, host: o.host, registry: o.registry,
-          executor: o.executor, demo: o.demo, reset: o.reset, feedInterval: Number(o.feedInterval), logLevel: o.logLevel, artifactsUrl: o.artifactsUrl,
+          executor: o.executor, architecture: o.releaseArchitecture, demo: o.demo, reset: o.reset, feedInterval: Number(o.feedInterval), logLevel: o.logLevel, artifactsUrl: o.artifactsUrl,
           stopJobs: Boolean(o.stopJobs), kubernetes: { namespace: o.namespace }, prow: { kubeconfig: o.kubeconfig, context: o.context, prowNamespace: o.prowNamespace, prowJobs: o.prowJobs, maxJobCreatesPerSecond: o.maxJobCreatesPerSecond }, watch: o.watch !== false, processHandlers: true, privateLogs: Boolean(o.privateLogs),
           eventRetention: o.eventRetention,
           notify: { file: o.notify, retryFor: o.notifyRetryFor, queue: o.notifyQueue }, publicUrl: o.publicUrl,

@@ -18,6 +18,7 @@ import { GitHistory } from '../adapters/git/index.ts';
 import { ChangelogService } from '../controller/changelog.ts';
 import { Controller } from '../controller/controller.ts';
 import { DEFAULT_EVENT_RETENTION, Housekeeper, parseRetention } from '../controller/housekeeping.ts';
+import { ARCHITECTURES, DEFAULT_ARCHITECTURE, parseArchitecture } from '../domain/architecture.ts';
 import { compileIssuePattern, DEFAULT_CHANGELOG_SETTINGS } from '../domain/changelog.ts';
 import { formatIssue } from '../domain/config/validate.ts';
 import { parseDuration } from '../domain/duration.ts';
@@ -43,6 +44,8 @@ export interface ServeOptions {
   host: string;
   registry?: string;
   executor: string;
+  /** --release-architecture: amd64 (default), arm64, ppc64le, s390x or multi — the RELEASE_IMAGE_* names jobs get (domain/architecture.ts) */
+  architecture?: string;
   /** --executor prow (issue 15): kubeconfig, context, ProwJob namespace, Prow job config, create rate */
   prow?: ProwFlags;
   /** --executor kubernetes (issue 15): --namespace for the batch/v1 Jobs (kubeconfig/context shared with prow) */
@@ -99,6 +102,8 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   if (!jobs && o.executor !== 'prow') throw new CliError('--jobs FILE is required (or --demo)', 2);
   if (o.privateLogs && !tokens) throw new CliError('--private-logs needs a tokens file (--tokens FILE): without tokens nobody could read the logs', 2);
   if (!['local', 'prow', 'kubernetes'].includes(o.executor)) throw new CliError(`--executor ${o.executor}: "local", "prow" and "kubernetes" are available in this build`, 2);
+  const architecture = parseArchitecture(o.architecture ?? DEFAULT_ARCHITECTURE);
+  if (!architecture) throw new CliError(`--release-architecture ${o.architecture}: must be one of ${ARCHITECTURES.join(', ')}`, 2);
   const kube = o.executor === 'kubernetes';
   if (!existsSync(releases)) throw new CliError(`--releases ${releases}: no such directory`, 2);
   const maxConnections = countOption('--max-connections', o.http?.maxConnections);
@@ -159,8 +164,8 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   const { createProwExecutor } = o.executor === 'prow' ? await import('../adapters/jobs/prow/create.ts') : { createProwExecutor: null };
   try {
     executor = kube && createKubernetesExecutor
-      ? createKubernetesExecutor({ kubeconfig: o.prow?.kubeconfig, context: o.prow?.context, namespace: o.kubernetes?.namespace, maxJobCreatesPerSecond: o.prow?.maxJobCreatesPerSecond }, jobsText, jobs!, join(data, 'runs'), log.child({ component: 'kubernetes' }))
-      : o.executor === 'prow' && createProwExecutor ? createProwExecutor(o.prow ?? {}, log.child({ component: 'prow' })) : new LocalExecutor({ jobs: jobsFile, runDir: join(data, 'runs'), onShutdown: o.stopJobs ? 'stop' : 'detach' });
+      ? createKubernetesExecutor({ kubeconfig: o.prow?.kubeconfig, context: o.prow?.context, namespace: o.kubernetes?.namespace, maxJobCreatesPerSecond: o.prow?.maxJobCreatesPerSecond, architecture }, jobsText, jobs!, join(data, 'runs'), log.child({ component: 'kubernetes' }))
+      : o.executor === 'prow' && createProwExecutor ? createProwExecutor({ ...o.prow, architecture }, log.child({ component: 'prow' })) : new LocalExecutor({ jobs: jobsFile, runDir: join(data, 'runs'), onShutdown: o.stopJobs ? 'stop' : 'detach', architecture });
   } catch (e) {
     throw new CliError((e as Error).message, 2);
   }

@@ -13,6 +13,7 @@
 //   - no from-tag, or the tag is gone → lineage unknown: promotion time = none, so every
 //     accepted tag of this stream is a candidate.
 // No stable version of the stream's major.minor → no next version → no candidate (upstream).
+import { streamArchitecture } from './architecture.ts';
 import { isStable, qeEntries } from './config/schema.ts';
 import { isQEAccepted } from './judging.ts';
 import type { Payload, UpgradeResult } from './types.ts';
@@ -42,11 +43,11 @@ export function goodUpgradeSources(results: readonly UpgradeResult[]): string[] 
     .sort();
 }
 
-/** Every tag of every Stable stream that parses (tolerantly) as a version, newest version first. */
-export function stableVersions(view: WorldView): { v: Version; p: Payload }[] {
+/** Every tag of every Stable stream (of `arch` when given: its -<arch> suffix) that parses (tolerantly) as a version, newest version first. */
+export function stableVersions(view: WorldView, arch?: string): { v: Version; p: Payload }[] {
   const out: { v: Version; p: Payload }[] = [];
   for (const s of view.streams()) {
-    if (!isStable(s.config)) continue;
+    if (!isStable(s.config) || (arch !== undefined && streamArchitecture(s.name) !== arch)) continue;
     for (const p of view.payloads(s.name)) {
       const v = parseTolerant(p.tag);
       if (v) out.push({ v, p });
@@ -59,7 +60,8 @@ export function stableVersions(view: WorldView): { v: Version; p: Payload }[] {
 export function nextVersion(view: WorldView, streamName: string): { name: string; promotedAt: string } | null {
   const own = parseTolerant(streamName);
   if (!own) return null;
-  for (const { v, p } of stableVersions(view)) {
+  // the stable versions of the stream's own architecture (4-stable-arm64 for a -arm64 nightly)
+  for (const { v, p } of stableVersions(view, streamArchitecture(streamName))) {
     if (v.major !== own.major || v.minor !== own.minor) continue;
     const fromTag = p.annotations[AnnotationFromTag];
     const origin = fromTag ? view.findTag(fromTag) : undefined;

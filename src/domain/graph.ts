@@ -15,15 +15,17 @@
 // end-of-life minors (the major.minor of every `endOfLife` stream, and those streams' own tags)
 // are pruned as the console prunes them; a payload without a pull spec (still Pending, Failed)
 // is no node — a cluster could not pull it.
+import { streamArchitecture } from './architecture.ts';
 import { isStable } from './config/schema.ts';
 import type { Payload, StreamRecord, UpgradeResult } from './types.ts';
 import { parseStrict, parseTolerant, sortTagNamesDescending } from './version.ts';
 import type { WorldView } from './world.ts';
 
+export { ARCHITECTURES, streamArchitecture } from './architecture.ts';
+
 /** A release's declared upgrade sources (its release-metadata `previous`), comma-separated versions. */
 export const AnnotationPrevious = 'release.openshift.io/previous';
 export const CincinnatiContentType = 'application/vnd.redhat.cincinnati.graph+json; version=1.0';
-export const ARCHITECTURES = ['amd64', 'arm64', 'ppc64le', 's390x', 'multi'] as const;
 
 export const CHANNEL_ERROR =
   "Unsupported ?channel, must be '', 'prerelease', 'prerelease-*', 'nightly', 'nightly-*', 'stable', 'stable-*', 'next', 'next-*', 'fast-<major.minor>' or 'candidate-<major.minor>'";
@@ -45,12 +47,6 @@ export function parseChannel(channel: string): Channel | null {
   if (channel.startsWith('prerelease-')) return { kind: 'upstream', needSuccess: false, toPrefix: channel.slice('prerelease-'.length) + '.' };
   if (channel.startsWith('nightly-')) return { kind: 'upstream', needSuccess: false, toPrefix: channel.slice('nightly-'.length) + '.0-0.nightly-' };
   return null;
-}
-
-/** The architecture a stream's payloads are built for: upstream's `-<arch>` name suffix, else amd64. */
-export function streamArchitecture(streamName: string): string {
-  for (const a of ARCHITECTURES) if (a !== 'amd64' && streamName.endsWith(`-${a}`)) return a;
-  return 'amd64';
 }
 
 export interface GraphNode {

@@ -1,4 +1,5 @@
 // Upgrade source selection (upstream-behavior.md §4.7, §1.6) and upgrade-history summaries (§5.3).
+import { archStreamName, streamArchitecture } from './architecture.ts';
 import { isStable, type ReleaseConfig, type UpgradeRelease } from './config/schema.ts';
 import { buildGraph } from './graph.ts';
 import type { Payload, UpgradeResult } from './types.ts';
@@ -28,11 +29,11 @@ function src(p: Payload | undefined, why: string): SourceResult {
   return p ? { ok: true, source: { tag: p.tag, pullSpec: p.pullSpec }, why } : { ok: true, source: null, why };
 }
 
-/** Newest Accepted stable release with the given major.minor over every Stable stream. */
-function newestStableOf(view: WorldView, major: number, minor: number, exclude: string): Payload | undefined {
+/** Newest Accepted stable release with the given major.minor over every Stable stream of `arch` (its -<arch> suffix). */
+function newestStableOf(view: WorldView, major: number, minor: number, exclude: string, arch: string): Payload | undefined {
   let best: { p: Payload; v: ReturnType<typeof parseStrict> } | undefined;
   for (const s of view.streams()) {
-    if (!isStable(s.config)) continue;
+    if (!isStable(s.config) || streamArchitecture(s.name) !== arch) continue;
     for (const p of bySemverDesc(accepted(view, s.name))) {
       const v = parseStrict(p.tag)!;
       if (p.tag === exclude || v.major !== major || v.minor !== minor) continue;
@@ -81,11 +82,13 @@ export function resolveUpgradeRelease(view: WorldView, config: ReleaseConfig, r:
     const lower = parseTolerant(r.prerelease.version_bounds.lower);
     const upper = parseTolerant(r.prerelease.version_bounds.upper);
     if (!lower || !upper) return { ok: false, error: 'upgradeFromRelease.prerelease: invalid version_bounds' };
-    const list = bySemverDesc(accepted(view, '4-stable')).filter((p) => {
+    // upstream reads 4-stable whatever the architecture; ours the stream's own architecture's
+    const stable = archStreamName('4-stable', streamArchitecture(config.name));
+    const list = bySemverDesc(accepted(view, stable)).filter((p) => {
       const v = parseStrict(p.tag)!;
       return compareVersions(v, lower) > 0 && compareVersions(v, upper) < 0;
     });
-    return src(list[0], 'prerelease in 4-stable');
+    return src(list[0], `prerelease in ${stable}`);
   }
   if (r.candidate) {
     const name = candidateStreamName(config, r.candidate);
@@ -125,10 +128,10 @@ export function resolveUpgradeSource(
       if (!v) return { ok: true, source: null, why: `${payload.tag} is not a semantic version` };
       if (mode === 'PreviousMinor') {
         if (v.minor === 0) return { ok: true, source: null, why: 'no previous minor for minor 0' };
-        const prev = newestStableOf(view, v.major, v.minor - 1, payload.tag);
+        const prev = newestStableOf(view, v.major, v.minor - 1, payload.tag, streamArchitecture(payload.stream));
         return src(prev, prev ? 'PreviousMinor' : `PreviousMinor: no Accepted ${v.major}.${v.minor - 1} release in any Stable stream`);
       }
-      const patch = newestStableOf(view, v.major, v.minor, payload.tag);
+      const patch = newestStableOf(view, v.major, v.minor, payload.tag, streamArchitecture(payload.stream));
       return src(patch, patch ? 'PreviousPatch' : `PreviousPatch: no other Accepted ${v.major}.${v.minor} release in any Stable stream`);
     }
     default:

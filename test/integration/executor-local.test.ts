@@ -53,7 +53,7 @@ interface Env {
 }
 
 /** A temp dir with the scripts and a jobs file; `jobsYaml` may use $WORK for the dir. */
-function setup(jobsYaml: string, killGraceMs = 300): Env {
+function setup(jobsYaml: string, killGraceMs = 300, architecture?: string): Env {
   const dir = tempDir('rc-executor-');
   mkdirSync(join(dir, 'scripts'));
   for (const [name, body] of Object.entries(SCRIPTS)) writeFileSync(join(dir, 'scripts', `${name}.sh`), `#!/usr/bin/env bash\nset -u\n${body}\n`, { mode: 0o755 });
@@ -64,7 +64,7 @@ function setup(jobsYaml: string, killGraceMs = 300): Env {
   const made: LocalExecutor[] = [];
   const seen: JobStatus[] = [];
   const make = (onShutdown: 'detach' | 'stop' = 'stop') => {
-    const ex = new LocalExecutor({ jobs, runDir, killGraceMs, pollMs: 50, onShutdown });
+    const ex = new LocalExecutor({ jobs, runDir, killGraceMs, pollMs: 50, onShutdown, ...(architecture ? { architecture } : {}) });
     made.push(ex);
     return ex;
   };
@@ -138,6 +138,7 @@ jobs:
   stubborn: { command: [bash, scripts/stubborn.sh], timeout: 300ms }
   count: { command: [bash, scripts/count.sh], env: { WORK: $WORK } }
   printenv: { command: [env], env: { FROM_JOBS_FILE: j }, passEnv: [RC_TEST_PASSED_ON] }
+  printenv-declared: { command: [env], env: { RELEASE_IMAGE_LATEST: stale, RELEASE_IMAGE_INITIAL: stale, RELEASE_IMAGE_ARM64_INITIAL: stale } }
 `;
 
 test('success: Pending-start then Succeeded, log, url, logPath and status.json', async () => {
@@ -203,6 +204,41 @@ test('environment: Prow-style variables, jobs-file env, spec env, cwd = jobs fil
     await e.ex.launch(spec('run-upgrade', 'env', { initialPullSpec: 'registry.example/ocp/release@sha256:0000' }));
     const up = await waitFor('run-upgrade final', finalOf(e.seen, 'run-upgrade'));
     assert.match(readFileSync(up.logPath, 'utf8'), /^RELEASE_IMAGE_INITIAL=registry\.example\/ocp\/release@sha256:0000$/m);
+  } finally {
+    await e.done();
+  }
+});
+
+test('environment: --release-architecture arm64 names the release images RELEASE_IMAGE_ARM64_LATEST / _INITIAL (upstream)', async () => {
+  const e = setup(SIMPLE, 300, 'arm64');
+  const envOf = (path: string) => new Map(readFileSync(path, 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  try {
+    await e.ex.launch(spec('run-arm', 'printenv'));
+    const fin = await waitFor('run-arm final', finalOf(e.seen, 'run-arm'));
+    assert.equal(fin.state, 'Succeeded', readFileSync(fin.logPath, 'utf8'));
+    const env = envOf(fin.logPath);
+    assert.equal(env.get('RELEASE_IMAGE_ARM64_LATEST'), 'registry.example/ocp/release@sha256:1111');
+    assert.equal(env.has('RELEASE_IMAGE_LATEST'), false, 'the amd64 name is not set for arm64');
+    assert.equal(env.has('RELEASE_IMAGE_ARM64_INITIAL'), false, 'only set for upgrades');
+
+    await e.ex.launch(spec('run-arm-up', 'printenv', { initialPullSpec: 'registry.example/ocp/release@sha256:0000' }));
+    const up = await waitFor('run-arm-up final', finalOf(e.seen, 'run-arm-up'));
+    const upEnv = envOf(up.logPath);
+    assert.equal(upEnv.get('RELEASE_IMAGE_ARM64_LATEST'), 'registry.example/ocp/release@sha256:1111');
+    assert.equal(upEnv.get('RELEASE_IMAGE_ARM64_INITIAL'), 'registry.example/ocp/release@sha256:0000');
+    assert.equal(upEnv.has('RELEASE_IMAGE_INITIAL'), false);
+
+    // names the jobs file declares are filled in (never a stale value), INITIAL ones only for upgrades
+    await e.ex.launch(spec('run-arm-declared', 'printenv-declared'));
+    const dec = envOf((await waitFor('run-arm-declared final', finalOf(e.seen, 'run-arm-declared'))).logPath);
+    assert.equal(dec.get('RELEASE_IMAGE_LATEST'), 'registry.example/ocp/release@sha256:1111');
+    assert.equal(dec.get('RELEASE_IMAGE_ARM64_LATEST'), 'registry.example/ocp/release@sha256:1111');
+    assert.equal(dec.has('RELEASE_IMAGE_INITIAL'), false);
+    assert.equal(dec.has('RELEASE_IMAGE_ARM64_INITIAL'), false);
+    await e.ex.launch(spec('run-arm-declared-up', 'printenv-declared', { initialPullSpec: 'registry.example/ocp/release@sha256:0000' }));
+    const decUp = envOf((await waitFor('run-arm-declared-up final', finalOf(e.seen, 'run-arm-declared-up'))).logPath);
+    assert.equal(decUp.get('RELEASE_IMAGE_INITIAL'), 'registry.example/ocp/release@sha256:0000');
+    assert.equal(decUp.get('RELEASE_IMAGE_ARM64_INITIAL'), 'registry.example/ocp/release@sha256:0000');
   } finally {
     await e.done();
   }

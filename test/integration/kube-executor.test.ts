@@ -66,6 +66,17 @@ test('Kubernetes Job manifest: template, labels, backoffLimit 0, TTL, deadline, 
   assert.equal(gcp.spec!.activeDeadlineSeconds, 600);
   assert.equal(gcp.spec!.template.spec!.containers[0]!.command, undefined);
   assert.ok(!gcp.spec!.template.spec!.containers[0]!.env!.some((e) => e.name === 'RELEASE_IMAGE_INITIAL'), 'no upgrade source: not set');
+  // --release-architecture: upstream's names
+  const envOf = (j: ReturnType<typeof buildJob>) => Object.fromEntries(j.spec!.template.spec!.containers[0]!.env!.map((e) => [e.name, e.value]));
+  const s390x = envOf(buildJob(spec({ initialPullSpec: 'registry/ocp/release:old' }), jobs, 600, 's390x'));
+  assert.equal(s390x.RELEASE_IMAGE_S390X_LATEST, `registry/ocp/release:${TAG}`);
+  assert.equal(s390x.RELEASE_IMAGE_S390X_INITIAL, 'registry/ocp/release:old');
+  assert.equal(s390x.RELEASE_IMAGE_LATEST, undefined);
+  assert.equal(s390x.RELEASE_IMAGE_INITIAL, undefined);
+  const multi = envOf(buildJob(spec(), jobs, 600, 'multi'));
+  assert.equal(multi.RELEASE_IMAGE_LATEST, `registry/ocp/release:${TAG}`);
+  assert.equal(multi.RELEASE_IMAGE_MULTI_LATEST, `registry/ocp/release:${TAG}`);
+  assert.equal(multi.RELEASE_IMAGE_MULTI_INITIAL, undefined, 'no upgrade source: not set');
   assert.throws(() => parseKubeJobsFile('jobs:\n  x: { kubernetes: { command: [a] } }\n', 'bad.yaml'), /bad\.yaml: jobs\.x\.kubernetes\.image: is required/);
   assert.throws(() => parseKubeJobsFile('jobs:\n  x: { command: [a] }\n', 'bad.yaml'), /bad\.yaml: jobs\.x/);
   // conditions

@@ -589,3 +589,18 @@ test('console script: the Waive button posts to …/jobs/{verifyName}/waive with
   assert.ok(js.includes("if (a === 'waive') return { url: base + '/jobs/' + enc(btn.dataset.verify || '') + '/waive'"), 'waive action');
   await app.close();
 });
+
+test('release page: a -multi stream’s payload shows its pull spec only, no installer or tools hint (upstream)', async () => {
+  const multi = payload('4.18.0-0.nightly-multi', '4.18.0-0.nightly-multi-2024-05-01-000000', 'Accepted', '2024-05-01T00:00:00Z');
+  const arm = payload('4.18.0-0.nightly-arm64', '4.18.0-0.nightly-arm64-2024-05-01-000000', 'Accepted', '2024-05-01T00:00:00Z');
+  const state = State.fromSnapshot(snap({ streams: [rec({ name: multi.stream }), rec({ name: arm.stream })], payloads: [multi, arm] }));
+  const app = await appFor(state);
+  const m = (await app.inject(`/releasestream/${multi.stream}/release/${multi.tag}`)).body;
+  assert.ok(m.includes(`<dt>Pull spec</dt><dd><code>${multi.pullSpec}</code></dd>`), m);
+  assert.ok(!m.includes('oc adm release extract'), 'no tools hint for a manifest list');
+  assert.ok(!m.includes('Download the installer'));
+  const a = (await app.inject(`/releasestream/${arm.stream}/release/${arm.tag}`)).body;
+  assert.ok(a.includes(`oc adm release extract --tools ${arm.pullSpec}`), 'other architectures keep the hint');
+  assert.ok(a.includes(`href="https://artifacts.example.com/${arm.tag}"`));
+  await app.close();
+});

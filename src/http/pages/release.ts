@@ -1,5 +1,6 @@
 // `/releasestream/:name/release/:tag` and `/releasetag/:tag` — one payload: pull spec, phase,
 // override, CI jobs, QE section, upgrades, changelog and its event history.
+import { streamArchitecture } from '../../domain/architecture.ts';
 import { ciEntries, qeEntries, type ReleaseConfig, type ReleaseVerification } from '../../domain/config/schema.ts';
 import type { ChangelogOutcome } from '../../controller/changelog.ts';
 import type { State } from '../../controller/state.ts';
@@ -403,6 +404,7 @@ function factsSection(state: State, p: Payload, rec: StreamRecord, now: number, 
     !p.override && (p.reason || p.message)
       ? h`<div class="small phase-reason">${p.reason ? h`<span class="mono">${p.reason}</span>` : ''}${p.reason && p.message ? ': ' : ''}${p.message ? linkify(p.message) : ''}</div>`
       : '';
+  // a multi-architecture payload is a manifest list: upstream shows only its pull spec, no installer or tools hint
   const download = artifactsUrl && pull ? link(`${artifactsUrl.replace(/\/+$/, '')}/${seg(p.tag)}`, 'Download the installer') : '';
   return h`<dl class="facts">
 <dt>Stream</dt><dd>${link(streamHref(rec.name), rec.name)}</dd>
@@ -410,7 +412,7 @@ function factsSection(state: State, p: Payload, rec: StreamRecord, now: number, 
 ${keptFact(p)}
 <dt>Created</dt><dd>${timeCell(p.createdAt, now)} <span class="muted small">${absoluteTime(p.createdAt)}</span></dd>
 <dt>Pull spec</dt><dd>${pull ? h`<code>${pull}</code>` : h`<span class="muted">No public location to pull this image from</span>`}</dd>
-${pull ? h`<dt>Tools</dt><dd>${download ? h`${download} or run ` : ''}<code>oc adm release extract --tools ${pull}</code></dd>` : ''}
+${pull && streamArchitecture(rec.name) !== 'multi' ? h`<dt>Tools</dt><dd>${download ? h`${download} or run ` : ''}<code>oc adm release extract --tools ${pull}</code></dd>` : ''}
 <dt>API</dt><dd>${link(api, 'release info (JSON)')}</dd>
 </dl>`;
 }

@@ -9,6 +9,8 @@ export interface KubernetesFlags {
   context?: string;
   namespace?: string;
   maxJobCreatesPerSecond?: number | string;
+  /** --release-architecture (validated by the caller; default amd64) */
+  architecture?: string;
 }
 
 export function createKubernetesExecutor(f: KubernetesFlags, jobsText: string, jobsPath: string, logDir: string, log: KubernetesExecutorOptions['log']): KubernetesExecutor {
@@ -18,7 +20,7 @@ export function createKubernetesExecutor(f: KubernetesFlags, jobsText: string, j
   if (rate !== undefined && (!Number.isFinite(rate) || rate < 0)) throw new Error(`--max-job-creates-per-second ${f.maxJobCreatesPerSecond}: must be a non-negative number`);
   const jobs = parseKubeJobsFile(jobsText, jobsPath);
   const kc = loadKubeConfig({ kubeconfig: f.kubeconfig, ...(f.context ? { context: f.context } : {}) });
-  const x = new KubernetesExecutor({ kc, namespace: f.namespace ?? 'default', jobs, logDir, ...(rate !== undefined ? { maxCreatesPerSecond: rate } : {}), ...(log ? { log } : {}) });
+  const x = new KubernetesExecutor({ kc, namespace: f.namespace ?? 'default', jobs, logDir, ...(rate !== undefined ? { maxCreatesPerSecond: rate } : {}), ...(f.architecture ? { architecture: f.architecture } : {}), ...(log ? { log } : {}) });
   x.start();
   return x;
 }

@@ -6,7 +6,8 @@
 //   release labels (`release.openshift.io/verify`, `…/payload`, `…/kind`) on the Job and its pod,
 //   annotations `prow.k8s.io/job` and `release.openshift.io/tag`; one container `job` with the
 //   template's image, command, args, resources and env, then the variables Prow would set
-//   (RELEASE_IMAGE_LATEST, RELEASE_IMAGE_INITIAL for upgrades, JOB_NAME, BUILD_ID, PAYLOAD_TAG,
+//   (RELEASE_IMAGE_LATEST, RELEASE_IMAGE_INITIAL for upgrades — under `architecture`'s names,
+//   RELEASE_IMAGE_ARM64_LATEST … (domain/architecture.ts) — JOB_NAME, BUILD_ID, PAYLOAD_TAG,
 //   RELEASE_STREAM, VERIFICATION_JOB_NAME) and the run's own env (aggregators …).
 // - "AlreadyExists" on create is success; API errors are retried (429/5xx, Retry-After).
 // - status from the Job's conditions: `Complete` → Succeeded, `Failed` → Failed (reason
@@ -24,6 +25,7 @@
 import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatchV1Api, CoreV1Api, Log, type KubeConfig, type V1Job } from '@kubernetes/client-node';
+import { allReleaseImageNames, DEFAULT_ARCHITECTURE, releaseImageNames } from '../../../domain/architecture.ts';
 import type { JobRunState } from '../../../domain/types.ts';
 import type { JobExecutor, JobSpec, JobStatus, JobStatusListener } from '../../../ports/executor.ts';
 import { ApiHealth, describe, Pacer, startInformer, statusOf, type Informer, type KubeObject } from '../../kube/client.ts';
@@ -44,6 +46,8 @@ export interface KubernetesExecutorOptions {
   urlBase?: string;
   /** creates per second at most (default 20; 0 = unbounded) */
   maxCreatesPerSecond?: number;
+  /** --release-architecture: which RELEASE_IMAGE_* names a job gets (default amd64) */
+  architecture?: string;
   resyncMs?: number;
   retry?: { firstDelayMs?: number; maxDelayMs?: number };
   log?: { warn: (o: object, msg: string) => void; info: (o: object, msg: string) => void; error: (o: object, msg: string) => void };
@@ -74,21 +78,28 @@ export function jobState(job: { status?: { conditions?: Condition[] } }): { stat
   return { state: 'Pending', reason: '', at: null };
 }
 
-export function buildJob(spec: JobSpec, jobs: KubeJobsFile, ttl: number): V1Job {
+export function buildJob(spec: JobSpec, jobs: KubeJobsFile, ttl: number, architecture: string = DEFAULT_ARCHITECTURE): V1Job {
   const t = matchTemplate(jobs, spec.jobName);
   if (!t) throw new Error(`no kubernetes template for ${spec.jobName} in ${jobs.file}`);
   const env: Record<string, string> = {
     ...jobs.defaults.env,
     ...(t.env ?? {}),
     ...spec.env,
-    RELEASE_IMAGE_LATEST: spec.pullSpec,
-    ...(spec.initialPullSpec ? { RELEASE_IMAGE_INITIAL: spec.initialPullSpec } : {}),
+    ...Object.fromEntries(releaseImageNames(architecture, 'LATEST').map((n) => [n, spec.pullSpec])),
+    ...(spec.initialPullSpec ? Object.fromEntries(releaseImageNames(architecture, 'INITIAL').map((n) => [n, spec.initialPullSpec])) : {}),
     JOB_NAME: spec.jobName,
     BUILD_ID: spec.runId,
     PAYLOAD_TAG: spec.tag,
     RELEASE_STREAM: spec.stream,
     VERIFICATION_JOB_NAME: spec.env.VERIFICATION_JOB_NAME ?? spec.jobName,
   };
+  // a release-image name of another architecture the template declares gets the same value (never a stale one)
+  for (const n of allReleaseImageNames('LATEST')) if (n in env) env[n] = spec.pullSpec;
+  for (const n of allReleaseImageNames('INITIAL')) {
+    if (!(n in env)) continue;
+    if (spec.initialPullSpec) env[n] = spec.initialPullSpec;
+    else delete env[n];
+  }
   const labels = Object.fromEntries(Object.entries(spec.labels).map(([k, v]) => [k, v.slice(0, 63)]));
   const deadline = t.activeDeadlineSeconds ?? jobs.defaults.activeDeadlineSeconds;
   return {
@@ -188,7 +199,7 @@ export class KubernetesExecutor implements JobExecutor {
     this.start();
     let job: V1Job;
     try {
-      job = buildJob(spec, this.jobs, this.o.ttlSecondsAfterFinished ?? 7 * 86400);
+      job = buildJob(spec, this.jobs, this.o.ttlSecondsAfterFinished ?? 7 * 86400, this.o.architecture);
     } catch (e) {
       return { ...this.base(spec.runId), state: 'Failed', reason: (e as Error).message, finishedAt: this.now().toISOString() };
     }

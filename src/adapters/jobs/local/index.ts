@@ -50,7 +50,9 @@
 //      JOB_START_TIME, ANALYSIS_JOB_COUNT, ANALYSIS_JOBS_SUCCEEDED; multi-job analysis runs:
 //      PAYLOAD_TAG, VERIFICATION_JOB_NAME, JOB_START_TIME);
 //   4. set by the executor, as Prow sets them: RELEASE_IMAGE_LATEST, RELEASE_IMAGE_INITIAL (upgrades
-//      only; never set otherwise), JOB_NAME, BUILD_ID (the run id), PAYLOAD_TAG, RELEASE_STREAM,
+//      only; never set otherwise) under the names of `architecture` (RELEASE_IMAGE_ARM64_LATEST …,
+//      domain/architecture.ts; a name of another architecture the jobs file declares gets the same
+//      value, as upstream fills a declared RELEASE_IMAGE_LATEST), JOB_NAME, BUILD_ID (the run id), PAYLOAD_TAG, RELEASE_STREAM,
 //      VERIFICATION_JOB_NAME (unless the run's env names it), ARTIFACT_DIR.
 //
 // Interruptions are not failures (DESIGN.md §14): a run whose process vanished without an rc
@@ -66,6 +68,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { allReleaseImageNames, DEFAULT_ARCHITECTURE, releaseImageNames } from '../../../domain/architecture.ts';
 import type { JobExecutor, JobSpec, JobStatus, JobStatusListener } from '../../../ports/executor.ts';
 import { DEFAULT_TIMEOUT_MS, matchJob, type JobEntry, type JobsFile } from './jobsfile.ts';
 
@@ -84,6 +87,8 @@ export interface LocalExecutorOptions {
    * the next controller to adopt; 'stop' stops them and reports them Interrupted "Shutdown".
    */
   onShutdown?: 'detach' | 'stop';
+  /** --release-architecture: which RELEASE_IMAGE_* names a job gets (default amd64) */
+  architecture?: string;
   now?: () => Date;
   /**
    * Fault injection for crash tests only: called synchronously at the steps of a launch where a
@@ -277,6 +282,7 @@ export class LocalExecutor implements JobExecutor {
   private readonly killGraceMs: number;
   private readonly pollMs: number;
   private readonly onShutdown: 'detach' | 'stop';
+  private readonly architecture: string;
   private readonly now: () => Date;
   private readonly crashPoints: NonNullable<LocalExecutorOptions['crashPoints']>;
   private readonly listeners: JobStatusListener[] = [];
@@ -296,6 +302,7 @@ export class LocalExecutor implements JobExecutor {
     this.killGraceMs = o.killGraceMs ?? 5000;
     this.pollMs = o.pollMs ?? DEFAULT_POLL_MS;
     this.onShutdown = o.onShutdown ?? 'detach';
+    this.architecture = o.architecture ?? DEFAULT_ARCHITECTURE;
     this.now = o.now ?? (() => new Date());
     this.crashPoints = o.crashPoints ?? {};
     mkdirSync(this.runDir, { recursive: true });
@@ -412,7 +419,6 @@ export class LocalExecutor implements JobExecutor {
     }
     env.PATH ??= FALLBACK_PATH;
     Object.assign(env, entry.env, spec.env, {
-      RELEASE_IMAGE_LATEST: spec.pullSpec,
       JOB_NAME: spec.jobName,
       BUILD_ID: spec.runId,
       PAYLOAD_TAG: spec.tag,
@@ -421,9 +427,14 @@ export class LocalExecutor implements JobExecutor {
       VERIFICATION_JOB_NAME: spec.env.VERIFICATION_JOB_NAME ?? spec.verifyName,
       ARTIFACT_DIR: join(dir, 'artifacts'),
     });
+    for (const n of allReleaseImageNames('LATEST')) if (n in env) env[n] = spec.pullSpec;
+    for (const n of releaseImageNames(this.architecture, 'LATEST')) env[n] = spec.pullSpec;
     // only upgrades get RELEASE_IMAGE_INITIAL
-    if (spec.initialPullSpec) env.RELEASE_IMAGE_INITIAL = spec.initialPullSpec;
-    else delete env.RELEASE_IMAGE_INITIAL;
+    for (const n of allReleaseImageNames('INITIAL')) {
+      if (spec.initialPullSpec && n in env) env[n] = spec.initialPullSpec;
+      else delete env[n];
+    }
+    if (spec.initialPullSpec) for (const n of releaseImageNames(this.architecture, 'INITIAL')) env[n] = spec.initialPullSpec;
     return env;
   }
 

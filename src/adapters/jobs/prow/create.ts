@@ -9,6 +9,8 @@ export interface ProwFlags {
   prowNamespace?: string;
   prowJobs?: string;
   maxJobCreatesPerSecond?: number | string;
+  /** --release-architecture (validated by the caller; default amd64) */
+  architecture?: string;
 }
 
 export function createProwExecutor(f: ProwFlags, log: ProwExecutorOptions['log']): ProwExecutor {
@@ -19,7 +21,7 @@ export function createProwExecutor(f: ProwFlags, log: ProwExecutorOptions['log']
   const rate = f.maxJobCreatesPerSecond === undefined ? undefined : Number(f.maxJobCreatesPerSecond);
   if (rate !== undefined && (!Number.isFinite(rate) || rate < 0)) throw new Error(`--max-job-creates-per-second ${f.maxJobCreatesPerSecond}: must be a non-negative number`);
   const kc = loadKubeConfig({ kubeconfig: f.kubeconfig, ...(f.context ? { context: f.context } : {}) });
-  const x = new ProwExecutor({ kc, namespace: f.prowNamespace ?? 'ci', prowJobsDir: f.prowJobs, ...(rate !== undefined ? { maxCreatesPerSecond: rate } : {}), ...(log ? { log } : {}) });
+  const x = new ProwExecutor({ kc, namespace: f.prowNamespace ?? 'ci', prowJobsDir: f.prowJobs, ...(rate !== undefined ? { maxCreatesPerSecond: rate } : {}), ...(f.architecture ? { architecture: f.architecture } : {}), ...(log ? { log } : {}) });
   x.start();
   return x;
 }

@@ -38,6 +38,7 @@ export interface ProwExecutorOptions {
   /** reload the Prow job config when files under it change (default true) */
   watchConfig?: boolean;
   sourceNamespace?: string;
+  /** --release-architecture: the architecture annotation and RELEASE_IMAGE_* names (default amd64) */
   architecture?: string;
   /** pod namespace written into ProwJob specs (default: namespace) */
   podNamespace?: string;

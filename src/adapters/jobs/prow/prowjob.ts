@@ -4,6 +4,7 @@
 // environment rules for RELEASE_IMAGE_LATEST / _INITIAL and their architecture variants.
 // Not (yet) done: IMAGE_FORMAT / IMAGE_<NAME> (the mirror's public repository is not part of the
 // job spec the executor gets), `--cluster-group`, and the `scheduling` initial state.
+import { releaseImageNames } from '../../../domain/architecture.ts';
 import type { JobSpec } from '../../../ports/executor.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import type { Periodic } from './config.ts';
@@ -51,22 +52,6 @@ function labelValue(v: string): string {
   let s = v.length > 63 ? v.slice(0, 63) : v;
   s = s.replace(/^[^A-Za-z0-9]+/, '').replace(/[^A-Za-z0-9]+$/, '');
   return s;
-}
-
-/** Names of the variables appended when a container lacks RELEASE_IMAGE_LATEST / _INITIAL, by architecture. */
-export function releaseImageNames(arch: string, suffix: 'LATEST' | 'INITIAL'): string[] {
-  switch (arch) {
-    case 'arm64':
-      return [`RELEASE_IMAGE_ARM64_${suffix}`];
-    case 's390x':
-      return [`RELEASE_IMAGE_S390X_${suffix}`];
-    case 'ppc64le':
-      return [`RELEASE_IMAGE_PPC64LE_${suffix}`];
-    case 'multi':
-      return [`RELEASE_IMAGE_${suffix}`, `RELEASE_IMAGE_MULTI_${suffix}`];
-    default:
-      return [`RELEASE_IMAGE_${suffix}`];
-  }
 }
 
 /** The tag of a pull spec `repo:tag` ("" for a digest or no tag). */
