@@ -28,7 +28,9 @@ import { CliError } from './client.ts';
 import { createMetrics } from '../http/metrics.ts';
 import { Authenticator, parseTokens } from '../http/auth.ts';
 import { installProcessFaultHandlers } from './process-faults.ts';
-import { ConfigReloader, RELOAD_KINDS, failedConfigFiles, loadedStreams, readTextFile } from './reload.ts';
+import { ConfigReloader, RELOAD_KINDS, failedConfigFiles, loadedStreams, readQualifiersText, readTextFile } from './reload.ts';
+import { QualifiersConfig } from '../controller/qualifiers.ts';
+import { parseQualifiersFile } from '../domain/qualifiers.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEMO_DIR = join(REPO_ROOT, 'demo');
@@ -68,6 +70,8 @@ export interface ServeOptions {
   changelog?: { gitCache?: string; gitFetch?: boolean; issueKeyPattern?: string; issueUrlTemplate?: string; wait?: string };
   /** notifications (issue 19): the notify file (webhooks), how long one is retried (Go duration, default 24h), pending ones per webhook */
   notify?: { file?: string; retryFor?: string; queue?: number | string };
+  /** release qualifiers (issue 16 item 7): upstream's release-qualifiers.yaml, hot-reloaded; a missing file defines none */
+  qualifiers?: string;
   /** the URL people reach this server at, for links in notifications (default: the listening address) */
   publicUrl?: string;
   /** HTTP bounds (numbers or their CLI strings): connections, live feeds, response cache MiB */
@@ -151,6 +155,9 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   const notifyPath = o.notify?.file;
   const notifyText = notifyPath ? readTextFile(notifyPath, 'notify file') : '';
   const notifyFile: NotifyFile = notifyPath ? parseNotifyFile(notifyText, notifyPath) : { webhooks: [] };
+  const qualifiersPath = o.qualifiers;
+  const qualifiersText = qualifiersPath ? readQualifiersText(qualifiersPath) : '';
+  const qualifiers = new QualifiersConfig(qualifiersPath ? parseQualifiersFile(qualifiersText, qualifiersPath) : {});
 
   const store = await openStore(o.db ?? `sqlite:${join(data, 'release-controller.db')}`);
   let executor: LocalExecutor | ProwExecutor | KubernetesExecutor;
@@ -198,7 +205,9 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
     jobs: kube ? undefined : jobs,
     tokens,
     notify: notifyPath,
+    qualifiers: qualifiersPath,
     notifier: { setConfig: (f) => deliverer?.setConfig(f) },
+    qualifiersTarget: qualifiers,
     controller,
     executor: executor instanceof LocalExecutor ? executor : undefined,
     authenticator,
@@ -208,6 +217,7 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
       ...(kube || !jobs ? {} : { jobs: { value: jobsFile, text: jobsText } }),
       ...(tokens ? { tokens: { value: tokenEntries, text: tokensText } } : {}),
       ...(notifyPath ? { notify: { value: notifyFile, text: notifyText } } : {}),
+      ...(qualifiersPath ? { qualifiers: { value: qualifiers.get(), text: qualifiersText } } : {}),
     },
   });
   const configProblems = () => reloader.problems();
@@ -227,7 +237,7 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   const app = await buildApp({
     ops: controller, authenticator, configProblems, metrics, logger: false, registerPages, notifications, artifactsUrl: o.artifactsUrl, builder, changelog,
     registryInputs: regSetup.importer ?? undefined, degraded: () => regSetup.degraded(), resolvePullSpec: regSetup.resolvePullSpec ?? undefined,
-    server: { maxConnections }, events: { maxConnections: maxFeedConnections }, cacheBytes: cacheMiB === undefined ? undefined : cacheMiB * 1024 * 1024,
+    server: { maxConnections }, events: { maxConnections: maxFeedConnections }, cacheBytes: cacheMiB === undefined ? undefined : cacheMiB * 1024 * 1024, qualifiers,
   });
   await app.listen({ port: o.port, host: o.host });
   const onHangup = () => {

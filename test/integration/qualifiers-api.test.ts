@@ -1,0 +1,207 @@
+// GET /api/v1/releasetag/{tag}/qualifiers (issue 16 item 7) on state written through the real
+// SQLite store: upstream's QualifiersSummary bytes (two-space indentation, field order, omitted
+// empty fields, `{}` when nothing applies), approval qualifiers from the payload's `<id>_state`,
+// the 404 text, and a replaced qualifiers file changing cached answers.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { QualifiersConfig } from '../../src/controller/qualifiers.ts';
+import { inputStreamOf } from '../../src/domain/config/schema.ts';
+import { emptyQEStatus } from '../../src/domain/qe.ts';
+import { parseQualifiersFile } from '../../src/domain/qualifiers.ts';
+import type { JobKind, JobRun, JobRunState, Payload } from '../../src/domain/types.ts';
+import { buildApp } from '../../src/http/app.ts';
+import type { Store } from '../../src/ports/store.ts';
+import { ReadOps, T, seedStore } from '../helpers/api-seed.ts';
+import { cleanup, config, tempDir } from '../helpers/harness.ts';
+
+const STREAM = '4.18.0-0.nightly';
+const TAG = (n: number) => `${STREAM}-2024-06-0${n}-000000`;
+
+const QUALIFIERS = `qualifiers:
+  fips:
+    enabled: true
+    badgeName: FIPS
+    summary: FIPS validated
+    payloadBadgeStatus: OnSuccess
+    failureLabels: [fips-broken, needs-triage]
+  rt:
+    enabled: true
+    badgeName: RT
+    payloadBadgeStatus: OnFailure
+    failureLabels: [needs-triage, rt-broken]
+  trt:
+    enabled: true
+    approval: true
+    badgeName: TRT
+    payloadBadgeStatus: Yes
+  unused:
+    enabled: true
+`;
+
+const CONFIG = config({
+  name: STREAM,
+  to: 'release',
+  verify: {
+    'e2e-aws-fips': { prowJob: { name: 'periodic-e2e-aws-fips' }, qualifiers: { fips: {} } },
+    'e2e-metal-fips': { optional: true, prowJob: { name: 'periodic-e2e-metal-fips' }, qualifiers: { fips: { badgeName: 'FIPS!' }, nope: { enabled: true } } },
+    'e2e-rt': { prowJob: { name: 'periodic-e2e-rt' }, aggregatedProwJob: { analysisJobCount: 3 }, qualifiers: { rt: {} } },
+    'e2e-gcp': { prowJob: { name: 'periodic-e2e-gcp' } },
+  },
+});
+
+function payload(tag: string, annotations: Record<string, string> = {}): Payload {
+  const at = '2024-06-01T00:00:00Z';
+  return {
+    stream: STREAM, tag, phase: 'Ready', createdAt: at, inputHash: `sha256:${tag}`, pullSpec: `registry.local/release:${tag}`, digest: '', components: {}, reason: '', message: '',
+    annotations, override: null, qe: emptyQEStatus(), phaseChangedAt: at,
+  };
+}
+
+let n = 0;
+function run(tag: string, verifyName: string, kind: JobKind, state: JobRunState): JobRun {
+  n++;
+  return {
+    id: `${tag}-${verifyName}-${n}`, stream: STREAM, tag, verifyName, jobName: `periodic-${verifyName}`, kind, attempt: 0, generation: 0, state, url: `https://prow.example/${n}`,
+    upgradeFrom: '', upgradeFromPullSpec: '', createdAt: '2024-06-01T01:00:00Z', startedAt: '2024-06-01T01:00:00Z', finishedAt: state === 'Pending' ? null : '2024-06-01T02:00:00Z', reason: '', logPath: '',
+  };
+}
+
+describe('GET /api/v1/releasetag/{tag}/qualifiers (seeded through the SQLite store)', () => {
+  let dir: string;
+  let store: Store;
+  let app: FastifyInstance;
+  const qualifiers = new QualifiersConfig(parseQualifiersFile(QUALIFIERS, 'release-qualifiers.yaml'));
+  const get = (url: string) => app.inject({ method: 'GET', url });
+
+  before(async () => {
+    dir = tempDir('rc-qualifiers-api-');
+    store = await seedStore(dir);
+    await store.commit([
+      { kind: 'putStream', stream: { name: STREAM, config: CONFIG, sourceFile: `${STREAM}.json`, input: inputStreamOf(CONFIG), errors: [], warnings: [], locked: false } },
+      { kind: 'putPayload', payload: payload(TAG(1), { 'release.openshift.io/trt_state': 'Accepted' }) },
+      { kind: 'putPayload', payload: payload(TAG(2), { 'release.openshift.io/trt_state': 'Rejected' }) },
+      ...[
+        run(TAG(1), 'e2e-aws-fips', 'blocking', 'Succeeded'),
+        run(TAG(1), 'e2e-metal-fips', 'informing', 'Succeeded'),
+        run(TAG(1), 'e2e-rt', 'aggregator', 'Failed'),
+        run(TAG(1), 'e2e-rt', 'analysis', 'Succeeded'),
+        run(TAG(1), 'e2e-rt', 'analysis', 'Failed'),
+        run(TAG(1), 'e2e-rt', 'analysis', 'Failed'),
+        run(TAG(2), 'e2e-aws-fips', 'blocking', 'Succeeded'),
+        run(TAG(2), 'e2e-metal-fips', 'informing', 'Pending'),
+      ].map((r) => ({ kind: 'putJobRun' as const, run: r })),
+    ]);
+    app = await buildApp({ ops: await ReadOps.load(store), qualifiers });
+  });
+  after(async () => {
+    await app.close();
+    await store.close();
+    cleanup(dir);
+  });
+
+  test('the summary as upstream writes it: bytes, field order, omitted empty fields', async () => {
+    const r = await get(`/api/v1/releasetag/${TAG(1)}/qualifiers`);
+    assert.equal(r.statusCode, 200);
+    assert.equal(r.headers['content-type'], 'application/json');
+    assert.equal(
+      r.body,
+      `{
+  "failureLabels": [
+    "needs-triage",
+    "rt-broken"
+  ],
+  "qualifiers": {
+    "fips": {
+      "jobs": [
+        {
+          "ciConfigurationName": "e2e-aws-fips",
+          "ciConfigurationJobName": "periodic-e2e-aws-fips"
+        },
+        {
+          "ciConfigurationName": "e2e-metal-fips",
+          "ciConfigurationJobName": "periodic-e2e-metal-fips"
+        }
+      ],
+      "aggregateState": "Success",
+      "badgeName": "FIPS!",
+      "badgeEarned": true,
+      "badgePropagated": true,
+      "failureLabels": [
+        "fips-broken",
+        "needs-triage"
+      ]
+    },
+    "rt": {
+      "jobs": [
+        {
+          "ciConfigurationName": "e2e-rt",
+          "ciConfigurationJobName": "e2e-rt-release-openshift-release-analysis-aggregator"
+        },
+        {
+          "ciConfigurationName": "e2e-rt",
+          "ciConfigurationJobName": "periodic-e2e-rt"
+        }
+      ],
+      "aggregateState": "Failure",
+      "badgeName": "RT",
+      "badgePropagated": true,
+      "failureLabels": [
+        "needs-triage",
+        "rt-broken"
+      ]
+    },
+    "trt": {
+      "jobs": null,
+      "aggregateState": "Success",
+      "badgeName": "TRT",
+      "badgeEarned": true,
+      "badgePropagated": true,
+      "approval": true
+    }
+  }
+}
+`,
+    );
+  });
+
+  test('pending jobs: Pending, nothing earned; a Rejected approval fails', async () => {
+    const body = (await get(`/api/v1/releasetag/${TAG(2)}/qualifiers`)).json() as { failureLabels?: string[]; qualifiers: Record<string, Record<string, unknown>> };
+    assert.equal(body.failureLabels, undefined, 'an approval qualifier without failureLabels adds none');
+    assert.deepEqual(Object.keys(body.qualifiers), ['fips', 'rt', 'trt']);
+    assert.deepEqual(Object.keys(body.qualifiers.fips), ['jobs', 'aggregateState', 'badgeName', 'failureLabels']);
+    assert.equal(body.qualifiers.fips.aggregateState, 'Pending');
+    assert.equal(body.qualifiers.rt.aggregateState, 'Unknown', 'no aggregator run, analysis runs missing');
+    assert.deepEqual(body.qualifiers.trt, { jobs: null, aggregateState: 'Failure', badgeName: 'TRT', badgePropagated: true, approval: true });
+  });
+
+  test('a payload no qualifier applies to: {}', async () => {
+    const r = await get(`/api/v1/releasetag/${T(1)}/qualifiers`);
+    assert.equal(r.statusCode, 200);
+    assert.equal(r.body, '{}\n');
+  });
+
+  test('unknown tag: upstream\'s 404 text', async () => {
+    const r = await get('/api/v1/releasetag/4.18.0-0.nightly-nope/qualifiers');
+    assert.equal(r.statusCode, 404);
+    assert.equal(r.headers['content-type'], 'text/plain; charset=utf-8');
+    assert.equal(r.body, 'No release payload found for tag "4.18.0-0.nightly-nope"\n');
+  });
+
+  test('a replaced qualifiers file changes the cached answer at once', async () => {
+    const url = `/api/v1/releasetag/${TAG(2)}/qualifiers`;
+    await get(url);
+    const cached = await get(url);
+    assert.equal(cached.headers['x-cache'], 'hit');
+    qualifiers.set(parseQualifiersFile('qualifiers:\n  fips:\n    enabled: false\n', 'release-qualifiers.yaml'));
+    try {
+      const r = await get(url);
+      assert.equal(r.headers['x-cache'], undefined);
+      assert.deepEqual(Object.keys(r.json().qualifiers), ['fips']);
+      qualifiers.set({});
+      assert.equal((await get(url)).body, '{}\n');
+    } finally {
+      qualifiers.set(parseQualifiersFile(QUALIFIERS, 'release-qualifiers.yaml'));
+    }
+  });
+});
