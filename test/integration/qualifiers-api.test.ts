@@ -1,7 +1,7 @@
 // GET /api/v1/releasetag/{tag}/qualifiers (issue 16 item 7) on state written through the real
 // SQLite store: upstream's QualifiersSummary bytes (two-space indentation, field order, omitted
 // empty fields, `{}` when nothing applies), approval qualifiers from the payload's `<id>_state`,
-// the 404 text, and a replaced qualifiers file changing cached answers.
+// the 404 text, a replaced qualifiers file changing cached answers, and the console's badges.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
@@ -11,6 +11,7 @@ import { emptyQEStatus } from '../../src/domain/qe.ts';
 import { parseQualifiersFile } from '../../src/domain/qualifiers.ts';
 import type { JobKind, JobRun, JobRunState, Payload } from '../../src/domain/types.ts';
 import { buildApp } from '../../src/http/app.ts';
+import { createPages } from '../../src/http/pages/index.ts';
 import type { Store } from '../../src/ports/store.ts';
 import { ReadOps, T, seedStore } from '../helpers/api-seed.ts';
 import { cleanup, config, tempDir } from '../helpers/harness.ts';
@@ -92,7 +93,8 @@ describe('GET /api/v1/releasetag/{tag}/qualifiers (seeded through the SQLite sto
         run(TAG(2), 'e2e-metal-fips', 'informing', 'Pending'),
       ].map((r) => ({ kind: 'putJobRun' as const, run: r })),
     ]);
-    app = await buildApp({ ops: await ReadOps.load(store), qualifiers });
+    const ops = await ReadOps.load(store);
+    app = await buildApp({ ops, qualifiers, registerPages: createPages(ops, { qualifiers }) });
   });
   after(async () => {
     await app.close();
@@ -200,6 +202,41 @@ describe('GET /api/v1/releasetag/{tag}/qualifiers (seeded through the SQLite sto
       assert.deepEqual(Object.keys(r.json().qualifiers), ['fips']);
       qualifiers.set({});
       assert.equal((await get(url)).body, '{}\n');
+    } finally {
+      qualifiers.set(parseQualifiersFile(QUALIFIERS, 'release-qualifiers.yaml'));
+    }
+  });
+
+  /** the badges (id, state, text) inside `html` */
+  const badges = (html: string) => [...html.matchAll(/<span class="label [^"]* qualifier-badge" data-qualifier="([^"]*)" data-qualifier-state="([^"]*)"[^>]*>(.*?)<\/span><\/span>/g)].map((m) => `${m[1]} ${m[2]} ${m[3].replace(/<[^>]*>/g, '').trim()}`);
+  const row = (html: string, tag: string) => new RegExp(`<tr data-tag="${tag.replace(/\./g, '\\.')}"[\\s\\S]*?</tr>`).exec(html)?.[0] ?? '';
+
+  test('release page: every qualifier as a badge, with the status api link and the failure labels', async () => {
+    const r = await get(`/releasestream/${STREAM}/release/${TAG(1)}`);
+    assert.equal(r.statusCode, 200);
+    const dd = /<dt>Qualifiers<\/dt><dd id="qualifiers">([\s\S]*?)<\/dd>/.exec(r.body)?.[1] ?? '';
+    assert.deepEqual(badges(dd), ['fips Success ✓ FIPS!: Passed', 'rt Failure ✗ RT: Failed', 'trt Success ✓ TRT: Accepted']);
+    assert.ok(dd.includes(`<a href="/api/v1/releasetag/${TAG(1)}/qualifiers">status api</a>`));
+    assert.match(dd, /Failure labels: <code>needs-triage<\/code> <code>rt-broken<\/code>/);
+    const none = await get(`/releasestream/4.16.0-0.nightly/release/${T(1)}`);
+    assert.match(none.body, /<dt>Qualifiers<\/dt><dd id="qualifiers">None <span class="small">\(<a href="\/api\/v1\/releasetag\/[^"]+\/qualifiers">status api<\/a>\)<\/span><\/dd>/);
+  });
+
+  test('stream page: a row shows only the propagated badges', async () => {
+    const html = (await get(`/releasestream/${STREAM}`)).body;
+    assert.deepEqual(badges(row(html, TAG(1))), ['fips Success ✓ FIPS!: Passed', 'rt Failure ✗ RT: Failed', 'trt Success ✓ TRT: Accepted']);
+    // fips pending (OnSuccess) and rt unknown (OnFailure) do not propagate; the rejected TRT (Yes) does
+    assert.deepEqual(badges(row(html, TAG(2))), ['trt Failure ✗ TRT: Rejected']);
+  });
+
+  test('badge names from the file are escaped', async () => {
+    qualifiers.set(parseQualifiersFile('qualifiers:\n  trt:\n    enabled: true\n    approval: true\n    payloadBadgeStatus: "Yes"\n    badgeName: "<img src=x onerror=alert(1)>"\n', 'release-qualifiers.yaml'));
+    try {
+      for (const url of [`/releasestream/${STREAM}/release/${TAG(1)}`, `/releasestream/${STREAM}`]) {
+        const html = (await get(url)).body;
+        assert.ok(!html.includes('<img src=x'), url);
+        assert.ok(html.includes('&lt;img src=x onerror=alert(1)&gt;'), url);
+      }
     } finally {
       qualifiers.set(parseQualifiersFile(QUALIFIERS, 'release-qualifiers.yaml'));
     }
