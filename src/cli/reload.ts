@@ -1,5 +1,5 @@
 // Reloading `serve`'s files without a restart (DESIGN.md §14): the release configs directory, the
-// jobs file and the tokens file, on SIGHUP (serve.ts calls reload()) and when the files change
+// jobs, tokens, notify and qualifiers files, on SIGHUP (serve.ts calls reload()) and when the files change
 // (watch()). A file that fails to parse or validate keeps its last good version running: release
 // configs per file (Controller.applyConfigs keeps the stream whose file now fails), the jobs and
 // tokens files as a whole. Every failure is kept for the console banner and /metrics

@@ -158,6 +158,7 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   const qualifiersPath = o.qualifiers;
   const qualifiersText = qualifiersPath ? readQualifiersText(qualifiersPath) : '';
   const qualifiers = new QualifiersConfig(qualifiersPath ? parseQualifiersFile(qualifiersText, qualifiersPath) : {});
+  if (qualifiersPath && !existsSync(qualifiersPath)) log.warn(`qualifiers file ${qualifiersPath} not found: no release qualifiers until it is created`);
 
   const store = await openStore(o.db ?? `sqlite:${join(data, 'release-controller.db')}`);
   let executor: LocalExecutor | ProwExecutor | KubernetesExecutor;
