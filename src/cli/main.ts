@@ -92,6 +92,7 @@ export function buildProgram(): Command {
     .option('--max-feed-connections <n>', 'live feeds (/api/v1/events) open at once; more get 503 with Retry-After (0: no limit)', '256')
     .option('--http-cache-mib <n>', 'memory for the API response cache, in MiB (0 turns it off)', '64')
     .option('--notify <file>', 'notify file: webhooks told of verdicts (CloudEvents or Slack), hot-reloaded (env RC_NOTIFY)', process.env.RC_NOTIFY)
+    .option('--qualifiers <file>', "release qualifiers: upstream's release-qualifiers.yaml (badges, the /qualifiers summary), hot-reloaded; a missing file defines none (env RC_QUALIFIERS)", process.env.RC_QUALIFIERS)
     .option('--notify-retry-for <duration>', 'how long an undelivered notification is retried before it is recorded failed (Go duration)', '24h')
     .option('--notify-queue <n>', 'undelivered notifications kept per webhook; past that new ones are recorded dropped', '1000')
     .option('--public-url <url>', 'the URL people reach this server at, for links in notifications (env RC_PUBLIC_URL; default the listening address)', process.env.RC_PUBLIC_URL)
@@ -132,7 +133,7 @@ export function buildProgram(): Command {
           executor: o.executor, architecture: o.releaseArchitecture, demo: o.demo, reset: o.reset, feedInterval: Number(o.feedInterval), logLevel: o.logLevel, artifactsUrl: o.artifactsUrl,
           stopJobs: Boolean(o.stopJobs), kubernetes: { namespace: o.namespace }, prow: { kubeconfig: o.kubeconfig, context: o.context, prowNamespace: o.prowNamespace, prowJobs: o.prowJobs, maxJobCreatesPerSecond: o.maxJobCreatesPerSecond }, watch: o.watch !== false, processHandlers: true, privateLogs: Boolean(o.privateLogs),
           eventRetention: o.eventRetention,
-          notify: { file: o.notify, retryFor: o.notifyRetryFor, queue: o.notifyQueue }, publicUrl: o.publicUrl,
+          notify: { file: o.notify, retryFor: o.notifyRetryFor, queue: o.notifyQueue }, qualifiers: o.qualifiers, publicUrl: o.publicUrl,
           changelog: { gitCache: o.gitCache, gitFetch: Boolean(o.gitFetch), issueKeyPattern: o.issueKeyPattern, issueUrlTemplate: o.issueUrlTemplate, wait: o.changelogWait },
           http: { maxConnections: o.maxConnections, maxFeedConnections: o.maxFeedConnections, cacheMiB: o.httpCacheMib },
           registryMode: { builder: o.builder, auth: o.registryAuth, insecure: o.registryInsecure, gc: Boolean(o.registryGc), buildTimeout: o.buildTimeout, inputs: o.inputs },

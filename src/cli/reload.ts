@@ -1,5 +1,5 @@
 // Reloading `serve`'s files without a restart (DESIGN.md §14): the release configs directory, the
-// jobs file and the tokens file, on SIGHUP (serve.ts calls reload()) and when the files change
+// jobs, tokens, notify and qualifiers files, on SIGHUP (serve.ts calls reload()) and when the files change
 // (watch()). A file that fails to parse or validate keeps its last good version running: release
 // configs per file (Controller.applyConfigs keeps the stream whose file now fails), the jobs and
 // tokens files as a whole. Every failure is kept for the console banner and /metrics
@@ -19,12 +19,13 @@ import { loadConfigDir, type LoadResult } from '../domain/config/load.ts';
 import { formatIssue, type ConfigIssue } from '../domain/config/validate.ts';
 import { parseTokens, type TokenEntry } from '../http/auth.ts';
 import { parseNotifyFile, webhooksDiff, type NotifyFile } from '../adapters/notify/config.ts';
+import { parseQualifiersFile, type ReleaseQualifiers } from '../domain/qualifiers.ts';
 
-export type ReloadKind = 'releases' | 'jobs' | 'tokens' | 'notify';
-export const RELOAD_KINDS: readonly ReloadKind[] = ['releases', 'jobs', 'tokens', 'notify'];
+export type ReloadKind = 'releases' | 'jobs' | 'tokens' | 'notify' | 'qualifiers';
+export const RELOAD_KINDS: readonly ReloadKind[] = ['releases', 'jobs', 'tokens', 'notify', 'qualifiers'];
 /** the kinds that are one whole file (the last good version of the whole file keeps running) */
-type FileKind = 'jobs' | 'tokens' | 'notify';
-const FILE_KINDS: readonly FileKind[] = ['jobs', 'tokens', 'notify'];
+type FileKind = 'jobs' | 'tokens' | 'notify' | 'qualifiers';
+const FILE_KINDS: readonly FileKind[] = ['jobs', 'tokens', 'notify', 'qualifiers'];
 export const DEFAULT_DEBOUNCE_MS = 200;
 
 export interface ConfigTarget {
@@ -41,14 +42,18 @@ export interface ReloaderOptions {
   tokens?: string;
   /** the notify file (webhooks), when there is one */
   notify?: string;
+  /** the release qualifiers file, when there is one (a missing file defines no qualifiers) */
+  qualifiers?: string;
   controller: ConfigTarget;
   executor?: { setJobs(jobs: JobsFile): void };
   authenticator?: { setTokens(tokens: TokenEntry[]): void };
   notifier?: { setConfig(file: NotifyFile): void | Promise<void> };
+  /** takes a reloaded qualifiers file (and drops answers computed under the old one) */
+  qualifiersTarget?: { set(q: ReleaseQualifiers): void };
   log: Logger;
   debounceMs?: number;
   /** the jobs and tokens files as loaded at start-up, with their text (an unchanged file is not re-applied) */
-  initial?: { jobs?: Initial<JobsFile>; tokens?: Initial<TokenEntry[]>; notify?: Initial<NotifyFile> };
+  initial?: { jobs?: Initial<JobsFile>; tokens?: Initial<TokenEntry[]>; notify?: Initial<NotifyFile>; qualifiers?: Initial<ReleaseQualifiers> };
 }
 
 export interface Initial<T> {
@@ -93,6 +98,16 @@ function errorLines(e: unknown, file: string): string[] {
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
+/** The text of the qualifiers file: a missing file is an empty one (no qualifiers), as upstream. */
+export function readQualifiersText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw new Error(`${path}: (root): cannot read the qualifiers file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
 /** The text of a jobs/tokens file; the error reads `<path>: (root): cannot read the <what>: <code>`. */
 export function readTextFile(path: string, what: string): string {
   try {
@@ -100,6 +115,18 @@ export function readTextFile(path: string, what: string): string {
   } catch (e) {
     throw new Error(`${path}: (root): cannot read the ${what}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+}
+
+/** Qualifier ids added, removed and changed by a reload. */
+function qualifiersDiff(old: ReleaseQualifiers | undefined, next: ReleaseQualifiers): Record<string, unknown> {
+  const before = new Map(Object.entries(old ?? {}).map(([k, v]) => [k, JSON.stringify(v)]));
+  const after = new Map(Object.entries(next).map(([k, v]) => [k, JSON.stringify(v)]));
+  return {
+    qualifiers: after.size,
+    added: [...after.keys()].filter((k) => !before.has(k)),
+    removed: [...before.keys()].filter((k) => !after.has(k)),
+    modified: [...after.keys()].filter((k) => before.has(k) && before.get(k) !== after.get(k)),
+  };
 }
 
 export class ConfigReloader {
@@ -120,6 +147,7 @@ export class ConfigReloader {
   private jobs: JobsFile | undefined;
   private tokens: TokenEntry[] | undefined;
   private notify: NotifyFile | undefined;
+  private qualifiers: ReleaseQualifiers | undefined;
 
   constructor(o: ReloaderOptions) {
     this.o = o;
@@ -130,6 +158,8 @@ export class ConfigReloader {
     if (o.initial?.tokens) this.running.set('tokens', sha(o.initial.tokens.text));
     this.notify = o.initial?.notify?.value;
     if (o.initial?.notify) this.running.set('notify', sha(o.initial.notify.text));
+    this.qualifiers = o.initial?.qualifiers?.value;
+    if (o.initial?.qualifiers) this.running.set('qualifiers', sha(o.initial.qualifiers.text));
   }
 
   /** Everything that failed to (re)load, for the console and /metrics. */
@@ -172,6 +202,7 @@ export class ConfigReloader {
     const path = this.o[kind];
     if (!path) return null;
     if (kind === 'notify') return this.reloadFile('notify', path, 'notify file', (text, file) => parseNotifyFile(text, file), verbose);
+    if (kind === 'qualifiers') return this.reloadFile('qualifiers', path, 'qualifiers file', parseQualifiersFile, verbose, readQualifiersText);
     return kind === 'jobs' ? this.reloadFile('jobs', path, 'jobs file', parseJobsFile, verbose) : this.reloadFile('tokens', path, 'tokens file', parseTokens, verbose);
   }
 
@@ -208,18 +239,19 @@ export class ConfigReloader {
     return { kind: 'releases', changed: changed.length > 0, failed: problems.map((p) => ({ kind: 'releases', ...p })), detail };
   }
 
-  private async reloadFile<T extends JobsFile | TokenEntry[] | NotifyFile>(
+  private async reloadFile<T extends JobsFile | TokenEntry[] | NotifyFile | ReleaseQualifiers>(
     kind: FileKind,
     path: string,
     what: string,
     parse: (text: string, file: string) => T,
     verbose: boolean,
+    read: (path: string, what: string) => string = readTextFile,
   ): Promise<ReloadReport> {
     const { log } = this.o;
     let parsed: T;
     let hash = '';
     try {
-      const text = readTextFile(path, what);
+      const text = read(path, what);
       hash = sha(text);
       if (this.running.get(kind) === hash && !this.fileProblems.has(kind)) {
         if (verbose) log.info({ kind, file: path }, `${what} reloaded: unchanged`);
@@ -250,6 +282,11 @@ export class ConfigReloader {
       detail = webhooksDiff(this.notify, notify);
       this.notify = notify;
       await this.o.notifier?.setConfig(notify);
+    } else if (kind === 'qualifiers') {
+      const q = parsed as ReleaseQualifiers;
+      detail = qualifiersDiff(this.qualifiers, q);
+      this.qualifiers = q;
+      this.o.qualifiersTarget?.set(q);
     } else {
       const tokens = parsed as TokenEntry[];
       detail = this.tokensDiff(this.tokens, tokens);

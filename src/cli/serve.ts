@@ -29,7 +29,9 @@ import { CliError } from './client.ts';
 import { createMetrics } from '../http/metrics.ts';
 import { Authenticator, parseTokens } from '../http/auth.ts';
 import { installProcessFaultHandlers } from './process-faults.ts';
-import { ConfigReloader, RELOAD_KINDS, failedConfigFiles, loadedStreams, readTextFile } from './reload.ts';
+import { ConfigReloader, RELOAD_KINDS, failedConfigFiles, loadedStreams, readQualifiersText, readTextFile } from './reload.ts';
+import { QualifiersConfig } from '../controller/qualifiers.ts';
+import { parseQualifiersFile } from '../domain/qualifiers.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEMO_DIR = join(REPO_ROOT, 'demo');
@@ -71,6 +73,8 @@ export interface ServeOptions {
   changelog?: { gitCache?: string; gitFetch?: boolean; issueKeyPattern?: string; issueUrlTemplate?: string; wait?: string };
   /** notifications (issue 19): the notify file (webhooks), how long one is retried (Go duration, default 24h), pending ones per webhook */
   notify?: { file?: string; retryFor?: string; queue?: number | string };
+  /** release qualifiers (issue 16 item 7): upstream's release-qualifiers.yaml, hot-reloaded; a missing file defines none */
+  qualifiers?: string;
   /** the URL people reach this server at, for links in notifications (default: the listening address) */
   publicUrl?: string;
   /** HTTP bounds (numbers or their CLI strings): connections, live feeds, response cache MiB */
@@ -156,6 +160,10 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   const notifyPath = o.notify?.file;
   const notifyText = notifyPath ? readTextFile(notifyPath, 'notify file') : '';
   const notifyFile: NotifyFile = notifyPath ? parseNotifyFile(notifyText, notifyPath) : { webhooks: [] };
+  const qualifiersPath = o.qualifiers;
+  const qualifiersText = qualifiersPath ? readQualifiersText(qualifiersPath) : '';
+  const qualifiers = new QualifiersConfig(qualifiersPath ? parseQualifiersFile(qualifiersText, qualifiersPath) : {});
+  if (qualifiersPath && !existsSync(qualifiersPath)) log.warn(`qualifiers file ${qualifiersPath} not found: no release qualifiers until it is created`);
 
   const store = await openStore(o.db ?? `sqlite:${join(data, 'release-controller.db')}`);
   let executor: LocalExecutor | ProwExecutor | KubernetesExecutor;
@@ -203,7 +211,9 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
     jobs: kube ? undefined : jobs,
     tokens,
     notify: notifyPath,
+    qualifiers: qualifiersPath,
     notifier: { setConfig: (f) => deliverer?.setConfig(f) },
+    qualifiersTarget: qualifiers,
     controller,
     executor: executor instanceof LocalExecutor ? executor : undefined,
     authenticator,
@@ -213,6 +223,7 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
       ...(kube || !jobs ? {} : { jobs: { value: jobsFile, text: jobsText } }),
       ...(tokens ? { tokens: { value: tokenEntries, text: tokensText } } : {}),
       ...(notifyPath ? { notify: { value: notifyFile, text: notifyText } } : {}),
+      ...(qualifiersPath ? { qualifiers: { value: qualifiers.get(), text: qualifiersText } } : {}),
     },
   });
   const configProblems = () => reloader.problems();
@@ -228,11 +239,11 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   const notifications = store.notifications ? { store: store.notifications, webhooks: () => deliverer?.webhooks() ?? [] } : undefined;
   metrics.bindNotifications({ stats: () => deliverer?.stats() ?? [], attemptStats: () => deliverer?.attemptStats() ?? [] });
   const { createPages } = await import('../http/pages/index.ts');
-  const registerPages = createPages(controller, { artifactsUrl: o.artifactsUrl, configProblems, logsAuth: o.privateLogs ? authenticator : null, notifications: notifications && { source: notifications, auth: authenticator }, changelog });
+  const registerPages = createPages(controller, { artifactsUrl: o.artifactsUrl, configProblems, logsAuth: o.privateLogs ? authenticator : null, notifications: notifications && { source: notifications, auth: authenticator }, changelog, qualifiers });
   const app = await buildApp({
     ops: controller, authenticator, configProblems, metrics, logger: false, registerPages, notifications, artifactsUrl: o.artifactsUrl, builder, changelog,
     registryInputs: regSetup.importer ?? undefined, degraded: () => regSetup.degraded(), resolvePullSpec: regSetup.resolvePullSpec ?? undefined,
-    server: { maxConnections }, events: { maxConnections: maxFeedConnections }, cacheBytes: cacheMiB === undefined ? undefined : cacheMiB * 1024 * 1024,
+    server: { maxConnections }, events: { maxConnections: maxFeedConnections }, cacheBytes: cacheMiB === undefined ? undefined : cacheMiB * 1024 * 1024, qualifiers,
   });
   await app.listen({ port: o.port, host: o.host });
   const onHangup = () => {

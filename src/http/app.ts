@@ -4,6 +4,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { PayloadBuilder } from '../ports/builder.ts';
 import { ChangelogService } from '../controller/changelog.ts';
+import { QualifiersConfig } from '../controller/qualifiers.ts';
 import { OperationError, releaseConfigProblems, type ConfigFileProblem, type Operations } from '../controller/operations.ts';
 import { changelogRoutes } from './api/changelog.ts';
 import { eventRoutes, type EventRouteOptions } from './api/events.ts';
@@ -57,6 +58,8 @@ export interface AppOptions {
   server?: Partial<ServerLimits>;
   /** bytes the response cache may hold (default 64 MiB; 0 turns it off) */
   cacheBytes?: number;
+  /** the qualifiers file (`serve --qualifiers`, hot-reloaded); default: no qualifiers */
+  qualifiers?: QualifiersConfig;
 }
 
 const OP_STATUS = { bad_request: 400, not_found: 404, conflict: 409, unavailable: 503 } as const;
@@ -87,7 +90,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   const metrics = o.metrics ?? createMetrics();
   metrics.bind(o.ops.state);
   metrics.bindConfigProblems(o.configProblems ?? (() => releaseConfigProblems(o.ops)));
-  const ctx: ApiContext = { ops: o.ops, artifactsUrl: o.artifactsUrl ?? '', builder: o.builder, changelog: o.changelog ?? new ChangelogService({ history: null }) };
+  const ctx: ApiContext = { ops: o.ops, artifactsUrl: o.artifactsUrl ?? '', builder: o.builder, changelog: o.changelog ?? new ChangelogService({ history: null }), qualifiers: o.qualifiers ?? new QualifiersConfig() };
   const auth = o.authenticator ?? new Authenticator(o.tokens ?? []);
   const reg = new RouteRegistry();
 
@@ -126,7 +129,8 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   });
   app.addHook('onClose', async () => offEvents());
 
-  const cache = registerResponseCache(app, o.ops.state, reg, o.cacheBytes);
+  // a qualifiers reload changes answers without changing the state
+  const cache = registerResponseCache(app, o.ops.state, reg, o.cacheBytes, () => ctx.qualifiers.generation);
   streamRoutes(app, reg, ctx);
   changelogRoutes(app, reg, ctx);
   releaseTagRoutes(app, reg, ctx);

@@ -110,8 +110,13 @@ export interface CacheHandle {
   readonly size: number;
 }
 
-export function registerResponseCache(app: FastifyInstance, state: State, reg: RouteRegistry, maxBytes = DEFAULT_CACHE_BYTES): CacheHandle {
-  let version = -1;
+/**
+ * `generation`: what else the answers depend on (the qualifiers file, which a reload replaces
+ * without changing the state); a change of it empties the cache as a state change does.
+ */
+export function registerResponseCache(app: FastifyInstance, state: State, reg: RouteRegistry, maxBytes = DEFAULT_CACHE_BYTES, generation: () => number = () => 0): CacheHandle {
+  const current = () => `${state.version}/${generation()}`;
+  let version = '';
   const entries = new ByteLru<Entry>(maxBytes);
   const maxEntry = Math.min(MAX_ENTRY_BYTES, maxBytes);
   // the query parameters each GET route documents; a route that is not documented is not cached
@@ -125,9 +130,10 @@ export function registerResponseCache(app: FastifyInstance, state: State, reg: R
     if (req.method !== 'GET' || maxBytes <= 0) return;
     const params = knownOf(req);
     if (!params) return;
-    if (state.version !== version) {
+    const now = current();
+    if (now !== version) {
       entries.clear();
-      version = state.version;
+      version = now;
     }
     const key = cacheKeyOf(req.routeOptions.url!, req.params as Record<string, unknown>, req.query as Record<string, unknown>, params);
     const hit = entries.get(key);
@@ -138,7 +144,7 @@ export function registerResponseCache(app: FastifyInstance, state: State, reg: R
     if (!req.cacheKey || reply.statusCode !== 200 || !(typeof payload === 'string' || Buffer.isBuffer(payload))) return payload;
     const bytes = (typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length) + ENTRY_OVERHEAD;
     // only the state decides these answers: one computed from an older state is not kept
-    if (bytes <= maxEntry && state.version === version) {
+    if (bytes <= maxEntry && current() === version) {
       entries.set(req.cacheKey, { type: String(reply.getHeader('content-type') ?? 'application/json'), body: payload, bytes });
     }
     return payload;

@@ -37,7 +37,51 @@ export const AggregatedProwJobSchema = z
   .object({ prowJob: ProwJobRefSchema.optional().nullable(), analysisJobCount: int.optional() })
   .passthrough();
 
-export const ReleaseQualifierSchema = z.record(z.unknown());
+/** When a qualifier's badge shows at the payload level (upstream `PayloadBadgeStatus`). */
+export const BADGE_STATUSES = ['Yes', 'No', 'OnSuccess', 'OnFailure'] as const;
+export type BadgeStatus = (typeof BADGE_STATUSES)[number];
+
+const enumOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { errorMap: (i) => ({ message: `must be one of ${values.join(', ')}${i.code === 'invalid_enum_value' ? ` (got ${JSON.stringify(i.received)})` : ''}` }) });
+const str = z.string({ invalid_type_error: 'must be a string' });
+const strList = z.array(str, { invalid_type_error: 'must be a list of strings' });
+
+/** Upstream's qualifier notification settings (Jira escalations; parsed, merged, not sent here). */
+const qualifierNotificationsShape = (strict: boolean) => {
+  const obj = <S extends z.ZodRawShape>(shape: S) => (strict ? z.object(shape).strict() : z.object(shape).passthrough());
+  const num = z.number({ invalid_type_error: 'must be an integer' }).int('must be an integer');
+  const escalation = obj({
+    name: str.optional(), failures: num.optional(), overLastRuns: num.optional().nullable(), passPercentage: num.optional().nullable(),
+    overPeriod: str.optional(), priority: str.optional(), mentions: strList.optional().nullable(), needsInfo: strList.optional().nullable(),
+  });
+  const jira = obj({
+    project: str.optional(), component: str.optional(), assignee: str.optional(), summary: str.optional(), description: str.optional(), thread: str.optional(),
+    escalations: z.array(escalation, { invalid_type_error: 'must be a list of escalations' }).optional().nullable(),
+  });
+  return obj({ jira: jira.optional().nullable() });
+};
+
+/**
+ * Upstream's `ReleaseQualifier`: in the qualifiers file (strict: an unknown field is an error) and
+ * as a verify entry's per-job override (unknown fields kept, as upstream's JSON decoding ignores them).
+ */
+export const qualifierSchema = (strict: boolean) => {
+  const bool = z.boolean({ invalid_type_error: 'must be true or false' });
+  const shape = {
+    enabled: bool.optional().nullable(),
+    approval: bool.optional().nullable(),
+    badgeName: str.optional(),
+    summary: str.optional(),
+    description: str.optional(),
+    payloadBadgeStatus: enumOf(BADGE_STATUSES).optional(),
+    failureLabels: strList.optional().nullable(),
+    notifications: qualifierNotificationsShape(strict).optional().nullable(),
+  };
+  return strict ? z.object(shape, { invalid_type_error: 'must be a mapping' }).strict() : z.object(shape, { invalid_type_error: 'must be a mapping' }).passthrough();
+};
+
+export const ReleaseQualifierSchema = qualifierSchema(false);
+export type ReleaseQualifier = z.infer<typeof ReleaseQualifierSchema>;
 
 export const ReleaseVerificationSchema = z
   .object({

@@ -159,7 +159,7 @@ const NOT_ACTED_ON = {
   referenceRelease: 'is parsed but not acted on: reference payloads (pushed to pushRepository as rc_payload__<tag>) are not built; payloads are built as usual',
   disableManifestListMode: 'is parsed but not acted on: the local builder writes no manifest lists',
   upgrade: 'is parsed but not acted on: Stable-stream upgrade tests per platform are not run',
-  qualifiers: 'is parsed but not acted on: release qualifiers (badges, Jira escalations) are not implemented',
+  qualifiers: 'notifications is parsed but not acted on: qualifier Jira escalations are not sent (badges and the qualifiers summary come from serve --qualifiers)',
   verifyIssues: 'is parsed but not acted on: the Jira automation (marking issues VERIFIED) is not implemented',
   officialRelease: 'resolves only against the releases of this deployment\'s own Stable streams (the public update service, Cincinnati, is not queried): a version not promoted here keeps the job waiting for an upgrade source until role ci or admin waives it',
 } as const;
@@ -175,7 +175,7 @@ function notActedOn(c: ReleaseConfig, warn: (path: string, reason: string) => vo
   for (const [name, v] of Object.entries(c.verify ?? {})) {
     if (v.disabled) continue;
     const p = joinPath('verify', name);
-    if (v.qualifiers && Object.keys(v.qualifiers).length) warn(`${p}.qualifiers`, NOT_ACTED_ON.qualifiers);
+    for (const [q, qual] of Object.entries(v.qualifiers ?? {})) if (qual.notifications) warn(`${joinPath(`${p}.qualifiers`, q)}.notifications`, NOT_ACTED_ON.qualifiers);
     if (v.upgradeFromRelease?.release && !v.upgradeFromRelease.prerelease && !v.upgradeFromRelease.candidate) warn(`${p}.upgradeFromRelease.release`, NOT_ACTED_ON.officialRelease);
   }
   for (const [name, v] of Object.entries(c.periodic ?? {})) {

@@ -3,6 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ChangelogService } from '../../controller/changelog.ts';
 import type { Operations } from '../../controller/operations.ts';
+import type { QualifiersConfig } from '../../controller/qualifiers.ts';
 import type { PayloadBuilder } from '../../ports/builder.ts';
 import { isQEAccepted } from '../../domain/judging.ts';
 import { own } from '../../domain/own.ts';
@@ -15,6 +16,8 @@ export interface ApiContext {
   changelog: ChangelogService;
   /** where /releasetag/{tag}/json reads a payload's release manifests (absent: that route answers 400) */
   builder?: Pick<PayloadBuilder, 'manifests'>;
+  /** the qualifiers file (`serve --qualifiers`), for /releasetag/{tag}/qualifiers */
+  qualifiers: QualifiersConfig;
 }
 
 /** Upstream's APITag plus our qePhase. Field order is part of the wire format. */

@@ -223,11 +223,15 @@ export function streamRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiC
 
   reg.route(
     app,
-    { method: 'GET', url: '/api/v1/releasetag/:tag/qualifiers', summary: 'Qualifier summary of a payload (null: none recorded)', tag: 'upstream', produces: 'application/json', responses: { '200': 'summary or null', '404': 'no payload' } },
+    {
+      method: 'GET', url: '/api/v1/releasetag/:tag/qualifiers', tag: 'upstream', produces: 'application/json', responses: { '200': 'summary (`{}` when no qualifier applies)', '404': 'no payload' },
+      summary: 'Qualifiers summary of a payload under serve --qualifiers: failureLabels, then qualifiers by id (jobs, aggregateState, badgeName, badgeEarned, badgePropagated, approval, failureLabels); empty fields omitted',
+    },
     async (req, reply) => {
       const tag = param(req, 'tag');
-      if (!state.findTag(tag)) throw upstreamError(404, `No release payload found for tag "${tag}"`);
-      return sendJson(reply, null);
+      const p = state.findTag(tag);
+      if (!p) throw upstreamError(404, `No release payload found for tag "${tag}"`);
+      return sendJson(reply, ctx.qualifiers.summary(state, p));
     },
   );
 

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ChangelogOutcome, ChangelogService } from '../../controller/changelog.ts';
 import { releaseConfigProblems, type ConfigFileProblem, type Operations } from '../../controller/operations.ts';
+import type { QualifiersConfig } from '../../controller/qualifiers.ts';
 import type { State } from '../../controller/state.ts';
 import type { EventRecord, Payload, StreamRecord } from '../../domain/types.ts';
 import { summarizeStream, type StreamSummary } from './cells.ts';
@@ -35,6 +36,8 @@ export interface PagesOptions {
   now?: () => number;
   /** files that failed to (re)load, shown as a banner (default: the release config problems of `ops`) */
   configProblems?: () => readonly ConfigFileProblem[];
+  /** the qualifiers file (serve --qualifiers): badges on the stream and release pages */
+  qualifiers?: QualifiersConfig;
   /** the /notifications page (role admin, Bearer or the browser's Basic prompt with the token as password) */
   notifications?: { source: NotificationsSource; auth: { identifyAny(header: string | undefined): Principal | null } };
   /** serve --private-logs: /logs/* requires a valid token of any role (logs.ts) */
@@ -98,7 +101,7 @@ export function createPages(ops: Operations, opts: PagesOptions = {}): (app: Fas
     const prev = previousPayload(state, cur, from);
     let changelog: ChangelogOutcome | undefined;
     if (opts.changelog && prev && prev !== cur && prev.pullSpec && cur.pullSpec) changelog = await opts.changelog.get(prev, cur);
-    return sendHtml(reply, 200, renderReleasePage({ state, rec, payload: cur, events, now: now(), from, artifactsUrl: opts.artifactsUrl, changelog }));
+    return sendHtml(reply, 200, renderReleasePage({ state, rec, payload: cur, events, now: now(), from, artifactsUrl: opts.artifactsUrl, changelog, qualifiers: opts.qualifiers?.summary(state, cur) }));
   };
 
   return async (app: FastifyInstance) => {
@@ -125,7 +128,7 @@ export function createPages(ops: Operations, opts: PagesOptions = {}): (app: Fas
       const rec = state.stream(req.params.release);
       if (!rec || rec.config.endOfLife) return sendHtml(reply, 404, notFoundPage(`Release stream ${req.params.release} does not exist${rec ? ' (end of life)' : ''}.`));
       const q = parseStreamQuery(req.query ?? {});
-      return sendHtml(reply, 200, renderStreamPage({ state, summaries, filtered, artifactsUrl: opts.artifactsUrl, configProblems: problems() }, rec, q, now()));
+      return sendHtml(reply, 200, renderStreamPage({ state, summaries, filtered, artifactsUrl: opts.artifactsUrl, configProblems: problems(), qualifiers: opts.qualifiers && ((p) => opts.qualifiers!.summary(state, p)) }, rec, q, now()));
     });
 
     // upstream §6.7: ?format=json is upstream's candidate list (no Content-Type set upstream: Go sniffs text/plain)

@@ -18,6 +18,8 @@ import { renderChangelog } from './changelog.ts';
 import { h, join, link, linkify, seg, type Safe } from './html.ts';
 import { jobLabel, phaseLabel, qeLabel, QE_LABELS } from './labels.ts';
 import { layout } from './layout.ts';
+import { qualifiersFact } from './qualifiers.ts';
+import type { QualifiersSummary } from '../../domain/qualifiers.ts';
 import { keptFact, payloadLeverButtons, releaseWhy } from './levers.ts';
 import { absoluteTime, formatDuration, relativeTime, timeCell } from './time.ts';
 
@@ -32,6 +34,8 @@ export interface ReleasePageInput {
   artifactsUrl?: string;
   /** the changelog with commits, from the changelog service (absent: images only) */
   changelog?: ChangelogOutcome;
+  /** the payload's qualifiers summary (serve --qualifiers; absent: none) */
+  qualifiers?: QualifiersSummary;
 }
 
 const GREY_REASONS = /^(NoUpgradeSource|Timeout|Lost|Shutdown|Rerun|QETimeout|Aborted|Superseded|RemovedFromConfig|PayloadDeleted)/;
@@ -396,7 +400,7 @@ function failedBox(p: Payload): Safe {
   return h`<div class="box danger" role="alert"><h3>Payload creation failed${p.reason ? h`: ${p.reason}` : ''}</h3>${body}</div>`;
 }
 
-function factsSection(state: State, p: Payload, rec: StreamRecord, now: number, artifactsUrl?: string): Safe {
+function factsSection(state: State, p: Payload, rec: StreamRecord, now: number, artifactsUrl?: string, qualifiers: QualifiersSummary = {}): Safe {
   const pull = p.pullSpec;
   const api = `/api/v1/releasestream/${seg(p.stream)}/release/${seg(p.tag)}`;
   // the reason/message of the phase: why it was Rejected, or why a Ready payload waits (e.g. for an upgrade source)
@@ -414,6 +418,7 @@ ${keptFact(p)}
 <dt>Pull spec</dt><dd>${pull ? h`<code>${pull}</code>` : h`<span class="muted">No public location to pull this image from</span>`}</dd>
 ${pull && streamArchitecture(rec.name) !== 'multi' ? h`<dt>Tools</dt><dd>${download ? h`${download} or run ` : ''}<code>oc adm release extract --tools ${pull}</code></dd>` : ''}
 <dt>API</dt><dd>${link(api, 'release info (JSON)')}</dd>
+${qualifiersFact(p.tag, qualifiers)}
 </dl>`;
 }
 
@@ -428,7 +433,7 @@ export function renderReleasePage(i: ReleasePageInput): string {
 <div class="labels" data-tag="${p.tag}" data-stream="${p.stream}">${phaseLabel(p)} ${qeLabel(p)}</div>
 ${overrideBox(p, now)}
 ${failedBox(p)}
-<section class="card" id="summary">${factsSection(state, p, rec, now, i.artifactsUrl)}
+<section class="card" id="summary">${factsSection(state, p, rec, now, i.artifactsUrl, i.qualifiers)}
 <div class="actions" data-signed-in hidden>${canOverride ? h`<button type="button" class="btn accept" data-action="override" data-value="Accepted">Override: Accept…</button><button type="button" class="btn reject" data-action="override" data-value="Rejected">Override: Reject…</button>` : ''}${payloadLeverButtons(p)}</div>
 </section>
 </div>

@@ -13,6 +13,8 @@ import { configProblemsBanner, layout } from './layout.ts';
 import { streamLevers } from './levers.ts';
 import { upgradeLanes, upgradesCells, upgradesHeader } from './upgrades.ts';
 import type { SummaryCache } from './overview.ts';
+import { qualifierBadges } from './qualifiers.ts';
+import type { QualifiersSummary } from '../../domain/qualifiers.ts';
 
 export const PAGE_SIZE = 50;
 
@@ -84,15 +86,15 @@ export function shortPullSpec(pull: string): string {
   return at >= 0 ? `${repo}@sha256:${pull.slice(at + 8, at + 20)}` : repo;
 }
 
-/** `extra`: cells appended to the row (the upgrade lanes). */
-export function streamRow(state: State, rec: StreamRecord, p: Payload, now: number, artifactsUrl?: string, extra?: Safe): Safe {
+/** `extra`: cells appended to the row (the upgrade lanes); `qualifiers`: the payload's summary (its propagated badges follow the name). */
+export function streamRow(state: State, rec: StreamRecord, p: Payload, now: number, artifactsUrl?: string, extra?: Safe, qualifiers?: QualifiersSummary): Safe {
   const api = `/api/v1/releasestream/${seg(p.stream)}/release/${seg(p.tag)}`;
   const links: Safe[] = [];
   if (p.phase !== 'Pending') links.push(link(releaseHref(p.stream, p.tag), 'details'));
   links.push(link(api, 'JSON'));
   if (artifactsUrl && p.phase !== 'Pending' && p.phase !== 'Failed') links.push(link(`${artifactsUrl.replace(/\/+$/, '')}/${seg(p.tag)}`, 'download'));
   const pull = p.pullSpec ? h`<code title="${p.pullSpec}">${shortPullSpec(p.pullSpec)}</code>` : h`<span class="muted">—</span>`;
-  return h`<tr data-tag="${p.tag}" data-stream="${p.stream}"><td class="name">${nameCell(p)}</td><td>${phaseLabel(p)}</td><td>${qeLabel(p)}</td>${approvalsCell(p)}<td class="time">${startedCell(p, now)}</td><td class="pull">${pull}</td><td class="failures">${failuresCell(rec.config, p, state)}</td><td class="links small">${join(links, ' · ')}</td>${extra ?? ''}</tr>`;
+  return h`<tr data-tag="${p.tag}" data-stream="${p.stream}"><td class="name">${nameCell(p)}${qualifiers?.qualifiers ? h` ${qualifierBadges(qualifiers, false)}` : ''}</td><td>${phaseLabel(p)}</td><td>${qeLabel(p)}</td>${approvalsCell(p)}<td class="time">${startedCell(p, now)}</td><td class="pull">${pull}</td><td class="failures">${failuresCell(rec.config, p, state)}</td><td class="links small">${join(links, ' · ')}</td>${extra ?? ''}</tr>`;
 }
 
 function select(name: string, label: string, current: string, options: [string, string][]): Safe {
@@ -119,6 +121,8 @@ export interface StreamPageDeps {
   artifactsUrl?: string;
   /** files that failed to (re)load; the ones of this stream are shown */
   configProblems?: readonly ConfigFileProblem[];
+  /** a payload's qualifiers summary (serve --qualifiers) */
+  qualifiers?: (p: Payload) => QualifiersSummary;
 }
 
 export function renderStreamPage(deps: StreamPageDeps, rec: StreamRecord, q: StreamQuery, now: number): string {
@@ -131,7 +135,7 @@ export function renderStreamPage(deps: StreamPageDeps, rec: StreamRecord, q: Str
   const errors = rec.errors.length ? h`<div class="box danger" role="alert"><strong>Configuration errors (stream not reconciled):</strong> ${join(rec.errors, '; ')}</div>` : '';
   const table = s.rows.length
     ? h`<div class="table-wrap"><table id="tags"><thead><tr><th scope="col">Name</th><th scope="col">Phase</th><th scope="col">QE</th>${APPROVALS_HEADER}<th scope="col">Created</th><th scope="col" class="pull">Pull spec</th><th scope="col" title="Tests that failed or are still pending">Failures</th><th scope="col" class="links">Links</th>${lanes ? upgradesHeader(lanes) : ''}</tr></thead><tbody>${s.rows.map((p, i) =>
-        streamRow(state, rec, p, now, deps.artifactsUrl, lanes ? upgradesCells(lanes, i) : undefined),
+        streamRow(state, rec, p, now, deps.artifactsUrl, lanes ? upgradesCells(lanes, i) : undefined, deps.qualifiers?.(p)),
       )}</tbody></table></div>`
     : h`<p class="muted">${filtered ? 'No payloads match these filters.' : 'No payloads yet.'}</p>`;
   const body = h`<div class="crumbs"><a href="/">Back to index</a>${lanes ? h` | ${link(`${streamHref(rec.name)}/candidates`, 'Promotion candidates')}` : ''}</div>
