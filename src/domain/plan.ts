@@ -1,6 +1,7 @@
 // One reconcile pass of a release stream as a pure function: state + config + now → actions.
 // Stages, in upstream's order: remove garbage → create → pending → ready (verify) → QE →
 // publish → periodics. The controller applies the returned actions through its ports.
+import { stableUpgradeLaunches } from './stable-upgrades.ts';
 import { ciEntries, inputStreamOf, isStable, qeEntries, type ReleaseConfig, type ReleaseVerification } from './config/schema.ts';
 import { entryConditions, freezeJobs, isQEAccepted, judgingConfig, qeConditions, removedEntries } from './judging.ts';
 import { own } from './own.ts';
@@ -407,6 +408,10 @@ function stageVerify(b: PlanBuilder, p0: Payload): void {
   if (p.phase === 'Ready' || p.phase === 'Accepted') {
     ensureEntries(b, p, ciEntries(judged), statuses, 0, conditions);
     statuses = ciStatuses(judged, b.runsOf(p));
+  }
+  // Stable releases: sampled upgrade tests from their declared previous versions (never deciding)
+  for (const l of stableUpgradeLaunches(b.view, b.config, b.current(p), b.runsOf(p))) {
+    b.launch(b.current(p), { ...l, stream: p.stream, tag: p.tag, kind: 'upgrade', attempt: 0, generation: 0 });
   }
   if (p.phase === 'Ready' && !p.override) {
     const v = ciVerdict(judged, statuses, conditions);

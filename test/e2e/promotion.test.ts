@@ -11,6 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalBuilder } from '../../src/adapters/builder/local/index.ts';
 import { buildApp } from '../../src/http/app.ts';
+import { createPages } from '../../src/http/pages/index.ts';
 import type { TokenEntry } from '../../src/http/auth.ts';
 import { cleanup, config, pullSpec, startHarness, tempDir, waitFor, writeScripts, type Harness } from '../helpers/harness.ts';
 
@@ -27,12 +28,15 @@ test('promote QE-accepted nightlies into 4-stable; upgrade sources, the graph an
     // records the release it upgrades from, per payload
     upgrade: `echo "$RELEASE_IMAGE_INITIAL" > "${st}-initial-$PAYLOAD_TAG"; exit 0`,
     qe: `if [ -e "${st}-qe-fail" ]; then exit 1; fi; exit 0`,
+    // a Stable release's sampled upgrade test (upgrade.<platform>)
+    sampled: `echo "$RELEASE_IMAGE_INITIAL $RELEASE_IMAGE_LATEST" > "${st}-sampled-$PAYLOAD_TAG"; exit 0`,
   });
   const jobsYaml = `
 jobs:
   "e2e": { command: ["bash", "${s.ok}"] }
   "up": { command: ["bash", "${s.upgrade}"] }
   "qe-e2e": { command: ["bash", "${s.qe}"] }
+  "up-aws": { command: ["bash", "${s.sampled}"] }
 `;
   const nightly = config({
     name: '4.16.0-0.nightly', to: 'release',
@@ -42,14 +46,14 @@ jobs:
       'qe-e2e': { qe: true, prowJob: { name: 'qe-e2e' } },
     },
   });
-  const stable = config({ name: '4-stable', as: 'Stable', verify: { upgrade: { upgrade: true, prowJob: { name: 'up' } } } });
+  const stable = config({ name: '4-stable', as: 'Stable', verify: { upgrade: { upgrade: true, prowJob: { name: 'up' } } }, upgrade: { aws: { prowJob: { name: 'up-aws' } } } });
   const N = nightly.name;
   let h: Harness | undefined;
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   try {
     h = await startHarness({ dir, configs: [nightly, stable], jobsYaml });
     const c = h.controller;
-    app = await buildApp({ ops: c, tokens: TOKENS, logger: false, builder: new LocalBuilder(join(dir, 'payloads')) });
+    app = await buildApp({ ops: c, tokens: TOKENS, logger: false, builder: new LocalBuilder(join(dir, 'payloads')), registerPages: createPages(c) });
     const a = app;
     const promote = async (version: string, from: string, o: Record<string, unknown> = {}, token = TOKENS[0].token) => {
       const r = await a.inject({
@@ -94,6 +98,17 @@ jobs:
     const s2 = await accepted('4.16.2');
     assert.equal(s2.annotations['release.openshift.io/previous'], '4.16.1', 'declares the Stable release its source was tested from');
     assert.equal(readFileSync(`${st}-initial-4.16.2`, 'utf8').trim(), s1.pullSpec, "4.16.2's blocking upgrade job ran from 4.16.1");
+    // the sampled upgrade test from its declared previous version ran too (upstream §5.2)
+    const sampled = await waitFor('4.16.2 sampled upgrade test', () => c.state.runs('4-stable', '4.16.2').find((r) => r.id === '4.16.2-upgrade-from-4.16.1-aws' && r.state === 'Succeeded'), 30_000);
+    assert.equal(sampled.upgradeFrom, '4.16.1');
+    assert.equal(readFileSync(`${st}-sampled-4.16.2`, 'utf8').trim(), `${sampled.upgradeFromPullSpec} ${s2.pullSpec}`);
+    assert.match(sampled.upgradeFromPullSpec, /^registry\.local\/4-stable@sha256:/, 'our own 4.16.1, by digest');
+    const page = await a.inject({ url: '/releasestream/4-stable/release/4.16.2' });
+    assert.equal(page.statusCode, 200);
+    const text = page.body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+    assert.match(text, /Upgrades from 4\.16\.1 — 2 of 2 succeeded/, 'the verify upgrade job and the sampled test both count');
+    assert.match(text, /ReleasePromoted rita-admin 4\.16\.2 promoted from 4\.16\.0-0\.nightly\//, 'the promotion is in the history');
+    assert.equal(existsSync(`${st}-sampled-4.16.1`), false, '4.16.1 declares no previous version: nothing to sample');
     const info = await a.inject({ url: '/releasetag/4.16.2/json' });
     assert.equal(info.statusCode, 200, info.body);
     const meta = info.json().metadata as { version: string; previous: string[] };

@@ -8,8 +8,9 @@ import { freezeJobs } from '../../src/domain/judging.ts';
 import { promoteRelease, type OpResult, type PromoteRequest } from '../../src/domain/operations.ts';
 import { planStream } from '../../src/domain/plan.ts';
 import { emptyQEStatus } from '../../src/domain/qe.ts';
-import type { Payload, QEStatus, StreamRecord, UpgradeResult } from '../../src/domain/types.ts';
+import type { JobRun, Payload, QEStatus, StreamRecord, UpgradeResult } from '../../src/domain/types.ts';
 import { resolveUpgradeSource } from '../../src/domain/upgrade.ts';
+import { officialReleaseImage, sampleUpgradeVersions, stableUpgradeLaunches } from '../../src/domain/stable-upgrades.ts';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 const AT = '2026-06-01T11:00:00Z';
@@ -186,4 +187,61 @@ for (const row of OFFICIAL) {
 test('official upgrade source: an unparseable version is a config error of the job', () => {
   const r = resolveUpgradeSource(W, nightly, nightlyP, { upgradeFromRelease: { release: { version: 'latest', channel: 'stable' } } }, 'verify');
   assert.deepEqual(r, { ok: false, error: 'upgradeFromRelease.release: invalid version latest' });
+});
+
+// ------------------------------------------------------------------ Stable upgrade tests (§5.2)
+
+test('upgrade sample: fewer than 9 per minor are all taken, highest first, minors ascending', () => {
+  assert.deepEqual(sampleUpgradeVersions(['4.16.1', '4.15.9', 'junk', '4.16.3', '4.15.10', '4.16.1']), ['4.15.10', '4.15.9', '4.16.3', '4.16.1']);
+  assert.deepEqual(sampleUpgradeVersions(['4.9.1', '4.10.2']), ['4.9.1', '4.10.2'], 'minor 9 sorts before 10');
+  assert.deepEqual(sampleUpgradeVersions([]), []);
+});
+
+test('upgrade sample: a large minor gives its 3 highest, 3 lowest and 3 others, the same for the same list', () => {
+  const list = Array.from({ length: 20 }, (_, i) => `4.15.${i}`);
+  const a = sampleUpgradeVersions(list);
+  assert.equal(a.length, 9);
+  assert.deepEqual(a.slice(0, 3), ['4.15.19', '4.15.18', '4.15.17']);
+  assert.deepEqual(a.slice(-3), ['4.15.2', '4.15.1', '4.15.0']);
+  const middle = a.slice(3, 6);
+  assert.equal(new Set(middle).size, 3);
+  for (const v of middle) assert.ok(Number(v.split('.')[2]) >= 3 && Number(v.split('.')[2]) <= 16, v);
+  assert.deepEqual(sampleUpgradeVersions(list), a, 'stable for a given list');
+  assert.equal(sampleUpgradeVersions([...list, '4.16.0']).at(-1), '4.16.0', 'each minor is sampled alone');
+});
+
+test('official release image names follow upstream (x86_64, aarch64, else the architecture)', () => {
+  assert.equal(officialReleaseImage('4.15.9', 'amd64'), 'quay.io/openshift-release-dev/ocp-release:4.15.9-x86_64');
+  assert.equal(officialReleaseImage('4.15.9', 'arm64'), 'quay.io/openshift-release-dev/ocp-release:4.15.9-aarch64');
+  assert.equal(officialReleaseImage('4.15.9', 's390x'), 'quay.io/openshift-release-dev/ocp-release:4.15.9-s390x');
+});
+
+const stableUp = ReleaseConfigSchema.parse({ name: '4-stable', as: 'Stable', verify: {}, upgrade: { gcp: { prowJob: { name: 'up-gcp' } }, aws: { prowJob: { name: 'up-aws' } }, off: { disabled: true, prowJob: { name: 'x' } } } });
+const R = payload(stableUp, '4.16.2', { phase: 'Ready', annotations: { 'release.openshift.io/previous': '4.16.1,4.15.9,4.15.8' } });
+const upWorld = (runs: JobRun[] = []) =>
+  State.fromSnapshot({ streams: [rec(stableUp)], inputTags: [], payloads: [R, payload(stableUp, '4.16.1'), payload(stableUp, '4.15.9', { phase: 'Rejected' })], jobRuns: runs, upgrades: [], published: [] });
+
+test('Stable upgrade tests: one run per sampled version, platforms round-robin by name, our release by digest else upstream\'s image', () => {
+  const w = upWorld();
+  const plan = planStream(w, '4-stable', NOW);
+  const runs = plan.runs.filter((r) => r.verifyName.startsWith('upgrade-from-'));
+  assert.deepEqual(
+    runs.map((r) => [r.id, r.jobName, r.kind, r.upgradeFrom, r.upgradeFromPullSpec]),
+    [
+      ['4.16.2-upgrade-from-4.15.9-aws', 'up-aws', 'upgrade', '4.15.9', 'quay.io/openshift-release-dev/ocp-release:4.15.9-x86_64'],
+      ['4.16.2-upgrade-from-4.15.8-gcp', 'up-gcp', 'upgrade', '4.15.8', 'quay.io/openshift-release-dev/ocp-release:4.15.8-x86_64'],
+      ['4.16.2-upgrade-from-4.16.1-aws', 'up-aws', 'upgrade', '4.16.1', 'q/4-stable@sha256:6'],
+    ],
+  );
+  assert.deepEqual(plan.launches.map((l) => l.runId).sort(), runs.map((r) => r.id).sort());
+  assert.equal(plan.payloads.find((p) => p.tag === '4.16.2')?.phase, 'Accepted', 'the sampled runs do not hold the verdict');
+});
+
+test('Stable upgrade tests: launched once; an interrupted one is relaunched under a new name; none for Accepted or integration payloads', () => {
+  const plan = planStream(upWorld(), '4-stable', NOW);
+  const recorded = plan.runs.map((r) => (r.upgradeFrom === '4.15.8' ? { ...r, state: 'Interrupted' as const } : { ...r, state: 'Succeeded' as const }));
+  const again = planStream(upWorld(recorded), '4-stable', NOW);
+  assert.deepEqual(again.runs.filter((r) => r.verifyName.startsWith('upgrade-from-')).map((r) => r.id), ['4.16.2-upgrade-from-4.15.8-gcp-i1']);
+  assert.equal(stableUpgradeLaunches(upWorld(), stableUp, { ...R, phase: 'Accepted' }, []).length, 0);
+  assert.equal(stableUpgradeLaunches(W, nightly, { ...N_QE, phase: 'Ready', annotations: R.annotations }, []).length, 0);
 });

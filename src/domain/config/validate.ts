@@ -6,7 +6,7 @@
 import type { ZodIssue } from 'zod';
 import { durationError, parseDuration } from '../duration.ts';
 import { nextCronFire } from '../periodic.ts';
-import { PERIODIC_UPGRADE_FROM, PUBLISH_ON, QE_GATES, ReleaseConfigSchema, VERIFY_UPGRADE_FROM, type ReleaseConfig } from './schema.ts';
+import { isStable, PERIODIC_UPGRADE_FROM, PUBLISH_ON, QE_GATES, ReleaseConfigSchema, VERIFY_UPGRADE_FROM, type ReleaseConfig } from './schema.ts';
 
 export interface ConfigIssue {
   file: string;
@@ -158,8 +158,8 @@ const NOT_ACTED_ON = {
   alternateImageRepositorySecretName: 'is parsed but not acted on: there is no alternate-repository mirror job to use it',
   referenceRelease: 'is parsed but not acted on: reference payloads (pushed to pushRepository as rc_payload__<tag>) are not built; payloads are built as usual',
   disableManifestListMode: 'is parsed but not acted on: the local builder writes no manifest lists',
-  upgrade: 'is parsed but not acted on: Stable-stream upgrade tests per platform are not run',
   qualifiers: 'notifications is parsed but not acted on: qualifier Jira escalations are not sent (badges and the qualifiers summary come from serve --qualifiers)',
+  upgrade: 'is used only by Stable streams ("as": "Stable"), as upstream: this stream never runs these upgrade tests',
   verifyIssues: 'is parsed but not acted on: the Jira automation (marking issues VERIFIED) is not implemented',
   officialRelease: 'resolves only against the releases of this deployment\'s own Stable streams (the public update service, Cincinnati, is not queried): a version not promoted here keeps the job waiting for an upgrade source until role ci or admin waives it',
 } as const;
@@ -171,7 +171,7 @@ function notActedOn(c: ReleaseConfig, warn: (path: string, reason: string) => vo
   }
   if (c.referenceRelease) warn('referenceRelease', NOT_ACTED_ON.referenceRelease);
   if (c.disableManifestListMode) warn('disableManifestListMode', NOT_ACTED_ON.disableManifestListMode);
-  for (const [name, u] of Object.entries(c.upgrade ?? {})) if (!u.disabled) warn(joinPath('upgrade', name), NOT_ACTED_ON.upgrade);
+  if (!isStable(c)) for (const [name, u] of Object.entries(c.upgrade ?? {})) if (!u.disabled) warn(joinPath('upgrade', name), NOT_ACTED_ON.upgrade);
   for (const [name, v] of Object.entries(c.verify ?? {})) {
     if (v.disabled) continue;
     const p = joinPath('verify', name);
