@@ -1,11 +1,13 @@
 // The compare dashboard's seed: the API seed (test/helpers/api-seed.ts, real SQLite store) plus two
 // promoted 4.16 releases in 4-stable whose components differ (added, removed, changed, unchanged;
 // a Kubernetes version change; a component version label that is hostile markup).
+import { Controller } from '../../src/controller/controller.ts';
+import { inputStreamOf } from '../../src/domain/config/schema.ts';
 import { LABEL_COMMIT, LABEL_COMPONENT_VERSION, LABEL_SOURCE } from '../../src/domain/changelog.ts';
 import { emptyQEStatus } from '../../src/domain/qe.ts';
 import type { Component, Payload } from '../../src/domain/types.ts';
 import type { Store } from '../../src/ports/store.ts';
-import { STABLE, seedStore } from './api-seed.ts';
+import { CONFIGS, IdleExecutor, STABLE, seedStore } from './api-seed.ts';
 
 /** a component version label (no "=": a plain version of the image itself) that is markup */
 export const HOSTILE_VERSION = `<script>alert('version')</script>`;
@@ -44,4 +46,17 @@ export async function seedCompareStore(dir: string): Promise<Store> {
     { kind: 'putPayload', payload: stablePayload('4.16.2', '2024-05-05T12:00:00Z') },
   ]);
   return store;
+}
+
+/** The real Controller over the compare seed (not started: writes reconcile on demand), as seededController. */
+export async function compareController(dir: string): Promise<{ controller: Controller; store: Store }> {
+  const store = await seedCompareStore(dir);
+  const controller = await Controller.create({
+    store,
+    executor: new IdleExecutor(),
+    builder: { build: async (r) => ({ ok: true, pullSpec: `${r.repository}@sha256:${'0'.repeat(64)}`, digest: `sha256:${'0'.repeat(64)}` }) },
+    streams: (Object.keys(CONFIGS) as (keyof typeof CONFIGS)[]).map((name) => ({ name, config: CONFIGS[name], file: `${name}.json`, input: inputStreamOf(CONFIGS[name]) })),
+    resyncMs: 0,
+  });
+  return { controller, store };
 }
