@@ -9,9 +9,15 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/app.ts';
 import { createPages } from '../../src/http/pages/index.ts';
 import type { Store } from '../../src/ports/store.ts';
-import { NIGHTLY, ReadOps, T } from '../helpers/api-seed.ts';
-import { HOSTILE_VERSION, seedCompareStore } from '../helpers/compare-seed.ts';
-import { cleanup, tempDir } from '../helpers/harness.ts';
+import { join } from 'node:path';
+import { GitHistory } from '../../src/adapters/git/index.ts';
+import { ChangelogService } from '../../src/controller/changelog.ts';
+import { LABEL_COMMIT, LABEL_SOURCE } from '../../src/domain/changelog.ts';
+import type { Payload } from '../../src/domain/types.ts';
+import { NIGHTLY, ReadOps, STABLE, T, seedStore } from '../helpers/api-seed.ts';
+import { HOSTILE_VERSION, stablePayload, seedCompareStore } from '../helpers/compare-seed.ts';
+import { appendCommits, initBare } from '../helpers/git-repos.ts';
+import { cleanup, tempDir, waitFor } from '../helpers/harness.ts';
 
 const unescape = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
 const options = (html: string, id: string) => {
@@ -30,6 +36,8 @@ describe('/dashboards/compare (seeded through the SQLite store)', () => {
   before(async () => {
     dir = tempDir('rc-compare-page-');
     store = await seedCompareStore(dir);
+    // a promoted release not built yet: listed, but it has no pull spec for a changelog
+    await store.commit([{ kind: 'putPayload', payload: { ...stablePayload('4.16.2', '2024-05-06T12:00:00Z'), tag: '4.17.0-ec.0', phase: 'Pending', pullSpec: '', digest: '' } }]);
     const ops = await ReadOps.load(store);
     app = await buildApp({ ops, registerPages: createPages(ops) });
   });
@@ -45,7 +53,7 @@ describe('/dashboards/compare (seeded through the SQLite store)', () => {
     assert.match(r.headers['content-type'] as string, /^text\/html/);
     assert.match(r.body, /<h1>Release Comparison Dashboard<\/h1>/);
     assert.match(r.body, /Quick links: <a href="\/">Index<\/a> \| <a href="\/dashboards\/overview">Overview<\/a> \| <a href="\/dashboards\/compare">Compare<\/a>/);
-    const stable = ['4.16.2', '4.16.1', '4.16.0-rc.1', '4.15.10', '4.15.3'];
+    const stable = ['4.17.0-ec.0', '4.16.2', '4.16.1', '4.16.0-rc.1', '4.15.10', '4.15.3'];
     assert.deepEqual(options(r.body, 'from'), ['*', ...stable]);
     assert.deepEqual(options(r.body, 'to'), ['*', ...stable]);
     assert.deepEqual(options(r.body, 'format'), ['html', 'json']);
@@ -125,6 +133,13 @@ describe('/dashboards/compare (seeded through the SQLite store)', () => {
     assert.match(rep.body, /data-from="4\.16\.1" data-to="4\.16\.2"/);
   });
 
+  test('a release not built yet: no changelog (it has no pull spec), the image differences still', async () => {
+    const r = await get('/dashboards/compare?from=4.16.1&to=4.17.0-ec.0');
+    assert.equal(r.statusCode, 200);
+    assert.ok(section(r.body, 'changelog').includes('<p class="box danger" role="alert">Unable to show full changelog: 4.17.0-ec.0 has no pull spec yet (not built).</p>'));
+    assert.match(section(r.body, 'image-differences'), /1 added, 1 removed, 2 changed; 1 unchanged\./);
+  });
+
   test('links: the site navigation and the dashboard link to it; a Stable release page links to its comparison, a nightly’s does not', async () => {
     const index = await get('/');
     assert.match(index.body, /<nav aria-label="Site">.*<a href="\/dashboards\/compare">Compare<\/a>/);
@@ -136,5 +151,56 @@ describe('/dashboards/compare (seeded through the SQLite store)', () => {
     const night = await get(`/releasestream/${NIGHTLY}/release/${T(4)}`);
     assert.equal(night.statusCode, 200);
     assert.ok(!night.body.includes('compare-link'));
+  });
+});
+
+describe('/dashboards/compare with real git mirrors: the commits between two releases', () => {
+  let dir: string;
+  let store: Store;
+  let app: FastifyInstance;
+  let ids: string[];
+  const get = (url: string) => app.inject({ method: 'GET', url });
+
+  before(async () => {
+    dir = tempDir('rc-compare-git-');
+    const cache = join(dir, 'git');
+    const oc = join(cache, 'github.com/openshift/oc.git');
+    initBare(oc);
+    const [base] = appendCommits(oc, [{ subject: 'oc base' }]);
+    ids = appendCommits(oc, [{ subject: 'OCPBUGS-20: <b>bold</b> fix (#55)' }, { subject: 'Merge pull request #56 from a/b', body: 'OCPBUGS-21: second fix', side: 's' }]);
+    const cli = (commit: string, digest: string) => ({ pullSpec: `quay.io/ocp/cli@sha256:${digest.repeat(64)}`, labels: { [LABEL_COMMIT]: commit, [LABEL_SOURCE]: 'https://github.com/openshift/oc' } });
+    const rel = (tag: string, createdAt: string, commit: string, digest: string): Payload => ({ ...stablePayload('4.16.1', createdAt), stream: STABLE, tag, components: { cli: cli(commit, digest) }, pullSpec: `registry.local/ocp/release:${tag}` });
+    store = await seedStore(dir);
+    await store.commit([
+      { kind: 'putPayload', payload: rel('4.18.1', '2024-06-01T00:00:00Z', base, 'a') },
+      { kind: 'putPayload', payload: rel('4.18.2', '2024-06-02T00:00:00Z', ids[1], 'b') },
+    ]);
+    const ops = await ReadOps.load(store);
+    // waitMs 0: the first request never waits for git, so it is answered while the changelog is computed
+    const changelog = new ChangelogService({ history: new GitHistory({ cacheDir: cache }), settings: { issueUrlTemplate: 'https://issues.example/browse/{key}' }, waitMs: 0 });
+    app = await buildApp({ ops, registerPages: createPages(ops, { changelog }) });
+  });
+  after(async () => {
+    await app.close();
+    await store.close();
+    cleanup(dir);
+  });
+
+  test('first "still being computed", then the commits with their pull requests and issues; subjects escaped', async () => {
+    const first = await get('/dashboards/compare?from=4.18.1&to=4.18.2');
+    assert.equal(first.statusCode, 200);
+    assert.ok(first.body.includes('<p class="box info changelog-pending" role="status">The changelog from 4.18.1 to 4.18.2 is still being computed; reload in a few seconds.</p>'));
+    assert.match(section(first.body, 'image-differences'), /<td><code>cli<\/code><\/td><td>Changed<\/td>/, 'the image differences need no git');
+    const done = await waitFor('the changelog computed', async () => {
+      const r = await get('/dashboards/compare?from=4.18.1&to=4.18.2');
+      return r.body.includes('changelog-pending') ? undefined : r;
+    }, 20_000);
+    const cl = section(done.body, 'changelog');
+    assert.ok(cl.includes('<a target="_blank" href="https://issues.example/browse/OCPBUGS-20">OCPBUGS-20</a>: &lt;b&gt;bold&lt;/b&gt; fix <a target="_blank" href="https://github.com/openshift/oc/pull/55">#55</a>'), cl);
+    assert.ok(cl.includes('<a target="_blank" href="https://issues.example/browse/OCPBUGS-21">OCPBUGS-21</a>: second fix <a target="_blank" href="https://github.com/openshift/oc/pull/56">#56</a>'), cl);
+    assert.ok(!done.body.includes('<b>bold</b>'));
+    const json = await get('/dashboards/compare?from=4.18.1&to=4.18.2&format=json');
+    const shown = JSON.parse(unescape(/<pre class="changelog-json"><code>(.*?)<\/code><\/pre>/s.exec(json.body)![1])) as { updatedImages: { name: string; commits: { commitID: string }[] }[] };
+    assert.deepEqual(shown.updatedImages.map((i) => [i.name, i.commits.map((c) => c.commitID)]), [['cli', [ids[1], ids[0]]]]);
   });
 });
