@@ -111,6 +111,13 @@ export function renderChangelog(from: Payload, to: Payload, outcome?: ChangelogO
   return h`${renderComponentTable(d)}${outcomeNote(outcome)}${outcome?.state === 'ready' ? commitsSection(outcome.json) : ''}`;
 }
 
+/** The image-by-image differences alone (the compare dashboard shows the commits in the changelog above it). */
+export function renderComponentDiff(from: Payload, to: Payload): Safe {
+  const d = diffComponents(from.components, to.components);
+  if (d.changes.length === 0) return h`<p class="muted">No component changed (${d.unchanged} components identical).</p>`;
+  return renderComponentTable(d);
+}
+
 function renderComponentTable(d: ComponentDiff): Safe {
   const kindText = { added: 'Added', removed: 'Removed', changed: 'Changed' } as const;
   const rows = d.changes.map(

@@ -56,7 +56,7 @@ ${table}
 export function renderDashboardOverview(state: State, now: number): string {
   const streams = sortStreams(state.streams().filter((s) => !s.config.endOfLife && !NOT_ON_DASHBOARD.has(s.name)));
   const integration = streams.filter((s) => s.config.as !== 'Stable');
-  const body = h`<div class="crumbs">Quick links: <a href="/">Index</a> | <a href="/dashboards/overview">Overview</a></div>
+  const body = h`<div class="crumbs">Quick links: <a href="/">Index</a> | <a href="/dashboards/overview">Overview</a> | <a href="/dashboards/compare">Compare</a></div>
 <h1>Release Dashboard</h1>
 <p class="section-note">Builds and upgrade paths on this site are not supported releases.</p>
 ${integration.length ? h`<p class="jump">Jump to: ${join(integration.map((s) => h`<a href="#${s.name}">${s.name}</a>`), ' | ')}</p>` : ''}

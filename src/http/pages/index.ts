@@ -3,7 +3,7 @@
 // a release page); derived per-stream facts are cached until State.version changes.
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { ChangelogOutcome, ChangelogService } from '../../controller/changelog.ts';
+import { ChangelogService, type ChangelogOutcome } from '../../controller/changelog.ts';
 import { releaseConfigProblems, type ConfigFileProblem, type Operations } from '../../controller/operations.ts';
 import type { QualifiersConfig } from '../../controller/qualifiers.ts';
 import type { State } from '../../controller/state.ts';
@@ -18,6 +18,7 @@ import { h } from './html.ts';
 import { renderNotificationsPage } from './notifications.ts';
 import { serveLog, type LogOptions } from './logs.ts';
 import { candidatesJson, renderCandidatesPage } from './candidates.ts';
+import { COMPARE_PATH, compareStreams, renderComparePage, resolveCompare } from './compare.ts';
 import { renderOverview, type SummaryCache } from './overview.ts';
 import { previousPayload, renderReleasePage } from './release.ts';
 import { filterPayloads, parseStreamQuery, renderStreamPage, type StreamQuery } from './stream.ts';
@@ -64,6 +65,13 @@ export class VersionCache {
   }
 }
 
+/** The first value of a query parameter ('' when absent; a repeated one counts once, as Go's Get). */
+function firstQuery(query: Record<string, unknown> | undefined, name: string): string {
+  const v = query && Object.hasOwn(query, name) ? query[name] : undefined;
+  const first = Array.isArray(v) ? v[0] : v;
+  return typeof first === 'string' ? first : '';
+}
+
 function sendHtml(reply: FastifyReply, status: number, html: string): FastifyReply {
   return reply
     .code(status)
@@ -80,6 +88,7 @@ export function createPages(ops: Operations, opts: PagesOptions = {}): (app: Fas
   const state = ops.state;
   const now = opts.now ?? Date.now;
   const cache = new VersionCache(state);
+  const imagesOnly = new ChangelogService({ history: null });
   const problems = opts.configProblems ?? (() => releaseConfigProblems(ops));
   const summaries: SummaryCache = { summary: (rec: StreamRecord) => cache.get<StreamSummary>(`summary\u0000${rec.name}`, () => summarizeStream(state, rec)) };
   const filtered = (rec: StreamRecord, q: StreamQuery): readonly Payload[] =>
@@ -115,6 +124,16 @@ export function createPages(ops: Operations, opts: PagesOptions = {}): (app: Fas
     app.get('/', (_req, reply) => sendHtml(reply, 200, renderOverview(state, now(), summaries, problems())));
 
     app.get('/dashboards/overview', (_req, reply) => sendHtml(reply, 200, renderDashboardOverview(state, now())));
+
+    app.get<{ Querystring: Record<string, unknown> }>(COMPARE_PATH, async (req, reply) => {
+      const q = { from: firstQuery(req.query, 'from'), to: firstQuery(req.query, 'to'), format: firstQuery(req.query, 'format') };
+      const r = resolveCompare(compareStreams(state), q);
+      let outcome: ChangelogOutcome | null = null;
+      // without a changelog service the changelog lists images only (as /changelog does)
+      if (r.kind === 'compare' && r.from.pullSpec && r.to.pullSpec) outcome = await (opts.changelog ?? imagesOnly).get(r.from, r.to);
+      const page = renderComparePage(state, q, r, outcome);
+      return sendHtml(reply, page.status, page.html);
+    });
 
     app.get<{ Params: { release: string; tag: string } }>('/releasestream/:release/inconsistency/:tag', (req, reply) => {
       const rec = state.stream(req.params.release);

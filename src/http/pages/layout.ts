@@ -26,7 +26,7 @@ export function layout(title: string, ctx: PageContext, body: Safe): string {
 <body ${attrs}>
 <header class="topbar">
 <a class="brand" href="/">Release Status</a>
-<nav aria-label="Site"><a href="/">Index</a><a href="/dashboards/overview">Dashboard</a><a href="/api/v1/releasestreams/all">API</a></nav>
+<nav aria-label="Site"><a href="/">Index</a><a href="/dashboards/overview">Dashboard</a><a href="/dashboards/compare">Compare</a><a href="/api/v1/releasestreams/all">API</a></nav>
 <span class="live" id="live" role="status" data-state="closed" hidden>live updates</span>
 <form class="auth" id="signin" hidden><label class="sr-only" for="token">API token</label><input type="password" id="token" name="token" autocomplete="off" placeholder="API token" required><button type="submit">Sign in</button></form>
 <span class="auth" id="signedin" hidden><span id="signedin-text">Signed in</span> <button type="button" id="signout">Sign out</button></span>

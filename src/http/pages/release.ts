@@ -367,7 +367,9 @@ function changelogSection(state: State, p: Payload, from?: string, changelog?: C
     : '';
   if (!prev) return h`<section class="card" id="changelog"><h2>Changelog</h2><p class="muted">No earlier payload to compare with.</p></section>`;
   if (from && prev.tag !== from) return h`<section class="card" id="changelog"><h2>Changelog</h2><p class="box warn">Unknown release ${from}.</p>${picker}</section>`;
-  return h`<section class="card" id="changelog"><h2>Changes from ${link(releaseHref(prev.stream, prev.tag), prev.tag)}</h2>${picker}${renderChangelog(prev, p, changelog)}</section>`;
+  const stable = (x: Payload) => state.stream(x.stream)?.config.as === 'Stable';
+  const dashboard = stable(p) && stable(prev) ? h`<p class="small"><a class="compare-link" href="/dashboards/compare?from=${encodeURIComponent(prev.tag)}&amp;to=${encodeURIComponent(p.tag)}">Compare ${prev.tag} and ${p.tag} on the comparison dashboard</a></p>` : '';
+  return h`<section class="card" id="changelog"><h2>Changes from ${link(releaseHref(prev.stream, prev.tag), prev.tag)}</h2>${picker}${dashboard}${renderChangelog(prev, p, changelog)}</section>`;
 }
 
 /** "Compare with" across streams: the newest payloads of each other stream (one optgroup per stream). */
