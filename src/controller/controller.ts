@@ -1,13 +1,13 @@
 // The reconcile loop (DESIGN.md §3, STYLE.md): a keyed work queue with one key per release stream,
 // woken by input changes, job status changes, builds and timers. Each pass asks the domain for a
 // plan and applies it: store first (one transaction), then the in-memory view, then the executor.
-import { inputStreamOf, isStable, type ReleaseConfig } from '../domain/config/schema.ts';
+import { inputStreamOf, isStable, targetRepositoryName, type ReleaseConfig } from '../domain/config/schema.ts';
 import { previousVersions } from '../domain/graph.ts';
-import { applyBuild, planStream, withAnnotations, type Plan } from '../domain/plan.ts';
+import { AnnotationAdoptedFrom, applyAdoption, applyBuild, planStream, withAnnotations, type Plan } from '../domain/plan.ts';
 import { rfc3339 } from '../domain/tagname.ts';
 import type { EventRecord, JobRun, Payload, StreamRecord, UpgradeResult } from '../domain/types.ts';
 import { overridePhase, pinComponent, pokeStream, promoteRelease, prunePayload, rerunQE, retryJob, setKeep, setLock, setQEVerdict, setTeamApproval, unpinComponent, updateInputTags, waiveJob, type OpChanges, type OpResult, type PinRequest, type PromoteRequest } from '../domain/operations.ts';
-import type { PayloadBuilder } from '../ports/builder.ts';
+import type { InspectResult, PayloadBuilder } from '../ports/builder.ts';
 import { systemClock, type Clock } from '../ports/clock.ts';
 import type { JobExecutor, JobSpec, JobStatus } from '../ports/executor.ts';
 import type { Change, EventQuery, Store } from '../ports/store.ts';
@@ -423,8 +423,7 @@ export class Controller implements Operations {
   }
 
   private repositoryFor(c: ReleaseConfig): string {
-    // a Stable stream's input is itself (upstream): its releases go to its own repository
-    return `${this.registry}/${c.to || (isStable(c) ? c.name : 'release')}`;
+    return `${this.registry}/${targetRepositoryName(c)}`;
   }
 
   private wakeInput(input: string): void {
@@ -590,6 +589,8 @@ export class Controller implements Operations {
     const rec = this.state.stream(stream);
     if (!p || !rec || p.phase !== 'Pending') return;
     this.building.add(tag);
+    const adoptedFrom = p.annotations[AnnotationAdoptedFrom];
+    if (adoptedFrom !== undefined) return this.startAdoption(stream, tag, adoptedFrom, this.repositoryFor(rec.config));
     // a promoted release declares the versions it upgrades from; a nightly its newest Accepted predecessors
     const previous = isStable(rec.config) ? previousVersions(p) : this.state.payloads(stream).filter((x) => x.phase === 'Accepted').slice(0, 5).map((x) => x.tag);
     void this.builder
@@ -604,6 +605,40 @@ export class Controller implements Operations {
         }),
       )
       .catch((e) => this.log.error({ err: e, tag }, 'recording build result failed'))
+      .finally(() => {
+        this.building.delete(tag);
+        this.wake(stream);
+      });
+  }
+
+  /**
+   * Reads an adopted release image back (the builder's inspect; a builder that cannot read images
+   * takes the pull spec as it is). An image that names another version is built again under the
+   * release's name, as upstream rewrites it.
+   */
+  private startAdoption(stream: string, tag: string, pullSpec: string, repository: string): void {
+    const inspect = this.builder.inspect
+      ? this.builder.inspect(pullSpec)
+      : Promise.resolve<InspectResult>({ ok: true, pullSpec, digest: /@(sha256:[0-9a-f]{64})$/.exec(pullSpec)?.[1] ?? '', version: tag, previous: [], components: {} });
+    void inspect
+      .catch((e: Error): InspectResult => ({ ok: false, reason: 'AdoptReleaseFailed', message: e.message }))
+      .then(async (image) => {
+        if (!image.ok) return { image: { components: {}, previous: [], version: tag }, result: image };
+        if (image.version === tag) return { image, result: { ok: true as const, pullSpec: image.pullSpec, digest: image.digest } };
+        const rebuilt = await this.builder
+          .build({ stream, tag, repository, components: image.components, previous: image.previous, createdAt: this.state.payload(stream, tag)?.createdAt ?? rfc3339(this.clock.now()) })
+          .catch((e: Error) => ({ ok: false as const, reason: 'CreateReleaseFailed', message: e.message }));
+        return { image, result: rebuilt };
+      })
+      .then(({ image, result }) =>
+        this.exclusive(async () => {
+          const cur = this.state.payload(stream, tag);
+          if (!cur || this.stopped) return;
+          const applied = applyAdoption(this.state, cur, image, result, this.clock.now());
+          if (applied) await this.commit([{ kind: 'putPayload', payload: applied.payload }, { kind: 'appendEvent', event: applied.event }]);
+        }),
+      )
+      .catch((e) => this.log.error({ err: e, tag }, 'recording an adopted release failed'))
       .finally(() => {
         this.building.delete(tag);
         this.wake(stream);

@@ -30,6 +30,8 @@ import {
   type StreamRecord,
 } from './types.ts';
 import { resolveUpgradeSource } from './upgrade.ts';
+import { AnnotationPrevious } from './graph.ts';
+import { compareVersions, parseStrict } from './version.ts';
 import { ciStatuses, ciVerdict, entryGroup, relaunchSuffix, REMOVED_FROM_CONFIG, type EntryConditions, type EntryStatus } from './verification.ts';
 import { qeVerifyAnnotation } from './views.ts';
 import type { WorldView } from './world.ts';
@@ -353,8 +355,27 @@ export function newPayload(config: ReleaseConfig, stream: string, tags: readonly
   };
 }
 
+/** Marks a Stable release adopted from a release image other tooling pushed; the value is that image. */
+export const AnnotationAdoptedFrom = 'release.openshift.io/adopted-from';
+
+/**
+ * Stable streams adopt what they did not create (upstream §3.5): a tag of the stream's input named
+ * by a semantic version that is no release of the stream yet becomes a Pending release of that
+ * image; the controller then reads the image back (applyAdoption).
+ */
+function stageAdopt(b: PlanBuilder): void {
+  const input = inputStreamOf(b.config);
+  for (const t of b.view.inputTags(input)) {
+    if (!parseStrict(t.component) || b.view.payload(b.stream, t.component)) continue;
+    const base = newPayload(b.config, b.stream, [], `adopted:${t.pullSpec}`, '', b.now);
+    const p: Payload = { ...base, tag: t.component, pullSpec: t.pullSpec, annotations: { [AnnotationAdoptedFrom]: t.pullSpec } };
+    b.put(p);
+    b.event(p.tag, 'ReleaseAdopted', `${p.tag} adopted from ${t.pullSpec} (tag ${t.component} of input stream ${input})`, { phase: 'Pending', input, pullSpec: t.pullSpec });
+  }
+}
+
 function stageCreate(b: PlanBuilder, repository: string): void {
-  if (isStable(b.config)) return;
+  if (isStable(b.config)) return stageAdopt(b);
   const { input, tags, hash } = creationInput(b.view, b.config);
   const d = decideCreation(b.config, b.view.payloads(b.stream), hash, b.now, { lock: b.view.stream(b.stream) });
   b.plan.creationBlockedBy = d.blockedBy;
@@ -614,6 +635,29 @@ export function planStream(view: WorldView, streamName: string, now: Date, opts:
 }
 
 /** Applies a build result to a Pending payload (Pending → Ready, or Failed with the reason). */
+/**
+ * The result of reading an adopted release image back: Ready with what the image says (its
+ * components and its `previous` versions), or Failed with the reason. `rebuilt`: the image named
+ * another version, so the controller built it again under the release's own name (upstream's
+ * rewrite) and `result` is that build.
+ */
+export function applyAdoption(
+  view: WorldView,
+  p: Payload,
+  image: { components: Payload['components']; previous: string[]; version: string },
+  result: { ok: true; pullSpec: string; digest: string } | { ok: false; reason: string; message: string },
+  now: Date,
+): { payload: Payload; event: EventRecord } | null {
+  const applied = applyBuild(view, p, result, now);
+  if (!applied || !result.ok) return applied;
+  const annotations = { ...applied.payload.annotations };
+  const previous = [...new Set(image.previous.filter((v) => parseStrict(v)))].sort((a, b) => compareVersions(parseStrict(b)!, parseStrict(a)!));
+  if (previous.length) annotations[AnnotationPrevious] = previous.join(',');
+  const payload = { ...applied.payload, components: image.components, annotations };
+  const rewrite = image.version !== p.tag ? `; the image named version ${image.version}, so it was rebuilt as ${p.tag}` : '';
+  return { payload, event: { ...applied.event, message: `${applied.event.message}${rewrite}`, data: { ...applied.event.data, adopted: true, version: image.version, previous } } };
+}
+
 export function applyBuild(
   view: WorldView,
   p: Payload,

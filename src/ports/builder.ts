@@ -15,6 +15,11 @@ export type BuildResult =
   | { ok: true; pullSpec: string; digest: string }
   | { ok: false; reason: string; message: string };
 
+/** What an existing release image says about itself (adoption of a release other tooling pushed). */
+export type InspectResult =
+  | { ok: true; pullSpec: string; digest: string; version: string; previous: string[]; components: Record<string, Component> }
+  | { ok: false; reason: string; message: string };
+
 export interface PayloadBuilder {
   /**
    * Builds (or finds already built) the payload image of `req`. Deterministic: a tag built again
@@ -35,6 +40,12 @@ export interface PayloadBuilder {
    * /releasetag/{tag}/json; null when the builder has none for the tag.
    */
   manifests?(tag: string): Promise<ReleaseManifests | null>;
+  /**
+   * Reads an existing release image (`pullSpec`, by digest) back: its version and `previous`
+   * (release-metadata) and components (image-references). Absent when the builder cannot read
+   * images (the local builder).
+   */
+  inspect?(pullSpec: string): Promise<InspectResult>;
 }
 
 export interface ReleaseManifests {

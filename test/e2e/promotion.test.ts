@@ -160,3 +160,33 @@ jobs:
     cleanup(dir);
   }
 });
+
+test('adoption: a release image given to the Stable stream\'s input by other tooling becomes a release upgrade jobs start from', async () => {
+  const dir = tempDir('rc-adopt-');
+  const st = join(dir, 'st');
+  const s = writeScripts(dir, { ok: 'exit 0', upgrade: `echo "$RELEASE_IMAGE_INITIAL" > "${st}-initial-$PAYLOAD_TAG"; exit 0` });
+  const nightly = config({ name: '4.16.0-0.nightly', to: 'release', verify: { e2e: { prowJob: { name: 'e2e' } }, 'upgrade-patch': { upgrade: true, upgradeFrom: 'PreviousPatch', prowJob: { name: 'up' } } } });
+  const stable = config({ name: '4-stable', as: 'Stable', verify: {} });
+  const official = `quay.io/openshift-release-dev/ocp-release@sha256:${'5'.repeat(64)}`;
+  let h: Harness | undefined;
+  try {
+    h = await startHarness({ dir, configs: [nightly, stable], jobsYaml: `jobs:\n  "e2e": { command: ["bash", "${s.ok}"] }\n  "up": { command: ["bash", "${s.upgrade}"] }\n` });
+    const c = h.controller;
+    // the official 4.16.5 (and a non-version tag, which is no release) handed to 4-stable's input
+    await c.setInputTags('4-stable', { '4.16.5': official, 'cli': pullSpec('cli') }, 'art-bot');
+    const r = await waitFor('4.16.5 adopted and Accepted', () => (c.state.payload('4-stable', '4.16.5')?.phase === 'Accepted' ? c.state.payload('4-stable', '4.16.5') : undefined), 20_000);
+    assert.equal(r.pullSpec, official);
+    assert.equal(r.digest, `sha256:${'5'.repeat(64)}`);
+    assert.equal(r.annotations['release.openshift.io/adopted-from'], official);
+    assert.deepEqual(c.state.payloads('4-stable').map((p) => p.tag), ['4.16.5']);
+    const events = await c.listEvents({ stream: '4-stable', tag: '4.16.5' } as never);
+    assert.ok(events.some((e) => e.type === 'ReleaseAdopted'), JSON.stringify(events.map((e) => e.type)));
+    // a nightly's blocking PreviousPatch job now has a source: the adopted release
+    await c.setInputTags(nightly.name, { cli: pullSpec('cli') }, 'test');
+    const n = await waitFor('nightly Accepted', () => c.state.payloads(nightly.name).find((p) => p.phase === 'Accepted'), 20_000);
+    assert.equal(readFileSync(`${st}-initial-${n.tag}`, 'utf8').trim(), official);
+  } finally {
+    await h?.close();
+    cleanup(dir);
+  }
+});

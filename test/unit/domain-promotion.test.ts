@@ -6,7 +6,7 @@ import { State } from '../../src/controller/state.ts';
 import { ReleaseConfigSchema, type ReleaseConfig } from '../../src/domain/config/schema.ts';
 import { freezeJobs } from '../../src/domain/judging.ts';
 import { promoteRelease, type OpResult, type PromoteRequest } from '../../src/domain/operations.ts';
-import { planStream } from '../../src/domain/plan.ts';
+import { applyAdoption, planStream } from '../../src/domain/plan.ts';
 import { emptyQEStatus } from '../../src/domain/qe.ts';
 import type { JobRun, Payload, QEStatus, StreamRecord, UpgradeResult } from '../../src/domain/types.ts';
 import { resolveUpgradeSource } from '../../src/domain/upgrade.ts';
@@ -244,4 +244,45 @@ test('Stable upgrade tests: launched once; an interrupted one is relaunched unde
   assert.deepEqual(again.runs.filter((r) => r.verifyName.startsWith('upgrade-from-')).map((r) => r.id), ['4.16.2-upgrade-from-4.15.8-gcp-i1']);
   assert.equal(stableUpgradeLaunches(upWorld(), stableUp, { ...R, phase: 'Accepted' }, []).length, 0);
   assert.equal(stableUpgradeLaunches(W, nightly, { ...N_QE, phase: 'Ready', annotations: R.annotations }, []).length, 0);
+});
+
+// ------------------------------------------------------------------ adoption (item 2)
+
+const IMG = 'quay.io/art/ocp-release@sha256:' + 'a'.repeat(64);
+const adoptWorld = (payloads: Payload[] = [S1]) =>
+  State.fromSnapshot({
+    streams: [rec(stable)],
+    inputTags: ['4.16.5', 'cli', '4.16.1', 'v4.16.6'].map((component) => ({ input: '4-stable', component, pullSpec: component === 'cli' ? 'q/cli@sha256:1' : IMG, labels: {}, updatedAt: AT })),
+    payloads, jobRuns: [], upgrades: [], published: [],
+  });
+
+test('adoption: a semver tag of a Stable stream\'s input that is no release yet becomes a Pending release of that image', () => {
+  const plan = planStream(adoptWorld(), '4-stable', NOW);
+  const adopted = plan.payloads.filter((p) => p.annotations['release.openshift.io/adopted-from']);
+  assert.deepEqual(adopted.map((p) => [p.tag, p.phase, p.pullSpec]), [['4.16.5', 'Pending', IMG]], 'not cli, not v4.16.6, not the existing 4.16.1');
+  assert.equal(adopted[0].annotations['release.openshift.io/adopted-from'], IMG);
+  const e = plan.events.find((x) => x.type === 'ReleaseAdopted');
+  assert.ok(e);
+  assert.equal(e.tag, '4.16.5');
+  assert.match(e.message, /4\.16\.5 adopted from quay\.io\/art\/ocp-release@sha256:a+ \(tag 4\.16\.5 of input stream 4-stable\)/);
+  const again = planStream(adoptWorld([S1, adopted[0]]), '4-stable', NOW);
+  assert.equal(again.events.filter((x) => x.type === 'ReleaseAdopted').length, 0, 'adopted once');
+  assert.ok(again.builds.includes('4.16.5'), 'handed to the controller to read back');
+});
+
+test('adoption applied: Ready with the image\'s components and previous versions; a mismatched version says it was rebuilt; a failure fails it', () => {
+  const pending = planStream(adoptWorld(), '4-stable', NOW).payloads.find((p) => p.tag === '4.16.5')!;
+  const w = adoptWorld([S1, pending]);
+  const components = { cli: { pullSpec: 'quay.io/x@sha256:2', labels: { 'io.openshift.build.commit.id': 'abc' } } };
+  const ok = applyAdoption(w, pending, { components, previous: ['4.16.1', 'junk', '4.15.9', '4.16.4'], version: '4.16.5' }, { ok: true, pullSpec: IMG, digest: 'sha256:' + 'a'.repeat(64) }, NOW)!;
+  assert.equal(ok.payload.phase, 'Ready');
+  assert.deepEqual(ok.payload.components, components);
+  assert.equal(ok.payload.annotations['release.openshift.io/previous'], '4.16.4,4.16.1,4.15.9');
+  assert.equal(ok.event.data.adopted, true);
+  const re = applyAdoption(w, pending, { components, previous: [], version: '4.16.4' }, { ok: true, pullSpec: 'r/4-stable@sha256:b', digest: 'sha256:b' }, NOW)!;
+  assert.match(re.event.message, /the image named version 4\.16\.4, so it was rebuilt as 4\.16\.5/);
+  assert.equal(re.payload.pullSpec, 'r/4-stable@sha256:b');
+  assert.equal(re.payload.annotations['release.openshift.io/previous'], undefined);
+  const bad = applyAdoption(w, pending, { components: {}, previous: [], version: '4.16.5' }, { ok: false, reason: 'AdoptReleaseFailed', message: 'not a release image' }, NOW)!;
+  assert.deepEqual([bad.payload.phase, bad.payload.reason, bad.payload.message], ['Failed', 'AdoptReleaseFailed', 'not a release image']);
 });

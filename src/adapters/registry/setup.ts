@@ -8,6 +8,7 @@ import { RegistryClient } from './client.ts';
 import { formatReleaseInfo, releaseInfo } from './info.ts';
 import { parseImageRef, parseRepository } from './reference.ts';
 import { parseDuration } from '../../domain/duration.ts';
+import { targetRepositoryName } from '../../domain/config/schema.ts';
 import type { WorldView } from '../../domain/world.ts';
 
 export interface RegistrySetupOptions {
@@ -33,6 +34,8 @@ interface Log {
 export interface RegistryStateView {
   repositoryOf(stream: string): string | null;
   streamOfTag(tag: string): string | null;
+  /** the pull spec of a live payload tag (an adopted release lives where other tooling pushed it) */
+  pullSpecOfTag(tag: string): string | null;
   repositories(): string[];
 }
 
@@ -84,6 +87,7 @@ export function setupRegistry(o: RegistrySetupOptions & { registry?: string }, v
           buildTimeoutMs,
           repositoryOf: (s) => view().repositoryOf(s),
           streamOfTag: (t) => view().streamOfTag(t),
+          pullSpecOfTag: (t) => view().pullSpecOfTag(t),
           repositories: () => view().repositories(),
           log,
         })
@@ -147,10 +151,11 @@ export function stateView(state: WorldView, registry: string): RegistryStateView
   return {
     repositoryOf: (s) => {
       const rec = state.stream(s);
-      return rec ? `${registry}/${rec.config.to || 'release'}` : null;
+      return rec ? `${registry}/${targetRepositoryName(rec.config)}` : null;
     },
     streamOfTag: (t) => state.findTag(t)?.stream ?? null,
-    repositories: () => state.streams().map((s) => `${registry}/${s.config.to || 'release'}`),
+    pullSpecOfTag: (t) => state.findTag(t)?.pullSpec || null,
+    repositories: () => state.streams().map((s) => `${registry}/${targetRepositoryName(s.config)}`),
   };
 }
 

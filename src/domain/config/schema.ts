@@ -203,6 +203,11 @@ export function isStable(config: ReleaseConfig): boolean {
   return config.as === 'Stable';
 }
 
+/** The repository name a stream's payloads are pushed to under the registry: `to`; a Stable stream's own name (its input is itself); else `release`. */
+export function targetRepositoryName(config: ReleaseConfig): string {
+  return config.to || (isStable(config) ? config.name : 'release');
+}
+
 /** Verify entries that are QE jobs and not disabled. */
 export function qeEntries(config: ReleaseConfig): [string, ReleaseVerification][] {
   return Object.entries(config.verify ?? {})

@@ -13,7 +13,8 @@ import { imageReferences, releaseMetadata } from '../local/index.ts';
 import { MEDIA, RegistryError, sha256, type Descriptor, type ManifestJson, type RegistryClient } from '../../registry/client.ts';
 import { parseImageRef, parseRepository, type ImageRef } from '../../registry/reference.ts';
 import { gzip, tar, untar, type TarFile } from '../../registry/tar.ts';
-import type { BuildRequest, BuildResult, PayloadBuilder, ReleaseManifests } from '../../../ports/builder.ts';
+import type { BuildRequest, BuildResult, InspectResult, PayloadBuilder, ReleaseManifests } from '../../../ports/builder.ts';
+import { releaseInfo, type ReleaseInfo } from '../../registry/info.ts';
 import type { Component } from '../../../domain/types.ts';
 
 export interface RegistryBuilderOptions {
@@ -30,6 +31,8 @@ export interface RegistryBuilderOptions {
   repositories?: () => string[];
   /** the stream a live payload tag belongs to, for manifests() */
   streamOfTag?: (tag: string) => string | null;
+  /** the pull spec of a live payload tag, for manifests() (by digest: where the release really is) */
+  pullSpecOfTag?: (tag: string) => string | null;
   log?: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
 }
 
@@ -249,7 +252,42 @@ export class RegistryBuilder implements PayloadBuilder {
     return { digest: m.digest, manifests: { imageReferences: refs, releaseMetadata: meta } };
   }
 
+  /**
+   * Reads a release image other tooling pushed (adoption): version and previous from its
+   * release-metadata, components from its image-references. Unreachable registries and 5xx are
+   * retried until the build timeout; anything else fails the adoption with the reason.
+   */
+  async inspect(pullSpec: string): Promise<InspectResult> {
+    const deadline = Date.now() + this.timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const info = await releaseInfo(this.o.client, pullSpec);
+        this.retrying.delete(pullSpec);
+        return adoptedRelease(pullSpec, info);
+      } catch (e) {
+        const message = (e as Error).message;
+        const transient = e instanceof RegistryError && (e.status === 0 || e.status === 429 || e.status >= 500);
+        const wait = Math.min(this.retryMs * 2 ** attempt, 30_000);
+        if (!transient || Date.now() + wait > deadline) {
+          this.retrying.delete(pullSpec);
+          return { ok: false, reason: 'AdoptReleaseFailed', message: transient ? `gave up after ${Math.round(this.timeoutMs / 1000)} s: ${message}` : message };
+        }
+        this.retrying.set(pullSpec, `reading ${pullSpec}: ${message}`);
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
   async manifests(tag: string): Promise<ReleaseManifests | null> {
+    const pulled = this.o.pullSpecOfTag?.(tag);
+    if (pulled?.includes('@')) {
+      try {
+        const r = parseImageRef(pulled);
+        return (await this.read({ host: r.host, repository: r.repository }, r.digest!))?.manifests ?? null;
+      } catch {
+        return null;
+      }
+    }
     const stream = this.o.streamOfTag?.(tag);
     const repo = stream ? this.o.repositoryOf?.(stream) : null;
     if (!repo || !SAFE_TAG.test(tag)) return null;
@@ -302,4 +340,27 @@ export class RegistryBuilder implements PayloadBuilder {
       throw e;
     }
   }
+}
+
+/** The commit labels of a component as image-references annotations carry them. */
+const COMMIT_KEYS = ['io.openshift.build.commit.id', 'io.openshift.build.commit.ref', 'io.openshift.build.commit.url', 'io.openshift.build.source-location'];
+
+/** An adopted release from what its image says: pulled by digest, its metadata and components. */
+export function adoptedRelease(pullSpec: string, info: ReleaseInfo): InspectResult {
+  const meta = info.metadata as { version?: unknown; previous?: unknown };
+  if (typeof meta.version !== 'string' || !meta.version) return { ok: false, reason: 'AdoptReleaseFailed', message: `${pullSpec}: release-metadata has no version` };
+  const previous = Array.isArray(meta.previous) ? meta.previous.filter((v): v is string => typeof v === 'string') : [];
+  const refs = info.references as { spec?: { tags?: { name?: unknown; annotations?: Record<string, unknown> | null; from?: { name?: unknown } | null }[] | null } | null };
+  const components: Record<string, Component> = Object.create(null) as Record<string, Component>;
+  for (const t of refs.spec?.tags ?? []) {
+    if (typeof t.name !== 'string' || typeof t.from?.name !== 'string') continue;
+    const labels: Record<string, string> = {};
+    for (const k of COMMIT_KEYS) {
+      const v = t.annotations?.[k];
+      if (typeof v === 'string' && v) labels[k] = v;
+    }
+    components[t.name] = { pullSpec: t.from.name, labels };
+  }
+  const ref = parseImageRef(pullSpec);
+  return { ok: true, pullSpec: `${ref.host}/${ref.repository}@${info.digest}`, digest: info.digest, version: meta.version, previous, components: { ...components } };
 }
