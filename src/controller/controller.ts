@@ -745,8 +745,8 @@ export class Controller implements Operations {
     return c;
   }
 
-  async setInputTags(input: string, tags: Record<string, string>, user: string, labels: Record<string, Record<string, string>> = {}): Promise<void> {
-    await this.operate((now) => updateInputTags(this.state, { input, tags, labels, user }, now));
+  async setInputTags(input: string, tags: Record<string, string>, user: string, labels: Record<string, Record<string, string>> = {}, opts: { replace?: boolean } = {}): Promise<void> {
+    await this.operate((now) => updateInputTags(this.state, { input, tags, labels, user, replace: opts.replace }, now));
   }
 
   async overridePhase(stream: string, tag: string, phase: 'Accepted' | 'Rejected', reason: string, user: string): Promise<void> {

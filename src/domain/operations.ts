@@ -287,10 +287,10 @@ export function setTeamApproval(view: WorldView, req: PayloadRequest & { team: s
 
 const COMPONENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 
-/** One atomic input change: merges components into an input stream (unchanged ones are not rewritten). */
+/** One atomic input change: merges components into an input stream (unchanged ones are not rewritten); with `replace` the input becomes exactly `tags`. */
 export function updateInputTags(
   view: WorldView,
-  req: { input: string; tags: Record<string, string>; labels?: Record<string, Record<string, string>>; user: string },
+  req: { input: string; tags: Record<string, string>; labels?: Record<string, Record<string, string>>; user: string; replace?: boolean },
   now: Date,
 ): OpResult {
   const { input, tags } = req;
@@ -311,10 +311,14 @@ export function updateInputTags(
     merged.set(n, { input, component: n, pullSpec: tags[n], labels: l, updatedAt: at });
     changed.push(n);
   }
-  if (changed.length === 0) return ok({});
+  // replace (a registry import): the input becomes exactly `tags`; a component no longer there leaves it
+  const removed = req.replace ? [...merged.keys()].filter((n) => !Object.hasOwn(tags, n)).sort() : [];
+  for (const n of removed) merged.delete(n);
+  if (changed.length === 0 && removed.length === 0) return ok({});
   const bound = view.streams().filter((s) => s.input === input);
-  const msg = `input stream ${input} updated: ${changed.sort().join(', ')}`;
-  const data = { input, components: changed };
+  const parts = [changed.length ? `updated: ${changed.sort().join(', ')}` : '', removed.length ? `removed: ${removed.join(', ')}` : ''].filter(Boolean);
+  const msg = `input stream ${input} ${parts.join('; ')}`;
+  const data = removed.length ? { input, components: changed, removed } : { input, components: changed };
   const events = bound.length === 0 ? [event(now, '', '', 'InputUpdated', req.user, msg, data)] : bound.map((s) => event(now, s.name, '', 'InputUpdated', req.user, msg, data));
   return ok({ inputTags: { input, tags: [...merged.values()] }, events, wake: bound.map((s) => s.name) });
 }
