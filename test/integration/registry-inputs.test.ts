@@ -133,6 +133,19 @@ describe('registry inputs', () => {
       const n = c.state.payloads(cfg.name).length;
       await i.importNow('art-del');
       assert.equal(c.state.payloads(cfg.name).length, n, 'an unchanged registry changes nothing');
+
+      // an image whose config does not parse: the import fails naming it, the last good input is kept; cleared once it is gone
+      const cfgBlob = await client.pushBlob(reg.host, repo, Buffer.from('not json'));
+      const broken = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: cfgBlob, size: 8 }, layers: [] }));
+      const brokenDigest = await client.putManifest(reg.host, repo, 'broken', broken, MEDIA.ociManifest);
+      await i.importNow('art-del');
+      assert.match(i.problem() ?? '', new RegExp(`^input art-del: ${reg.host.replace(/\./g, '\\.')}/${repo}: tag broken: image config ${cfgBlob} is not JSON: `));
+      assert.equal(i.status()[0].failures, 1);
+      assert.deepEqual(input(), { cli: `${reg.host}/${repo}@${cli}` }, 'the last good input is kept');
+      assert.equal(await client.deleteManifest(reg.host, repo, brokenDigest), true);
+      await i.importNow('art-del');
+      assert.equal(i.problem(), null, 'cleared by a good import');
+      assert.equal(i.status()[0].failures, 0);
       i.stop();
     } finally {
       await h?.close();

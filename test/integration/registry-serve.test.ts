@@ -142,6 +142,10 @@ test('serve --inputs --builder registry: payloads are release images in a real r
       return r.status === 200 && t.includes(`degraded: input ${STREAM}: registry ${host}`) && t.includes('unreachable') ? t : null;
     }, 30_000);
     assert.ok(degraded.includes(host), degraded);
+    const page = await (await fetch(`${p.url}/releasestream/${STREAM}`)).text();
+    const notice = /<div class="box danger import-error" role="alert" data-import-error="[^"]+">(.*?)<\/div>/.exec(page);
+    assert.ok(notice, 'the stream page shows the failing import');
+    assert.match(notice[1].replace(/<[^>]+>/g, ''), new RegExp(`^Import failing: input ${STREAM.replace(/\./g, '\\.')} from ${host.replace(/\./g, '\\.')}/ocp/4\\.16-art-latest: registry .*unreachable.*\\(\\d+ attempts?, the first .*; retrying with backoff; the input last imported .* is kept\\)$`));
     const metrics = await (await fetch(`${p.url}/metrics`)).text();
     assert.match(metrics, new RegExp(`release_controller_registry_import_failures\\{input="${STREAM.replace(/\./g, '\\.')}",repository="[^"]+"\\} [1-9]`), metrics.split('\n').filter((l) => l.includes('registry')).join('\n'));
     const tagless = await putTags({ cli: `${host}/ocp/4.16-art-latest:cli` });
@@ -155,6 +159,8 @@ test('serve --inputs --builder registry: payloads are release images in a real r
     const done = await waitFor('that payload Accepted after the registry is back', async () => (await tags(p, STREAM2)).find((t) => t.name === third.name && t.phase === 'Accepted'), 90_000);
     assert.equal(imageReferences(done.pullSpec)['cli-artifacts'], `${host}/ocp/4.16-art-latest@${d2}`);
     await waitFor('/readyz ok again', async () => (await (await fetch(`${p.url}/readyz`)).text()) === 'ok\n', 30_000);
+    assert.ok(!(await (await fetch(`${p.url}/releasestream/${STREAM}`)).text()).includes('import-error'), 'the stream page no longer shows it');
+    assert.match(await (await fetch(`${p.url}/metrics`)).text(), new RegExp(`release_controller_registry_import_failures\\{input="${STREAM.replace(/\./g, '\\.')}",repository="[^"]+"\\} 0`));
     assert.equal((await tags(p, STREAM2)).length, 2, 'nothing built twice');
     assert.equal((await tags(p)).length, 2, 'the re-import of the unchanged repository changed nothing');
 

@@ -232,7 +232,7 @@ export class RegistryImporter {
       tags[t] = `${host}/${repository}@${m.digest}`;
       let l = this.labelCache.get(m.digest);
       if (!l) {
-        l = await this.labelsOf(host, repository, m.json);
+        l = await this.labelsOf(host, repository, t, m.json);
         this.labelCache.set(m.digest, l);
       }
       labels[t] = l;
@@ -241,7 +241,7 @@ export class RegistryImporter {
     s.status = { ...s.status, components: names.length };
   }
 
-  private async labelsOf(host: string, repository: string, json: { config?: { digest: string }; manifests?: { digest: string; platform?: { os?: string; architecture?: string } }[] }): Promise<Record<string, string>> {
+  private async labelsOf(host: string, repository: string, tag: string, json: { config?: { digest: string }; manifests?: { digest: string; platform?: { os?: string; architecture?: string } }[] }): Promise<Record<string, string>> {
     let cfgDigest = json.config?.digest;
     if (!cfgDigest && json.manifests?.length) {
       // an index: the linux/amd64 image's labels (or the first image's)
@@ -250,8 +250,14 @@ export class RegistryImporter {
       cfgDigest = inner.json.config?.digest;
     }
     if (!cfgDigest) return {};
-    const cfg = JSON.parse((await this.o.client.getBlob(host, repository, cfgDigest)).toString('utf8')) as { config?: { Labels?: Record<string, string> | null } };
-    const all = cfg.config?.Labels ?? {};
+    const raw = (await this.o.client.getBlob(host, repository, cfgDigest)).toString('utf8');
+    let cfg: { config?: { Labels?: Record<string, string> | null } } | null;
+    try {
+      cfg = JSON.parse(raw) as typeof cfg;
+    } catch (e) {
+      throw new Error(`${host}/${repository}: tag ${tag}: image config ${cfgDigest} is not JSON: ${(e as Error).message}`);
+    }
+    const all = cfg?.config?.Labels ?? {};
     const out: Record<string, string> = {};
     for (const k of PROVENANCE_LABELS) if (typeof all[k] === 'string') out[k] = all[k];
     return out;
