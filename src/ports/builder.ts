@@ -40,4 +40,6 @@ export interface PayloadBuilder {
 export interface ReleaseManifests {
   imageReferences: unknown;
   releaseMetadata: unknown;
+  /** the release image's config (its labels include io.openshift.release); absent when the builder makes no image */
+  config?: unknown;
 }

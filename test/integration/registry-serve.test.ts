@@ -90,8 +90,14 @@ test('serve --inputs --builder registry: payloads are release images in a real r
     assert.match(cl, /ccc333/, cl);
 
     // /releasetag/{tag}/json reads the release manifests back from the registry
-    const rt = (await (await fetch(`${p.url}/releasetag/${second.name}/json`)).json()) as { digest: string; metadata: { version: string }; references: { spec: { tags: { name: string; from: { name: string } }[] } } };
+    const rt = (await (await fetch(`${p.url}/releasetag/${second.name}/json`)).json()) as {
+      digest: string; metadata: { version: string }; references: { spec: { tags: { name: string; from: { name: string } }[] } }; config: { os: string; architecture: string; config: { Labels: Record<string, string> } };
+    };
     assert.equal(rt.digest, second.pullSpec.split('@')[1]);
+    // config: the pushed image's config, as skopeo reads it from the registry
+    const rawConfig = JSON.parse(skopeo(['inspect', '--config', `docker://${second.pullSpec}`])) as unknown;
+    assert.deepEqual(rt.config, rawConfig);
+    assert.equal(rt.config.config.Labels['io.openshift.release'], second.name);
     assert.equal(rt.metadata.version, second.name);
     assert.equal(rt.references.spec.tags.find((t) => t.name === 'cli')?.from.name, `${host}/ocp/4.16-art-latest@${d2}`);
 

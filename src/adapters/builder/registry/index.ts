@@ -230,8 +230,8 @@ export class RegistryBuilder implements PayloadBuilder {
     return JSON.stringify(found.manifests.imageReferences) === JSON.stringify(imageRefs) ? found.digest : null;
   }
 
-  /** reads the release manifests of `repo:tag`, null when the tag is not there or not a release image */
-  private async read(target: { host: string; repository: string }, tag: string): Promise<{ digest: string; manifests: ReleaseManifests } | null> {
+  /** reads the release manifests of `repo:tag` (with `withConfig`, its image config too), null when the tag is not there or not a release image */
+  private async read(target: { host: string; repository: string }, tag: string, withConfig = false): Promise<{ digest: string; manifests: ReleaseManifests } | null> {
     const head = await this.o.client.headManifest(target.host, target.repository, tag);
     if (!head) return null;
     const m = await this.o.client.getManifest(target.host, target.repository, head.digest);
@@ -246,7 +246,9 @@ export class RegistryBuilder implements PayloadBuilder {
       }
     }
     if (!refs || !meta) return null;
-    return { digest: m.digest, manifests: { imageReferences: refs, releaseMetadata: meta } };
+    const manifests: ReleaseManifests = { imageReferences: refs, releaseMetadata: meta };
+    if (withConfig && m.json.config) manifests.config = JSON.parse((await this.o.client.getBlob(target.host, target.repository, m.json.config.digest)).toString('utf8')) as unknown;
+    return { digest: m.digest, manifests };
   }
 
   async manifests(tag: string): Promise<ReleaseManifests | null> {
@@ -254,7 +256,7 @@ export class RegistryBuilder implements PayloadBuilder {
     const repo = stream ? this.o.repositoryOf?.(stream) : null;
     if (!repo || !SAFE_TAG.test(tag)) return null;
     try {
-      return (await this.read(parseRepository(repo), tag))?.manifests ?? null;
+      return (await this.read(parseRepository(repo), tag, true))?.manifests ?? null;
     } catch {
       return null;
     }
