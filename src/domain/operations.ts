@@ -2,6 +2,7 @@
 // retries, waivers and input updates, as pure functions of state + request + now → the changes to
 // apply, or a refusal with the HTTP status and a message. The controller applies them inside the
 // same serialised section as reconcile passes.
+import { mirrorTarget, waitsForMirror } from './mirror.ts';
 import { approvalAnnotation, teamApprovalState, teamNameProblem } from './approvals.ts';
 import { isStable, qeEntries } from './config/schema.ts';
 import { AnnotationFromTag } from './candidate.ts';
@@ -92,7 +93,8 @@ function reopenedQE(qe: QEStatus, why: string): QEStatus {
   return { ...emptyQEStatus(), state: 'QEPending', generation: qe.startedAt ? qe.generation + 1 : qe.generation, message: why };
 }
 
-export function overridePhase(view: WorldView, req: PayloadRequest & { phase: string }, now: Date): OpResult {
+/** `mirroring`: Ready payloads are copied to alternateImageRepository here; a gating stream's override waits for the copy (upstream §4.15). */
+export function overridePhase(view: WorldView, req: PayloadRequest & { phase: string; mirroring?: boolean }, now: Date): OpResult {
   if (req.phase !== 'Accepted' && req.phase !== 'Rejected') return refuse('bad_request', 'phase must be Accepted or Rejected');
   const t = target(view, req);
   if (isResult(t)) return t;
@@ -100,6 +102,7 @@ export function overridePhase(view: WorldView, req: PayloadRequest & { phase: st
   const phase = req.phase;
   if (p.phase === 'Pending') return refuse('conflict', `${req.tag} is still Pending: it can be overridden once its payload is built`);
   if (p.phase === 'Failed') return refuse('conflict', `${req.tag} is Failed: a payload that could not be built cannot be overridden`);
+  if (p.phase === 'Ready' && waitsForMirror(rec.config, p, req.mirroring ?? false)) return refuse('conflict', `${req.tag} is waiting for its mirror to ${mirrorTarget(rec.config, p.tag)}: it can be overridden once the copy finished`);
   const at = rfc3339(now);
   let qe = p.qe;
   let cancels: { runId: string; reason: string }[] = [];

@@ -35,7 +35,21 @@ export interface PayloadBuilder {
    * /releasetag/{tag}/json; null when the builder has none for the tag.
    */
   manifests?(tag: string): Promise<ReleaseManifests | null>;
+  /**
+   * Copies a built payload image (`pullSpec`, by digest) to `to` (`repository:tag`), pushing with
+   * the auth-file entry `secretName` when given (alternateImageRepository / …SecretName). Absent
+   * when the builder makes no images.
+   */
+  mirror?(req: MirrorRequest): Promise<MirrorOutcome>;
 }
+
+export interface MirrorRequest {
+  pullSpec: string;
+  to: string;
+  secretName?: string;
+}
+
+export type MirrorOutcome = { ok: true; to: string; digest: string } | { ok: false; to: string; message: string };
 
 export interface ReleaseManifests {
   imageReferences: unknown;

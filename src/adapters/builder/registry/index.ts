@@ -13,7 +13,8 @@ import { imageReferences, releaseMetadata } from '../local/index.ts';
 import { MEDIA, RegistryError, sha256, type Descriptor, type ManifestJson, type RegistryClient } from '../../registry/client.ts';
 import { parseImageRef, parseRepository, type ImageRef } from '../../registry/reference.ts';
 import { gzip, tar, untar, type TarFile } from '../../registry/tar.ts';
-import type { BuildRequest, BuildResult, PayloadBuilder, ReleaseManifests } from '../../../ports/builder.ts';
+import type { BuildRequest, BuildResult, MirrorOutcome, MirrorRequest, PayloadBuilder, ReleaseManifests } from '../../../ports/builder.ts';
+import type { Credentials } from '../../registry/auth.ts';
 import type { Component } from '../../../domain/types.ts';
 
 export interface RegistryBuilderOptions {
@@ -31,6 +32,8 @@ export interface RegistryBuilderOptions {
   /** the stream a live payload tag belongs to, for manifests() */
   streamOfTag?: (tag: string) => string | null;
   log?: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
+  /** the auth-file entry an alternateImageRepositorySecretName names, null when there is none */
+  credentialsNamed?: (name: string) => Credentials | null;
 }
 
 const SAFE_TAG = /^[\w][\w.-]{0,127}$/;
@@ -87,6 +90,70 @@ export class RegistryBuilder implements PayloadBuilder {
         await new Promise((r) => setTimeout(r, wait));
       }
     }
+  }
+
+  /**
+   * Copies a payload image to `to` (alternateImageRepository:<tag>), as upstream's
+   * `oc image mirror`: every blob the target lacks is mounted from the source repository when both
+   * are on one registry, else copied; then the manifest (an index's images first). The copy has
+   * the source's digest. Registry errors are retried with backoff until the build timeout.
+   */
+  async mirror(req: MirrorRequest): Promise<MirrorOutcome> {
+    const deadline = Date.now() + this.timeoutMs;
+    const key = `mirror ${req.to}`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const digest = await this.mirrorOnce(req);
+        this.retrying.delete(key);
+        return { ok: true, to: req.to, digest };
+      } catch (e) {
+        const message = (e as Error).message;
+        const wait = Math.min(this.retryMs * 2 ** attempt, 30_000);
+        if (e instanceof Permanent || Date.now() + wait > deadline) {
+          this.retrying.delete(key);
+          return { ok: false, to: req.to, message: e instanceof Permanent ? message : `gave up after ${Math.round(this.timeoutMs / 1000)} s: ${message}` };
+        }
+        this.retrying.set(key, `mirroring to ${req.to}: ${message}`);
+        this.o.log?.warn({ to: req.to, attempt: attempt + 1 }, `mirroring ${req.pullSpec} to ${req.to} failed, retrying in ${wait} ms: ${message}`);
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
+  private async mirrorOnce(req: MirrorRequest): Promise<string> {
+    let src: ImageRef;
+    let dst: ImageRef;
+    try {
+      src = parseImageRef(req.pullSpec);
+      dst = parseImageRef(req.to);
+    } catch (e) {
+      throw new Permanent((e as Error).message);
+    }
+    if (!src.digest) throw new Permanent(`${req.pullSpec}: the payload has no digest to mirror`);
+    if (!dst.tag || dst.digest) throw new Permanent(`${req.to}: expected <alternateImageRepository>:<tag>`);
+    let to = this.o.client;
+    if (req.secretName) {
+      const creds = this.o.credentialsNamed?.(req.secretName) ?? null;
+      if (!creds) throw new Permanent(`alternateImageRepositorySecretName ${req.secretName}: no such entry in the --registry-auth file`);
+      to = to.withCredentials(dst.host, creds);
+    }
+    const copy = async (digest: string): Promise<{ body: Buffer; mediaType: string }> => {
+      const m = await this.o.client.getManifest(src.host, src.repository, digest);
+      for (const child of m.json.manifests ?? []) {
+        const c = await copy(child.digest);
+        await to.putManifest(dst.host, dst.repository, child.digest, c.body, c.mediaType);
+      }
+      for (const b of [...(m.json.config ? [m.json.config] : []), ...(m.json.layers ?? [])]) {
+        if (await to.hasBlob(dst.host, dst.repository, b.digest)) continue;
+        if (src.host === dst.host && (await to.mountBlob(dst.host, dst.repository, b.digest, src.repository))) continue;
+        await to.pushBlob(dst.host, dst.repository, await this.o.client.getBlob(src.host, src.repository, b.digest), { chunkSize: CHUNK });
+      }
+      return { body: m.body, mediaType: m.mediaType };
+    };
+    const top = await copy(src.digest);
+    const pushed = await to.putManifest(dst.host, dst.repository, dst.tag, top.body, top.mediaType);
+    if (pushed !== src.digest) throw new Permanent(`${req.to}: the registry stored digest ${pushed}, not the payload's ${src.digest}`);
+    return pushed;
   }
 
   private async buildOnce(req: BuildRequest): Promise<BuildResult> {
