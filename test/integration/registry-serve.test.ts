@@ -294,3 +294,52 @@ function imageReferencesWith(pullSpec: string, creds: string): unknown {
     cleanup(dir);
   }
 }
+
+test('serve --builder registry with alternateImageRepository and its secret: acceptance waits for the mirror, which retries while the alternate registry is down, then copies the payload (same digest)', async () => {
+  const dir = tempDir('rc-registry-mirror-');
+  let reg: TestRegistry | undefined;
+  let alt: TestRegistry | undefined;
+  let proc: ServeProc | undefined;
+  try {
+    reg = await startRegistry();
+    alt = await startRegistry({ users: { mirror: 'mirror-password' } });
+    await alt.stop(); // down until the payload is seen waiting
+    const host = reg.host;
+    pushComponent(host, 'ocp/art', 'cli', { labels: { 'io.openshift.build.commit.id': 'm1' } });
+    const releases = join(dir, 'releases');
+    mkdirSync(releases);
+    writeFileSync(join(releases, 'stream.json'), JSON.stringify({ name: STREAM, to: 'release', verify: {}, alternateImageRepository: `${alt.host}/ocp/dev-release`, alternateImageRepositorySecretName: alt.host }));
+    writeFileSync(join(dir, 'jobs.yaml'), 'jobs: {}\n');
+    writeFileSync(join(dir, 'inputs.yaml'), `inputs:\n  ${STREAM}:\n    repository: ${host}/ocp/art\n    interval: 10m\n`);
+    writeFileSync(join(dir, 'auth.json'), JSON.stringify({ auths: { [alt.host]: { auth: Buffer.from('mirror:mirror-password').toString('base64') } } }));
+    proc = await startServe([
+      '--releases', releases, '--jobs', join(dir, 'jobs.yaml'), '--data', join(dir, 'data'), '--port', '0', '--host', '127.0.0.1', '--registry', `${host}/ocp`, '--builder', 'registry',
+      '--registry-insecure', `${host},${alt.host}`, '--inputs', join(dir, 'inputs.yaml'), '--registry-auth', join(dir, 'auth.json'), '--build-timeout', '2m',
+    ]);
+    const p = proc;
+    const ready = await waitFor('the payload Ready, waiting for its mirror', async () => (await tags(p)).find((t) => t.phase === 'Ready'), 60_000);
+    const page = await waitFor('the release page says what it waits for', async () => {
+      const t = await (await fetch(`${p.url}/releasestream/${STREAM}/release/${ready.name}`)).text();
+      return t.includes(`waiting for the mirror to ${alt!.host}/ocp/dev-release:${ready.name}`) ? t : null;
+    }, 10_000);
+    assert.ok(page);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal((await tags(p)).find((t) => t.name === ready.name)!.phase, 'Ready', 'no verdict while the mirror cannot finish (verify is empty: it would be Accepted at once)');
+    await alt.start();
+    const accepted = await waitFor('Accepted once mirrored', async () => (await tags(p)).find((t) => t.name === ready.name && t.phase === 'Accepted'), 60_000);
+    const mirrored = JSON.parse(skopeo(['inspect', `docker://${alt.host}/ocp/dev-release:${ready.name}`], 'mirror:mirror-password')) as { Digest: string; Labels: Record<string, string> };
+    assert.equal(mirrored.Digest, accepted.pullSpec.split('@')[1], 'the mirror has the payload digest');
+    assert.equal(mirrored.Labels['io.openshift.release'], ready.name);
+    const events = (await (await fetch(`${p.url}/api/v1/releasestream/${STREAM}/release/${ready.name}/events`)).json()) as { type: string; message: string }[];
+    const ev = events.find((e) => e.type === 'PayloadMirrored');
+    assert.ok(ev, JSON.stringify(events.map((e) => e.type)));
+    assert.match(ev.message, new RegExp(`^Release mirror Job completed: ${ready.name.replace(/\./g, '\\.')} copied to ${alt.host.replace(/\./g, '\\.')}/ocp/dev-release:`));
+    assert.ok(events.findIndex((e) => e.type === 'PayloadMirrored') < events.findIndex((e) => e.type === 'PhaseChanged' && /Accepted/.test(e.message)), 'mirrored before accepted');
+  } finally {
+    proc?.child.kill('SIGTERM');
+    await proc?.exited;
+    await reg?.stop();
+    await alt?.stop();
+    cleanup(dir);
+  }
+});
