@@ -239,7 +239,7 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   const notifications = store.notifications ? { store: store.notifications, webhooks: () => deliverer?.webhooks() ?? [] } : undefined;
   metrics.bindNotifications({ stats: () => deliverer?.stats() ?? [], attemptStats: () => deliverer?.attemptStats() ?? [] });
   const { createPages } = await import('../http/pages/index.ts');
-  const registerPages = createPages(controller, { artifactsUrl: o.artifactsUrl, configProblems, logsAuth: o.privateLogs ? authenticator : null, notifications: notifications && { source: notifications, auth: authenticator }, changelog, qualifiers });
+  const registerPages = createPages(controller, { artifactsUrl: o.artifactsUrl, configProblems, logsAuth: o.privateLogs ? authenticator : null, notifications: notifications && { source: notifications, auth: authenticator }, changelog, qualifiers, imports: () => regSetup.importer?.status() ?? [] });
   const app = await buildApp({
     ops: controller, authenticator, configProblems, metrics, logger: false, registerPages, notifications, artifactsUrl: o.artifactsUrl, builder, changelog,
     registryInputs: regSetup.importer ?? undefined, degraded: () => regSetup.degraded(), resolvePullSpec: regSetup.resolvePullSpec ?? undefined,

@@ -4,6 +4,7 @@
 import { inputStreamOf, isStable, targetRepositoryName, type ReleaseConfig } from '../domain/config/schema.ts';
 import { previousVersions } from '../domain/graph.ts';
 import { AnnotationAdoptedFrom, applyAdoption, applyBuild, planStream, withAnnotations, type Plan } from '../domain/plan.ts';
+import { applyMirror, mirrorTarget } from '../domain/mirror.ts';
 import { rfc3339 } from '../domain/tagname.ts';
 import type { EventRecord, JobRun, Payload, StreamRecord, UpgradeResult } from '../domain/types.ts';
 import { overridePhase, pinComponent, pokeStream, promoteRelease, prunePayload, rerunQE, retryJob, setKeep, setLock, setQEVerdict, setTeamApproval, unpinComponent, updateInputTags, waiveJob, type OpChanges, type OpResult, type PinRequest, type PromoteRequest } from '../domain/operations.ts';
@@ -97,6 +98,10 @@ export class Controller implements Operations {
   private readonly queue = new Set<string>();
   private readonly timers = new Map<string, { at: number; handle: NodeJS.Timeout }>();
   private readonly building = new Set<string>();
+  /** payload tags whose copy to alternateImageRepository is under way */
+  private readonly mirroring = new Set<string>();
+  /** streams already warned that their alternateImageRepository cannot be acted on */
+  private readonly mirrorWarned = new Set<string>();
   /** consecutive passes of a stream that changed something */
   private readonly busyPasses = new Map<string, number>();
   private firstPass: { pending: Set<string>; resolve: () => void } | null = null;
@@ -303,7 +308,7 @@ export class Controller implements Operations {
   }
 
   private checkIdle(): void {
-    if (this.draining || this.queue.size > 0 || this.building.size > 0) return;
+    if (this.draining || this.queue.size > 0 || this.building.size > 0 || this.mirroring.size > 0) return;
     const w = this.idleWaiters.splice(0);
     for (const f of w) f();
   }
@@ -358,11 +363,16 @@ export class Controller implements Operations {
     const decided = await this.exclusive(async () => {
       const rec = this.state.stream(stream);
       if (!rec) return null;
+      if (!this.builder.mirror && rec.config.alternateImageRepository && !this.mirrorWarned.has(stream)) {
+        this.mirrorWarned.add(stream);
+        this.log.warn({ stream }, `stream ${stream} sets alternateImageRepository, but this payload builder makes no images: nothing is mirrored and acceptance does not wait for a mirror (serve --builder registry mirrors)`);
+      }
       const now = this.clock.now();
       if (!this.since.has(stream)) this.since.set(stream, now);
       const plan = planStream(this.state, stream, now, {
         repositoryFor: (c) => this.repositoryFor(c),
         since: this.since.get(stream),
+        mirroring: Boolean(this.builder.mirror),
       });
       const changes = planChanges(plan);
       // what garbage collection deletes, read before the commit drops it from the view
@@ -384,6 +394,7 @@ export class Controller implements Operations {
     for (const c of plan.cancels) await this.executor.cancel(c.runId, c.reason).catch((e) => this.log.warn({ err: e, run: c.runId }, 'cancel failed'));
     if (deleted.length) await this.removeDeleted(deleted);
     for (const tag of plan.builds) this.startBuild(stream, tag);
+    for (const tag of plan.mirrors) this.startMirror(stream, tag);
     for (const u of plan.inputUpdates) this.wakeInput(u.input);
     // level-triggered: a pass that changed something is followed by another until nothing changes
     // (e.g. garbage collection after a verdict reached in this pass)
@@ -645,6 +656,33 @@ export class Controller implements Operations {
       });
   }
 
+  /** Copies a Ready payload to its stream's alternateImageRepository and records how it ended (the verdict may wait for it). */
+  private startMirror(stream: string, tag: string): void {
+    if (this.mirroring.has(tag)) return;
+    const p = this.state.payload(stream, tag);
+    const rec = this.state.stream(stream);
+    const to = rec && mirrorTarget(rec.config, tag);
+    if (!p || !rec || !to || !this.builder.mirror) return;
+    this.mirroring.add(tag);
+    const secretName = rec.config.alternateImageRepositorySecretName?.trim() || undefined;
+    void this.builder
+      .mirror({ pullSpec: p.pullSpec, to, secretName })
+      .catch((e: Error) => ({ ok: false as const, to, message: e.message }))
+      .then((result) =>
+        this.exclusive(async () => {
+          const cur = this.state.payload(stream, tag);
+          if (!cur || this.stopped) return;
+          const applied = applyMirror(cur, result, this.clock.now());
+          if (applied) await this.commit([{ kind: 'putPayload', payload: applied.payload }, { kind: 'appendEvent', event: applied.event }]);
+        }),
+      )
+      .catch((e) => this.log.error({ err: e, tag }, 'recording mirror result failed'))
+      .finally(() => {
+        this.mirroring.delete(tag);
+        this.wake(stream);
+      });
+  }
+
   /** Records a status reported by the executor and wakes the run's stream. */
   private async onJobStatus(st: JobStatus): Promise<void> {
     let recorded: string | null;
@@ -780,12 +818,12 @@ export class Controller implements Operations {
     return c;
   }
 
-  async setInputTags(input: string, tags: Record<string, string>, user: string, labels: Record<string, Record<string, string>> = {}): Promise<void> {
-    await this.operate((now) => updateInputTags(this.state, { input, tags, labels, user }, now));
+  async setInputTags(input: string, tags: Record<string, string>, user: string, labels: Record<string, Record<string, string>> = {}, opts: { replace?: boolean } = {}): Promise<void> {
+    await this.operate((now) => updateInputTags(this.state, { input, tags, labels, user, replace: opts.replace }, now));
   }
 
   async overridePhase(stream: string, tag: string, phase: 'Accepted' | 'Rejected', reason: string, user: string): Promise<void> {
-    await this.operate((now) => overridePhase(this.state, { stream, tag, phase, reason, user }, now));
+    await this.operate((now) => overridePhase(this.state, { stream, tag, phase, reason, user, mirroring: Boolean(this.builder.mirror) }, now));
   }
 
   async qeVerdict(stream: string, tag: string, verdict: 'QEAccepted' | 'QERejected', reason: string, user: string): Promise<void> {

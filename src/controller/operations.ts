@@ -37,8 +37,8 @@ export interface ConfigFileProblem {
 export interface Operations {
   /** the in-memory view every read uses */
   readonly state: State;
-  /** one call is one atomic input change (components → pull specs) */
-  setInputTags(input: string, tags: Record<string, string>, user: string, labels?: Record<string, Record<string, string>>): Promise<void>;
+  /** one call is one atomic input change (components → pull specs); merged into the input, or with `replace` the whole input */
+  setInputTags(input: string, tags: Record<string, string>, user: string, labels?: Record<string, Record<string, string>>, opts?: { replace?: boolean }): Promise<void>;
   overridePhase(stream: string, tag: string, phase: 'Accepted' | 'Rejected', reason: string, user: string): Promise<void>;
   qeVerdict(stream: string, tag: string, verdict: 'QEAccepted' | 'QERejected', reason: string, user: string): Promise<void>;
   qeRerun(stream: string, tag: string, reason: string, user: string): Promise<void>;

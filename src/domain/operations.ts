@@ -2,6 +2,7 @@
 // retries, waivers and input updates, as pure functions of state + request + now → the changes to
 // apply, or a refusal with the HTTP status and a message. The controller applies them inside the
 // same serialised section as reconcile passes.
+import { mirrorTarget, waitsForMirror } from './mirror.ts';
 import { approvalAnnotation, teamApprovalState, teamNameProblem } from './approvals.ts';
 import { isStable, qeEntries } from './config/schema.ts';
 import { AnnotationFromTag } from './candidate.ts';
@@ -92,7 +93,8 @@ function reopenedQE(qe: QEStatus, why: string): QEStatus {
   return { ...emptyQEStatus(), state: 'QEPending', generation: qe.startedAt ? qe.generation + 1 : qe.generation, message: why };
 }
 
-export function overridePhase(view: WorldView, req: PayloadRequest & { phase: string }, now: Date): OpResult {
+/** `mirroring`: Ready payloads are copied to alternateImageRepository here; a gating stream's override waits for the copy (upstream §4.15). */
+export function overridePhase(view: WorldView, req: PayloadRequest & { phase: string; mirroring?: boolean }, now: Date): OpResult {
   if (req.phase !== 'Accepted' && req.phase !== 'Rejected') return refuse('bad_request', 'phase must be Accepted or Rejected');
   const t = target(view, req);
   if (isResult(t)) return t;
@@ -100,6 +102,7 @@ export function overridePhase(view: WorldView, req: PayloadRequest & { phase: st
   const phase = req.phase;
   if (p.phase === 'Pending') return refuse('conflict', `${req.tag} is still Pending: it can be overridden once its payload is built`);
   if (p.phase === 'Failed') return refuse('conflict', `${req.tag} is Failed: a payload that could not be built cannot be overridden`);
+  if (p.phase === 'Ready' && waitsForMirror(rec.config, p, req.mirroring ?? false)) return refuse('conflict', `${req.tag} is waiting for its mirror to ${mirrorTarget(rec.config, p.tag)}: it can be overridden once the copy finished`);
   const at = rfc3339(now);
   let qe = p.qe;
   let cancels: { runId: string; reason: string }[] = [];
@@ -287,10 +290,10 @@ export function setTeamApproval(view: WorldView, req: PayloadRequest & { team: s
 
 const COMPONENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 
-/** One atomic input change: merges components into an input stream (unchanged ones are not rewritten). */
+/** One atomic input change: merges components into an input stream (unchanged ones are not rewritten); with `replace` the input becomes exactly `tags`. */
 export function updateInputTags(
   view: WorldView,
-  req: { input: string; tags: Record<string, string>; labels?: Record<string, Record<string, string>>; user: string },
+  req: { input: string; tags: Record<string, string>; labels?: Record<string, Record<string, string>>; user: string; replace?: boolean },
   now: Date,
 ): OpResult {
   const { input, tags } = req;
@@ -311,10 +314,14 @@ export function updateInputTags(
     merged.set(n, { input, component: n, pullSpec: tags[n], labels: l, updatedAt: at });
     changed.push(n);
   }
-  if (changed.length === 0) return ok({});
+  // replace (a registry import): the input becomes exactly `tags`; a component no longer there leaves it
+  const removed = req.replace ? [...merged.keys()].filter((n) => !Object.hasOwn(tags, n)).sort() : [];
+  for (const n of removed) merged.delete(n);
+  if (changed.length === 0 && removed.length === 0) return ok({});
   const bound = view.streams().filter((s) => s.input === input);
-  const msg = `input stream ${input} updated: ${changed.sort().join(', ')}`;
-  const data = { input, components: changed };
+  const parts = [changed.length ? `updated: ${changed.sort().join(', ')}` : '', removed.length ? `removed: ${removed.join(', ')}` : ''].filter(Boolean);
+  const msg = `input stream ${input} ${parts.join('; ')}`;
+  const data = removed.length ? { input, components: changed, removed } : { input, components: changed };
   const events = bound.length === 0 ? [event(now, '', '', 'InputUpdated', req.user, msg, data)] : bound.map((s) => event(now, s.name, '', 'InputUpdated', req.user, msg, data));
   return ok({ inputTags: { input, tags: [...merged.values()] }, events, wake: bound.map((s) => s.name) });
 }

@@ -2,6 +2,7 @@
 // Stages, in upstream's order: remove garbage → create → pending → ready (verify) → QE →
 // publish → periodics. The controller applies the returned actions through its ports.
 import { stableUpgradeLaunches } from './stable-upgrades.ts';
+import { mirrorTarget, needsMirror, waitsForMirror } from './mirror.ts';
 import { ciEntries, inputStreamOf, isStable, qeEntries, type ReleaseConfig, type ReleaseVerification } from './config/schema.ts';
 import { entryConditions, freezeJobs, isQEAccepted, judgingConfig, qeConditions, removedEntries } from './judging.ts';
 import { own } from './own.ts';
@@ -61,6 +62,8 @@ export interface Plan {
   cancels: { runId: string; reason: string }[];
   /** Pending payloads the builder should build */
   builds: string[];
+  /** Ready payloads to copy to the stream's alternateImageRepository */
+  mirrors: string[];
   requeueAfterMs: number | null;
   /** why no payload was created, for the console */
   creationBlockedBy: string;
@@ -73,6 +76,8 @@ export interface PlanOptions {
   repositoryFor?: (config: ReleaseConfig) => string;
   /** when the controller first saw this stream; cron periodics without a previous run count from here */
   since?: Date;
+  /** Ready payloads are copied to alternateImageRepository (the builder makes images); default false */
+  mirroring?: boolean;
 }
 
 /** The methods of a view bound to it, so they can be spread into an overlay. */
@@ -85,7 +90,7 @@ function bindAll(v: WorldView): WorldView {
 }
 
 function emptyPlan(): Plan {
-  return { payloads: [], deletes: [], runs: [], events: [], published: [], inputUpdates: [], launches: [], cancels: [], builds: [], requeueAfterMs: null, creationBlockedBy: '', streamUpdate: null };
+  return { payloads: [], deletes: [], runs: [], events: [], published: [], inputUpdates: [], launches: [], cancels: [], builds: [], mirrors: [], requeueAfterMs: null, creationBlockedBy: '', streamUpdate: null };
 }
 
 class PlanBuilder {
@@ -100,6 +105,8 @@ class PlanBuilder {
     readonly stream: string,
     readonly config: ReleaseConfig,
     readonly now: Date,
+    /** Ready payloads are copied to alternateImageRepository (PlanOptions.mirroring) */
+    readonly mirroring = false,
   ) {}
 
   get at(): string {
@@ -434,7 +441,12 @@ function stageVerify(b: PlanBuilder, p0: Payload): void {
   for (const l of stableUpgradeLaunches(b.view, b.config, b.current(p), b.runsOf(p))) {
     b.launch(b.current(p), { ...l, stream: p.stream, tag: p.tag, kind: 'upgrade', attempt: 0, generation: 0 });
   }
-  if (p.phase === 'Ready' && !p.override) {
+  if (b.mirroring && needsMirror(b.config, p)) b.plan.mirrors.push(p.tag);
+  if (p.phase === 'Ready' && !p.override && waitsForMirror(b.config, p, b.mirroring)) {
+    // upstream: no verdict until the release mirror job finished (success or failure)
+    const message = `waiting for the mirror to ${mirrorTarget(b.config, p.tag)}`;
+    if (message !== p.message) p = b.setPhase(p, 'Ready', '', message);
+  } else if (p.phase === 'Ready' && !p.override) {
     const v = ciVerdict(judged, statuses, conditions);
     if (v.verdict) p = b.setPhase(p, v.verdict, v.reason, v.message);
     else {
@@ -615,7 +627,7 @@ export function needsPass(p: Payload): boolean {
 export function planStream(view: WorldView, streamName: string, now: Date, opts: PlanOptions = {}): Plan {
   const rec = view.stream(streamName);
   if (!rec || rec.errors.length > 0 || rec.config.endOfLife) return emptyPlan();
-  const b = new PlanBuilder(view, streamName, rec.config, now);
+  const b = new PlanBuilder(view, streamName, rec.config, now, opts.mirroring ?? false);
   if (stageGarbage(b)) {
     b.requeue(0);
     return b.finish(false);

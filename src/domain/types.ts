@@ -134,6 +134,17 @@ export interface PayloadJobs {
   waivers: Record<string, Waiver>;
   /** every CI entry is final (nothing running, no retry due): no more CI passes are needed */
   ciDone: boolean;
+  /** the copy to alternateImageRepository, once it finished (absent while none is done) */
+  mirror?: MirrorResult;
+}
+
+/** How the copy of a Ready payload to its stream's alternateImageRepository ended (upstream's release mirror job). */
+export interface MirrorResult {
+  status: 'Success' | 'Failed';
+  /** `<alternateImageRepository>:<tag>` */
+  to: string;
+  message: string;
+  at: string;
 }
 
 export interface Payload {

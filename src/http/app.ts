@@ -135,7 +135,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   changelogRoutes(app, reg, ctx);
   releaseTagRoutes(app, reg, ctx);
   graphRoutes(app, reg, ctx);
-  writeRoutes(app, reg, ctx, auth, o.resolvePullSpec);
+  writeRoutes(app, reg, ctx, auth, o.resolvePullSpec, o.registryInputs);
   leverRoutes(app, reg, ctx, auth);
   if (o.notifications) notificationRoutes(app, reg, o.notifications, auth);
   if (o.registryInputs) registryRoutes(app, reg, o.registryInputs, auth);

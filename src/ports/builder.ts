@@ -46,9 +46,25 @@ export interface PayloadBuilder {
    * images (the local builder).
    */
   inspect?(pullSpec: string): Promise<InspectResult>;
+  /**
+   * Copies a built payload image (`pullSpec`, by digest) to `to` (`repository:tag`), pushing with
+   * the auth-file entry `secretName` when given (alternateImageRepository / …SecretName). Absent
+   * when the builder makes no images.
+   */
+  mirror?(req: MirrorRequest): Promise<MirrorOutcome>;
 }
+
+export interface MirrorRequest {
+  pullSpec: string;
+  to: string;
+  secretName?: string;
+}
+
+export type MirrorOutcome = { ok: true; to: string; digest: string } | { ok: false; to: string; message: string };
 
 export interface ReleaseManifests {
   imageReferences: unknown;
   releaseMetadata: unknown;
+  /** the release image's config (its labels include io.openshift.release); absent when the builder makes no image */
+  config?: unknown;
 }

@@ -64,6 +64,7 @@ jobs:
       const info = r.json();
       assert.deepEqual(Object.keys(info), ['image', 'digest', 'contentDigest', 'listDigest', 'config', 'metadata', 'references']);
       assert.equal(info.digest, p.digest);
+      assert.equal(info.config, null, 'the local builder makes no image, so no image config');
       assert.match(info.image, /@sha256:[0-9a-f]{64}$/);
       assert.equal(info.metadata.kind, 'cincinnati-metadata-v0');
       assert.equal(info.metadata.version, p.tag);

@@ -1,5 +1,7 @@
 // The registry payload builder against a real docker-registry: the release image it pushes is
-// checked with skopeo (inspect, and copy to an OCI layout whose layer is read back).
+// checked with skopeo (inspect, and copy to an OCI layout whose layer is read back); mirror() copies
+// a payload to an alternateImageRepository on the same registry and on another one with Basic auth
+// (the auth-file entry the secret name names), checked with skopeo.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -134,6 +136,33 @@ describe('registry builder on a real docker-registry', () => {
     assert.deepEqual(await b.sweep((t) => t === 'live-1'), [`${reg.host}/ocp/sweep:gone-1`]);
     assert.deepEqual((await client.listTags(reg.host, 'ocp/sweep')).sort(), ['live-1', 'someone-elses']);
   });
+  it('mirror() copies a payload to the alternate repository (same registry; another with the named credentials), same digest; a missing or refused secret fails naming it', async () => {
+    const b = new RegistryBuilder({ client });
+    const r = ok(await b.build({ ...req, tag: 'mirror-1' }));
+    const same = await b.mirror({ pullSpec: r.pullSpec, to: `${reg.host}/ocp/dev-release:mirror-1` });
+    assert.deepEqual(same, { ok: true, to: `${reg.host}/ocp/dev-release:mirror-1`, digest: r.digest });
+    assert.equal(JSON.parse(skopeo(['inspect', `docker://${reg.host}/ocp/dev-release:mirror-1`])).Digest, r.digest);
+    assert.equal(JSON.parse(layerFiles(`${reg.host}/ocp/dev-release:mirror-1`)['release-manifests/release-metadata']).version, 'mirror-1');
+
+    const other = await startRegistry({ users: { pusher: 'push-password' } });
+    try {
+      const both = new RegistryClient({ insecure: [reg.host, other.host], retries: 0, timeoutMs: 3000 });
+      const named = (pass: string) => (name: string) => (name === other.host ? { username: 'pusher', password: pass } : null);
+      const m = new RegistryBuilder({ client: both, credentialsNamed: named('push-password') });
+      const to = `${other.host}/ocp/dev-release:mirror-1`;
+      assert.deepEqual(await m.mirror({ pullSpec: r.pullSpec, to, secretName: other.host }), { ok: true, to, digest: r.digest });
+      assert.equal(JSON.parse(skopeo(['inspect', `docker://${to}`], 'pusher:push-password')).Digest, r.digest);
+      assert.equal(JSON.parse(layerFiles(`${reg.host}/ocp/release@${r.digest}`)['release-manifests/release-metadata']).version, 'mirror-1');
+
+      const missing = await m.mirror({ pullSpec: r.pullSpec, to, secretName: 'quay-push' });
+      assert.deepEqual(missing, { ok: false, to, message: 'alternateImageRepositorySecretName quay-push: no such entry in the --registry-auth file' });
+      const refused = await new RegistryBuilder({ client: both, credentialsNamed: named('wrong'), buildTimeoutMs: 1500, retryMs: 200 }).mirror({ pullSpec: r.pullSpec, to: `${other.host}/ocp/dev-release:mirror-2`, secretName: other.host });
+      assert.equal(refused.ok, false);
+      assert.match(refused.ok ? '' : refused.message, new RegExp(`gave up after 2 s: .*${other.host.replace(/\./g, '\\.')}.*credentials refused`));
+    } finally {
+      await other.stop();
+    }
+  });
 });
 
 describe('registry builder: operator manifests and the cluster-version-operator base', () => {
@@ -191,4 +220,5 @@ describe('registry builder: operator manifests and the cluster-version-operator 
     const again = ok(await new RegistryBuilder({ client }).build({ ...req, repository: `${h}/ocp/release-2` }));
     assert.equal(again.digest, r.digest, 'deterministic with a base too');
   });
+
 });

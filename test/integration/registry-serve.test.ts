@@ -1,8 +1,9 @@
 // The real `serve --inputs … --builder registry` against a real docker-registry whose notification
 // endpoint points at the server: component images pushed with skopeo become an input, the payload
 // is an OCI release image checked with skopeo, a new digest pushed to a tag makes the next payload
-// at once through the registry's notification, and a registry outage (the registry process
-// stopped) fails nothing: /readyz names it, the build retries and finishes when it is back.
+// at once through the registry's notification, the tags API refuses to write into a polled input,
+// and a registry outage (the registry process stopped) fails nothing: /readyz names it, the build
+// (of a stream bound to an API-written input) retries and finishes when it is back.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,8 @@ import { freePort, pushComponent, skopeo, startRegistry, type TestRegistry } fro
 import { BIN, startServe, type ServeProc } from '../helpers/serve-proc.ts';
 
 const STREAM = '4.16.0-0.nightly';
+/** bound to an input written through the tags API (not registry-polled) */
+const STREAM2 = '4.16.0-0.ci';
 const CI = 'ci-token-0123456789abcdef';
 const ADMIN = 'admin-token-0123456789abcdef';
 
@@ -23,8 +26,8 @@ interface Tag {
   pullSpec: string;
 }
 
-async function tags(p: ServeProc): Promise<Tag[]> {
-  const r = await fetch(`${p.url}/api/v1/releasestream/${STREAM}/tags`);
+async function tags(p: ServeProc, stream = STREAM): Promise<Tag[]> {
+  const r = await fetch(`${p.url}/api/v1/releasestream/${stream}/tags`);
   return ((await r.json()) as { tags: Tag[] | null }).tags ?? [];
 }
 
@@ -56,6 +59,7 @@ test('serve --inputs --builder registry: payloads are release images in a real r
     const releases = join(dir, 'releases');
     mkdirSync(releases);
     writeFileSync(join(releases, 'stream.json'), JSON.stringify({ name: STREAM, to: 'release', verify: { 'e2e-aws': { prowJob: { name: 'e2e-aws' } } } }));
+    writeFileSync(join(releases, 'stream-ci.json'), JSON.stringify({ name: STREAM2, to: 'release-ci', source: 'api-input', verify: { 'e2e-aws': { prowJob: { name: 'e2e-aws' } } } }));
     const s = writeScripts(dir, { job: 'exit 0' });
     writeFileSync(join(dir, 'jobs.yaml'), `jobs:\n  "*": { command: ["bash", "${s.job}"] }\n`);
     writeFileSync(join(dir, 'tokens.yaml'), `- user: registry\n  token: ${CI}\n  roles: [ci]\n- user: admin\n  token: ${ADMIN}\n  roles: [admin]\n`);
@@ -86,8 +90,14 @@ test('serve --inputs --builder registry: payloads are release images in a real r
     assert.match(cl, /ccc333/, cl);
 
     // /releasetag/{tag}/json reads the release manifests back from the registry
-    const rt = (await (await fetch(`${p.url}/releasetag/${second.name}/json`)).json()) as { digest: string; metadata: { version: string }; references: { spec: { tags: { name: string; from: { name: string } }[] } } };
+    const rt = (await (await fetch(`${p.url}/releasetag/${second.name}/json`)).json()) as {
+      digest: string; metadata: { version: string }; references: { spec: { tags: { name: string; from: { name: string } }[] } }; config: { os: string; architecture: string; config: { Labels: Record<string, string> } };
+    };
     assert.equal(rt.digest, second.pullSpec.split('@')[1]);
+    // config: the pushed image's config, as skopeo reads it from the registry
+    const rawConfig = JSON.parse(skopeo(['inspect', '--config', `docker://${second.pullSpec}`])) as unknown;
+    assert.deepEqual(rt.config, rawConfig);
+    assert.equal(rt.config.config.Labels['io.openshift.release'], second.name);
     assert.equal(rt.metadata.version, second.name);
     assert.equal(rt.references.spec.tags.find((t) => t.name === 'cli')?.from.name, `${host}/ocp/4.16-art-latest@${d2}`);
 
@@ -103,13 +113,19 @@ test('serve --inputs --builder registry: payloads are release images in a real r
     assert.match(text, new RegExp(`Component Versions:\\n  cli        ${host.replace(/\./g, '\\.')}/ocp/4\\.16-art-latest@${d2}`));
 
     // a pull spec by tag given to the API is pinned to its digest; one the registry lacks is refused
-    const putTags = (tags: unknown) =>
-      fetch(`${p.url}/api/v1/inputstreams/api-input/tags`, { method: 'PUT', headers: { authorization: `Bearer ${CI}`, 'content-type': 'application/json' }, body: JSON.stringify({ tags }) });
+    const putTagsTo = (srv: ServeProc, input: string, tags: unknown) =>
+      fetch(`${srv.url}/api/v1/inputstreams/${input}/tags`, { method: 'PUT', headers: { authorization: `Bearer ${CI}`, 'content-type': 'application/json' }, body: JSON.stringify({ tags }) });
+    const putTags = (tags: unknown) => putTagsTo(p, 'api-input', tags);
     const pinned = await putTags({ installer: `${host}/ocp/4.16-art-latest:installer` });
     assert.deepEqual(await pinned.json(), { input: 'api-input', tags: { installer: `${host}/ocp/4.16-art-latest@${d1.installer}` } });
     const missing = await putTags({ etcd: `${host}/ocp/4.16-art-latest:etcd` });
     assert.equal(missing.status, 400);
     assert.match(((await missing.json()) as { error: string }).error, /tags\.etcd: .*:etcd has no digest and is not in the registry/);
+    const ci1 = await waitFor('the api-input payload Accepted', async () => (await tags(p, STREAM2)).find((t) => t.phase === 'Accepted'), 60_000);
+    // a polled input is what its registry repository has: the tags API may not write into it
+    const polled = await putTagsTo(p, STREAM, { extra: `${host}/ocp/4.16-art-latest@${d2}` });
+    assert.equal(polled.status, 409);
+    assert.equal(((await polled.json()) as { error: string }).error, `input stream ${STREAM} is imported from registry repository ${host}/ocp/4.16-art-latest (serve --inputs): push or delete the tag there`);
 
     // 3. outage: the registry process stops; a notification-triggered import fails (shown), the
     //    build of an input changed through the API retries, and both recover when it is back
@@ -124,11 +140,7 @@ test('serve --inputs --builder registry: payloads are release images in a real r
     assert.equal(anon.status, 401, 'notifications need a ci token');
     const notEnvelope = await fetch(`${p.url}/api/v1/registry/notifications`, { method: 'POST', headers: { authorization: `Bearer ${CI}`, 'content-type': 'application/json' }, body: '{"event": {}}' });
     assert.equal(notEnvelope.status, 400);
-    const put = await fetch(`${p.url}/api/v1/inputstreams/${STREAM}/tags`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${CI}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ tags: { 'cli-artifacts': { pullSpec: `${host}/ocp/4.16-art-latest@${d2}`, labels: { 'io.openshift.build.commit.id': 'ccc333' } } } }),
-    });
+    const put = await putTags({ 'cli-artifacts': { pullSpec: `${host}/ocp/4.16-art-latest@${d2}`, labels: { 'io.openshift.build.commit.id': 'ccc333' } } });
     assert.equal(put.status, 200, await put.text());
     const degraded = await waitFor('/readyz names the registry problem', async () => {
       const r = await fetch(`${p.url}/readyz`);
@@ -136,39 +148,43 @@ test('serve --inputs --builder registry: payloads are release images in a real r
       return r.status === 200 && t.includes(`degraded: input ${STREAM}: registry ${host}`) && t.includes('unreachable') ? t : null;
     }, 30_000);
     assert.ok(degraded.includes(host), degraded);
+    const page = await (await fetch(`${p.url}/releasestream/${STREAM}`)).text();
+    const notice = /<div class="box danger import-error" role="alert" data-import-error="[^"]+">(.*?)<\/div>/.exec(page);
+    assert.ok(notice, 'the stream page shows the failing import');
+    assert.match(notice[1].replace(/<[^>]+>/g, ''), new RegExp(`^Import failing: input ${STREAM.replace(/\./g, '\\.')} from ${host.replace(/\./g, '\\.')}/ocp/4\\.16-art-latest: registry .*unreachable.*\\(\\d+ attempts?, the first .*; retrying with backoff; the input last imported .* is kept\\)$`));
     const metrics = await (await fetch(`${p.url}/metrics`)).text();
     assert.match(metrics, new RegExp(`release_controller_registry_import_failures\\{input="${STREAM.replace(/\./g, '\\.')}",repository="[^"]+"\\} [1-9]`), metrics.split('\n').filter((l) => l.includes('registry')).join('\n'));
     const tagless = await putTags({ cli: `${host}/ocp/4.16-art-latest:cli` });
     assert.equal(tagless.status, 400, 'a pull spec without a digest is refused while the registry is down');
     assert.match(((await tagless.json()) as { error: string }).error, /cannot be resolved to one: .*unreachable/);
-    const third = await waitFor('third payload created (Pending while the registry is down)', async () => (await tags(p)).find((t) => t.name !== first.name && t.name !== second.name), 30_000);
+    const third = await waitFor('an api-input payload created (Pending while the registry is down)', async () => (await tags(p, STREAM2)).find((t) => t.name !== ci1.name), 30_000);
     await new Promise((r) => setTimeout(r, 1500));
-    assert.equal((await tags(p)).find((t) => t.name === third.name)!.phase, 'Pending', 'an outage does not fail the payload: its build retries');
+    assert.equal((await tags(p, STREAM2)).find((t) => t.name === third.name)!.phase, 'Pending', 'an outage does not fail the payload: its build retries');
     assert.match(await (await fetch(`${p.url}/readyz`)).text(), new RegExp(`building ${third.name}: .*unreachable`));
     await reg.start();
-    const done = await waitFor('third payload Accepted after the registry is back', async () => (await tags(p)).find((t) => t.name === third.name && t.phase === 'Accepted'), 90_000);
+    const done = await waitFor('that payload Accepted after the registry is back', async () => (await tags(p, STREAM2)).find((t) => t.name === third.name && t.phase === 'Accepted'), 90_000);
     assert.equal(imageReferences(done.pullSpec)['cli-artifacts'], `${host}/ocp/4.16-art-latest@${d2}`);
     await waitFor('/readyz ok again', async () => (await (await fetch(`${p.url}/readyz`)).text()) === 'ok\n', 30_000);
-    assert.equal((await tags(p)).length, 3, 'nothing built twice');
+    assert.ok(!(await (await fetch(`${p.url}/releasestream/${STREAM}`)).text()).includes('import-error'), 'the stream page no longer shows it');
+    assert.match(await (await fetch(`${p.url}/metrics`)).text(), new RegExp(`release_controller_registry_import_failures\\{input="${STREAM.replace(/\./g, '\\.')}",repository="[^"]+"\\} 0`));
+    assert.equal((await tags(p, STREAM2)).length, 2, 'nothing built twice');
+    assert.equal((await tags(p)).length, 2, 'the re-import of the unchanged repository changed nothing');
 
     // 4. kill -9 while a build retries (registry down); the restarted server builds it once
     await reg.stop();
-    const put4 = await fetch(`${p.url}/api/v1/inputstreams/${STREAM}/tags`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${CI}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ tags: { 'cli-artifacts': `${host}/ocp/4.16-art-latest@${d1.cli}` } }),
-    });
+    const put4 = await putTags({ 'cli-artifacts': `${host}/ocp/4.16-art-latest@${d1.cli}` });
     assert.equal(put4.status, 200, await put4.text());
-    const fourth = await waitFor('fourth payload Pending', async () => (await tags(p)).find((t) => ![first.name, second.name, third.name].includes(t.name)), 30_000);
+    const fourth = await waitFor('another api-input payload Pending', async () => (await tags(p, STREAM2)).find((t) => ![ci1.name, third.name].includes(t.name)), 30_000);
     await waitFor('its build retrying', async () => (await (await fetch(`${p.url}/readyz`)).text()).includes(`building ${fourth.name}`), 30_000);
     proc.child.kill('SIGKILL');
     await proc.exited;
     await reg.start();
     proc = await startServe(args);
     const q = proc;
-    const built = await waitFor('fourth payload Accepted after the restart', async () => (await tags(q)).find((t) => t.name === fourth.name && t.phase === 'Accepted'), 90_000);
-    assert.equal(JSON.parse(skopeo(['inspect', `docker://${host}/ocp/release:${fourth.name}`])).Digest, built.pullSpec.split('@')[1]);
-    assert.equal((await tags(q)).length, 4);
+    const built = await waitFor('that payload Accepted after the restart', async () => (await tags(q, STREAM2)).find((t) => t.name === fourth.name && t.phase === 'Accepted'), 90_000);
+    assert.equal(JSON.parse(skopeo(['inspect', `docker://${host}/ocp/release-ci:${fourth.name}`])).Digest, built.pullSpec.split('@')[1]);
+    assert.equal((await tags(q, STREAM2)).length, 3);
+    assert.equal((await tags(q)).length, 2);
 
     // 5. --registry-gc: a pruned payload's release image is deleted from the registry
     const del = await fetch(`${q.url}/api/v1/releasestream/${STREAM}/release/${first.name}`, {
@@ -278,3 +294,52 @@ function imageReferencesWith(pullSpec: string, creds: string): unknown {
     cleanup(dir);
   }
 }
+
+test('serve --builder registry with alternateImageRepository and its secret: acceptance waits for the mirror, which retries while the alternate registry is down, then copies the payload (same digest)', async () => {
+  const dir = tempDir('rc-registry-mirror-');
+  let reg: TestRegistry | undefined;
+  let alt: TestRegistry | undefined;
+  let proc: ServeProc | undefined;
+  try {
+    reg = await startRegistry();
+    alt = await startRegistry({ users: { mirror: 'mirror-password' } });
+    await alt.stop(); // down until the payload is seen waiting
+    const host = reg.host;
+    pushComponent(host, 'ocp/art', 'cli', { labels: { 'io.openshift.build.commit.id': 'm1' } });
+    const releases = join(dir, 'releases');
+    mkdirSync(releases);
+    writeFileSync(join(releases, 'stream.json'), JSON.stringify({ name: STREAM, to: 'release', verify: {}, alternateImageRepository: `${alt.host}/ocp/dev-release`, alternateImageRepositorySecretName: alt.host }));
+    writeFileSync(join(dir, 'jobs.yaml'), 'jobs: {}\n');
+    writeFileSync(join(dir, 'inputs.yaml'), `inputs:\n  ${STREAM}:\n    repository: ${host}/ocp/art\n    interval: 10m\n`);
+    writeFileSync(join(dir, 'auth.json'), JSON.stringify({ auths: { [alt.host]: { auth: Buffer.from('mirror:mirror-password').toString('base64') } } }));
+    proc = await startServe([
+      '--releases', releases, '--jobs', join(dir, 'jobs.yaml'), '--data', join(dir, 'data'), '--port', '0', '--host', '127.0.0.1', '--registry', `${host}/ocp`, '--builder', 'registry',
+      '--registry-insecure', `${host},${alt.host}`, '--inputs', join(dir, 'inputs.yaml'), '--registry-auth', join(dir, 'auth.json'), '--build-timeout', '2m',
+    ]);
+    const p = proc;
+    const ready = await waitFor('the payload Ready, waiting for its mirror', async () => (await tags(p)).find((t) => t.phase === 'Ready'), 60_000);
+    const page = await waitFor('the release page says what it waits for', async () => {
+      const t = await (await fetch(`${p.url}/releasestream/${STREAM}/release/${ready.name}`)).text();
+      return t.includes(`waiting for the mirror to ${alt!.host}/ocp/dev-release:${ready.name}`) ? t : null;
+    }, 10_000);
+    assert.ok(page);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal((await tags(p)).find((t) => t.name === ready.name)!.phase, 'Ready', 'no verdict while the mirror cannot finish (verify is empty: it would be Accepted at once)');
+    await alt.start();
+    const accepted = await waitFor('Accepted once mirrored', async () => (await tags(p)).find((t) => t.name === ready.name && t.phase === 'Accepted'), 60_000);
+    const mirrored = JSON.parse(skopeo(['inspect', `docker://${alt.host}/ocp/dev-release:${ready.name}`], 'mirror:mirror-password')) as { Digest: string; Labels: Record<string, string> };
+    assert.equal(mirrored.Digest, accepted.pullSpec.split('@')[1], 'the mirror has the payload digest');
+    assert.equal(mirrored.Labels['io.openshift.release'], ready.name);
+    const events = (await (await fetch(`${p.url}/api/v1/releasestream/${STREAM}/release/${ready.name}/events`)).json()) as { type: string; message: string }[];
+    const ev = events.find((e) => e.type === 'PayloadMirrored');
+    assert.ok(ev, JSON.stringify(events.map((e) => e.type)));
+    assert.match(ev.message, new RegExp(`^Release mirror Job completed: ${ready.name.replace(/\./g, '\\.')} copied to ${alt.host.replace(/\./g, '\\.')}/ocp/dev-release:`));
+    assert.ok(events.findIndex((e) => e.type === 'PayloadMirrored') < events.findIndex((e) => e.type === 'PhaseChanged' && /Accepted/.test(e.message)), 'mirrored before accepted');
+  } finally {
+    proc?.child.kill('SIGTERM');
+    await proc?.exited;
+    await reg?.stop();
+    await alt?.stop();
+    cleanup(dir);
+  }
+});

@@ -15,6 +15,7 @@ import { esc, h, safeHref } from '../../src/http/pages/html.ts';
 import { sortStreams, summarizeStream } from '../../src/http/pages/cells.ts';
 import { diffComponents } from '../../src/http/pages/changelog.ts';
 import { attemptsText } from '../../src/http/pages/release.ts';
+import type { InputImportStatus } from '../../src/http/pages/stream.ts';
 import { nightlyConfig, sampleSnapshot, SAMPLE_NOW } from '../../src/http/pages/sample.ts';
 import type { Snapshot } from '../../src/ports/store.ts';
 
@@ -254,6 +255,27 @@ test('summary line rendering', async () => {
 });
 
 // ---------------------------------------------------------------- stream page
+
+test('stream page: a failing registry import of the stream\'s input is shown, escaped, with attempts and what is kept; other inputs and good imports are not', async () => {
+  const state = State.fromSnapshot(sampleSnapshot({ payloads: 3, otherStreams: false }));
+  const ago = (ms: number) => new Date(NOW - ms).toISOString();
+  let imports: InputImportStatus[] = [
+    { input: '4.18-art-latest', repository: 'reg:5000/ocp/art', lastImport: ago(600_000), error: 'registry reg:5000, repository ocp/art: unreachable <script>x</script>', errorSince: ago(120_000), failures: 3 },
+    { input: 'other-input', repository: 'reg:5000/ocp/other', lastImport: null, error: 'HTTP 401 (credentials refused)', errorSince: ago(1000), failures: 1 },
+  ];
+  const app = Fastify();
+  await app.register(createPages(opsFor(state), { now: () => NOW, imports: () => imports }));
+  await app.ready();
+  const body = (await app.inject('/releasestream/4.18.0-0.nightly')).body;
+  const notice = /<div class="box danger import-error" role="alert" data-import-error="4\.18-art-latest">(.*?)<\/div>/.exec(body);
+  assert.ok(notice, body);
+  assert.equal(notice[1].replace(/<[^>]+>/g, ''), 'Import failing: input 4.18-art-latest from reg:5000/ocp/art: registry reg:5000, repository ocp/art: unreachable &lt;script&gt;x&lt;/script&gt; (3 attempts, the first 2 minutes ago; retrying with backoff; the input last imported 10 minutes ago is kept)');
+  assert.ok(!body.includes('<script>x'), 'escaped');
+  assert.ok(!body.includes('credentials refused'), 'another input\'s problem is not shown here');
+  imports = [{ ...imports[0], error: null, errorSince: null, failures: 0 }];
+  assert.ok(!(await app.inject('/releasestream/4.18.0-0.nightly')).body.includes('import-error'), 'cleared once an import succeeds');
+  await app.close();
+});
 
 test('stream page: 50 rows a page, pager links keep filters, out-of-range pages clamp', async () => {
   const state = State.fromSnapshot(sampleSnapshot({ payloads: 120, otherStreams: false }));

@@ -175,6 +175,18 @@ test('waive an upgrade job waiting for a source: recorded with who and why', () 
   assert.equal(c.events[0].actor, 'alice');
 });
 
+test('input update with replace (a registry import): a component not in the update leaves the input; merge keeps it', () => {
+  const merged = changes(updateInputTags(state, { input: S, tags: { installer: 'q/i@sha256:4' }, user: 'ci' }, NOW));
+  assert.deepEqual(merged.inputTags?.tags.map((t) => t.component).sort(), ['cli', 'installer']);
+  const replaced = changes(updateInputTags(state, { input: S, tags: { installer: 'q/i@sha256:4' }, user: 'registry-import', replace: true }, NOW));
+  assert.deepEqual(replaced.inputTags?.tags.map((t) => t.component), ['installer']);
+  assert.equal(replaced.events[0].message, `input stream ${S} updated: installer; removed: cli`);
+  assert.deepEqual(replaced.events[0].data, { input: S, components: ['installer'], removed: ['cli'] });
+  assert.deepEqual(replaced.wake, [S]);
+  const same = changes(updateInputTags(state, { input: S, tags: { cli: 'q/cli@sha256:1' }, user: 'registry-import', replace: true }, NOW));
+  assert.equal(same.inputTags, null, 'the registry has what the input has: nothing changes');
+});
+
 test('input update: prototype-named components are ordinary components; an unchanged update changes nothing', () => {
   const c = changes(updateInputTags(state, { input: S, tags: { constructor: 'q/c@sha256:2', toString: 'q/t@sha256:3' }, user: 'ci' }, NOW));
   assert.deepEqual(c.inputTags?.tags.map((t) => [t.component, t.labels]).sort(), [['cli', {}], ['constructor', {}], ['toString', {}]]);

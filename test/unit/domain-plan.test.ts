@@ -110,7 +110,7 @@ class Sim {
 
   /** passes until one plans no change (as the controller's level-triggered loop), then checks idempotency */
   settle(opts: { since?: Date } = {}): Plan {
-    const merged: Plan = { payloads: [], deletes: [], runs: [], events: [], published: [], inputUpdates: [], launches: [], cancels: [], builds: [], requeueAfterMs: null, creationBlockedBy: '', streamUpdate: null };
+    const merged: Plan = { payloads: [], deletes: [], runs: [], events: [], published: [], inputUpdates: [], launches: [], cancels: [], builds: [], mirrors: [], requeueAfterMs: null, creationBlockedBy: '', streamUpdate: null };
     for (let i = 0; i < 20; i++) {
       const p = this.pass(opts);
       for (const k of ['payloads', 'deletes', 'runs', 'events', 'published', 'inputUpdates', 'launches', 'cancels'] as const) (merged[k] as unknown[]).push(...p[k]);

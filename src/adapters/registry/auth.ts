@@ -9,7 +9,7 @@ export interface Credentials {
 /** host[:port] → credentials */
 export type AuthMap = Map<string, Credentials>;
 
-function normalizeHost(key: string): string {
+export function normalizeHost(key: string): string {
   // Docker's config.json may key entries by URL (https://index.docker.io/v1/)
   return key.replace(/^https?:\/\//i, '').replace(/\/.*$/, '').toLowerCase();
 }

@@ -4,7 +4,7 @@
 // Basic and Bearer-token (WWW-Authenticate challenge) flows; plain HTTP for --registry-insecure
 // hosts; per-request timeouts; retries with backoff on network errors, 5xx and 429 (Retry-After).
 import { createHash } from 'node:crypto';
-import { parseChallenge, type AuthMap } from './auth.ts';
+import { parseChallenge, type AuthMap, type Credentials } from './auth.ts';
 import { DIGEST } from './reference.ts';
 import { timeoutSignal } from '../timeout-signal.ts';
 
@@ -100,6 +100,13 @@ export class RegistryClient {
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly backoffMs: number;
+
+  /** a client like this one that authenticates to `host` with `creds` (e.g. the auth-file entry a mirror names) */
+  withCredentials(host: string, creds: Credentials): RegistryClient {
+    const auth: AuthMap = new Map(this.opts.auth ?? []);
+    auth.set(host, creds);
+    return new RegistryClient({ ...this.opts, auth });
+  }
 
   constructor(private readonly opts: RegistryClientOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;

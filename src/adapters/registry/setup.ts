@@ -3,7 +3,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import { RegistryBuilder } from '../builder/registry/index.ts';
 import { loadInputsFile, RegistryImporter, type ImportSink } from '../sources/registry/importer.ts';
-import { loadAuthFile } from './auth.ts';
+import { loadAuthFile, normalizeHost } from './auth.ts';
 import { RegistryClient } from './client.ts';
 import { formatReleaseInfo, releaseInfo } from './info.ts';
 import { parseImageRef, parseRepository } from './reference.ts';
@@ -89,6 +89,7 @@ export function setupRegistry(o: RegistrySetupOptions & { registry?: string }, v
           streamOfTag: (t) => view().streamOfTag(t),
           pullSpecOfTag: (t) => view().pullSpecOfTag(t),
           repositories: () => view().repositories(),
+          credentialsNamed: (name) => auth?.get(normalizeHost(name)) ?? null,
           log,
         })
       : null;

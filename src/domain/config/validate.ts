@@ -154,8 +154,6 @@ const NOT_ACTED_ON = {
   referenceMode: 'is parsed but not acted on: the local builder always keeps the components\' source pull specs (as referenceMode "source" does); it does not rewrite them to the public repository',
   pullSecretName: 'is parsed but not acted on: the local builder pulls no images, so no pull secret is mounted',
   overrideCLIImage: 'is parsed but not acted on: no oc CLI image runs release jobs in this build',
-  alternateImageRepository: 'is parsed but not acted on: Ready payloads are not mirrored to an alternate repository (and acceptance never waits for such a mirror)',
-  alternateImageRepositorySecretName: 'is parsed but not acted on: there is no alternate-repository mirror job to use it',
   referenceRelease: 'is parsed but not acted on: reference payloads (pushed to pushRepository as rc_payload__<tag>) are not built; payloads are built as usual',
   disableManifestListMode: 'is parsed but not acted on: the local builder writes no manifest lists',
   qualifiers: 'notifications is parsed but not acted on: qualifier Jira escalations are not sent (badges and the qualifiers summary come from serve --qualifiers)',
@@ -166,7 +164,8 @@ const NOT_ACTED_ON = {
 
 function notActedOn(c: ReleaseConfig, warn: (path: string, reason: string) => void): void {
   if (c.referenceMode && c.referenceMode !== 'source') warn('referenceMode', NOT_ACTED_ON.referenceMode);
-  for (const k of ['pullSecretName', 'overrideCLIImage', 'alternateImageRepository', 'alternateImageRepositorySecretName'] as const) {
+  // alternateImageRepository(+SecretName): Ready payloads are mirrored with --builder registry (domain/mirror.ts)
+  for (const k of ['pullSecretName', 'overrideCLIImage'] as const) {
     if (c[k]) warn(k, NOT_ACTED_ON[k]);
   }
   if (c.referenceRelease) warn('referenceRelease', NOT_ACTED_ON.referenceRelease);

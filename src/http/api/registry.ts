@@ -10,6 +10,8 @@ import { sendJson } from './shared.ts';
 export interface RegistryNotificationSink {
   /** imports the inputs bound to `host/repository` now; the names of those inputs */
   trigger(host: string | null, repository: string): string[];
+  /** `host/repository` when `input` is imported from a registry, else null */
+  polled(input: string): string | null;
 }
 
 const EVENTS_TYPE = 'application/vnd.docker.distribution.events.v1+json';

@@ -1,9 +1,9 @@
 // GET /releasetag/{tag}/json (upstream-behavior.md §6.17): upstream answers the raw JSON of
-// `oc adm release info -o json` for the tag's image digest. Until a registry builder exists, the
-// release image is the manifests the payload builder wrote (DESIGN.md §8), so the body is the part
-// of `oc adm release info -o json` they determine: image, digest, metadata (release-metadata) and
-// references (image-references), in oc's field order. `config` (the image's Docker config) is null
-// and `listDigest` empty: a locally built payload has neither an image config nor a manifest list.
+// `oc adm release info -o json` for the tag's image digest. The body is what the payload builder
+// holds of the release image (DESIGN.md §8): image, digest, metadata (release-metadata) and
+// references (image-references), in oc's field order. `config` is the image's config (labels incl.
+// io.openshift.release) with `--builder registry`, null with the local builder, which makes no
+// image; `listDigest` is empty (a payload is never a manifest list here).
 // Errors are plain text, 400 as upstream (unknown tag, no pull spec, no image to read).
 import type { FastifyInstance } from 'fastify';
 import type { Payload } from '../../domain/types.ts';
@@ -28,7 +28,7 @@ export function releaseImageInfo(p: Pick<Payload, 'pullSpec' | 'digest'>, m: Rel
     digest: p.digest,
     contentDigest: p.digest,
     listDigest: '',
-    config: null,
+    config: m.config ?? null,
     metadata: m.releaseMetadata,
     references: m.imageReferences,
   };

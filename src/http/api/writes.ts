@@ -116,7 +116,7 @@ export const PAYLOAD_RESPONSES = { '400': 'invalid body', '401': 'no or invalid 
  */
 export type PullSpecResolver = (pullSpec: string) => Promise<string>;
 
-export function writeRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiContext, auth: Authenticator, resolvePullSpec?: PullSpecResolver): void {
+export function writeRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiContext, auth: Authenticator, resolvePullSpec?: PullSpecResolver, polled?: { polled(input: string): string | null }): void {
   const state = ctx.ops.state;
   /** 404 before anything reaches the controller (which checks again, inside its write lock) */
   const target = (req: FastifyRequest) => {
@@ -138,11 +138,13 @@ export function writeRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiCo
     app,
     {
       method: 'PUT', url: '/api/v1/inputstreams/:input/tags', summary: 'Update components of an input stream (one request is one atomic input change)', tag: 'writes', roles: ['ci', 'admin'],
-      body: Bodies.input, produces: 'application/json', responses: { '200': 'the input stream’s components after the change', '400': 'invalid body', '401': 'no or invalid token', '403': 'token lacks the role' },
+      body: Bodies.input, produces: 'application/json', responses: { '200': 'the input stream’s components after the change', '400': 'invalid body', '401': 'no or invalid token', '403': 'token lacks the role', '409': 'the input stream is imported from a registry repository' },
     },
     async (req, reply, body) => {
       const input = param(req, 'input');
       if (hasControl(input)) throw apiError(400, 'input stream name must not contain control characters');
+      const from = polled?.polled(input);
+      if (from) throw apiError(409, `input stream ${input} is imported from registry repository ${from} (serve --inputs): push or delete the tag there`);
       const split = splitInputTags(body.tags);
       if (resolvePullSpec) {
         for (const [name, spec] of Object.entries(split.tags)) {

@@ -21,7 +21,7 @@ import { candidatesJson, renderCandidatesPage } from './candidates.ts';
 import { COMPARE_PATH, compareStreams, renderComparePage, resolveCompare } from './compare.ts';
 import { renderOverview, type SummaryCache } from './overview.ts';
 import { previousPayload, renderReleasePage } from './release.ts';
-import { filterPayloads, parseStreamQuery, renderStreamPage, type StreamQuery } from './stream.ts';
+import { filterPayloads, parseStreamQuery, renderStreamPage, type InputImportStatus, type StreamQuery } from './stream.ts';
 import { CONSOLE_CSS } from './styles.ts';
 
 export const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
@@ -45,6 +45,8 @@ export interface PagesOptions {
   logsAuth?: LogOptions['auth'];
   /** the changelog service: the release page lists commits (waiting at most --changelog-wait) */
   changelog?: ChangelogService;
+  /** registry imports of inputs (serve --inputs): a failing one is shown on its streams' pages */
+  imports?: () => readonly InputImportStatus[];
 }
 
 /** Per-version memo: everything cached here is dropped as soon as the state changes. */
@@ -147,7 +149,7 @@ export function createPages(ops: Operations, opts: PagesOptions = {}): (app: Fas
       const rec = state.stream(req.params.release);
       if (!rec || rec.config.endOfLife) return sendHtml(reply, 404, notFoundPage(`Release stream ${req.params.release} does not exist${rec ? ' (end of life)' : ''}.`));
       const q = parseStreamQuery(req.query ?? {});
-      return sendHtml(reply, 200, renderStreamPage({ state, summaries, filtered, artifactsUrl: opts.artifactsUrl, configProblems: problems(), qualifiers: opts.qualifiers && ((p) => opts.qualifiers!.summary(state, p)) }, rec, q, now()));
+      return sendHtml(reply, 200, renderStreamPage({ state, summaries, filtered, artifactsUrl: opts.artifactsUrl, configProblems: problems(), qualifiers: opts.qualifiers && ((p) => opts.qualifiers!.summary(state, p)), imports: opts.imports?.() }, rec, q, now()));
     });
 
     // upstream §6.7: ?format=json is upstream's candidate list (no Content-Type set upstream: Go sniffs text/plain)

@@ -11,6 +11,7 @@ import { PHASE_LABELS, QE_LABELS, phaseLabel, qeLabel } from './labels.ts';
 import { checkAlerts } from './dashboards.ts';
 import { configProblemsBanner, layout } from './layout.ts';
 import { streamLevers } from './levers.ts';
+import { relativeTime } from './time.ts';
 import { upgradeLanes, upgradesCells, upgradesHeader } from './upgrades.ts';
 import type { SummaryCache } from './overview.ts';
 import { qualifierBadges } from './qualifiers.ts';
@@ -56,6 +57,25 @@ export function conditionsNotice(rec: StreamRecord): Safe {
   return h`<div class="box info small conditions" role="status"><strong>${entries.length === 1 ? 'Condition' : 'Conditions'}:</strong> <ul class="plain">${entries.map(
     ([key, msg]) => h`<li data-condition="${key}">${linkify(msg)}</li>`,
   )}</ul></div>`;
+}
+
+/** How the import of an input from its registry repository goes (serve --inputs). */
+export interface InputImportStatus {
+  input: string;
+  repository: string;
+  lastImport: string | null;
+  error: string | null;
+  errorSince: string | null;
+  failures: number;
+}
+
+/** A failing registry import of the stream's input: what failed, since when, and that the last good input is kept. */
+export function importErrorNotice(imports: readonly InputImportStatus[], input: string, now: number): Safe {
+  const st = imports.find((i) => i.input === input && i.error);
+  if (!st) return h``;
+  const since = st.errorSince ? h`, the first ${relativeTime(st.errorSince, now)}` : '';
+  const kept = st.lastImport ? h`the input last imported ${relativeTime(st.lastImport, now)} is kept` : h`nothing has been imported yet`;
+  return h`<div class="box danger import-error" role="alert" data-import-error="${st.input}"><strong>Import failing:</strong> input ${st.input} from ${st.repository}: ${st.error} <span class="small">(${st.failures} ${st.failures === 1 ? 'attempt' : 'attempts'}${since}; retrying with backoff; ${kept})</span></div>`;
 }
 
 export interface PageSlice {
@@ -123,6 +143,8 @@ export interface StreamPageDeps {
   configProblems?: readonly ConfigFileProblem[];
   /** a payload's qualifiers summary (serve --qualifiers) */
   qualifiers?: (p: Payload) => QualifiersSummary;
+  /** registry imports (serve --inputs); a failing one of this stream's input is shown */
+  imports?: readonly InputImportStatus[];
 }
 
 export function renderStreamPage(deps: StreamPageDeps, rec: StreamRecord, q: StreamQuery, now: number): string {
@@ -143,7 +165,7 @@ export function renderStreamPage(deps: StreamPageDeps, rec: StreamRecord, q: Str
 ${streamLevers(state, rec, now)}
 <div class="message">${describeStream(rec)}</div>
 ${errors}${configProblemsBanner((deps.configProblems ?? []).filter((p) => p.stream === rec.name || (p.kind === 'releases' && p.file === rec.sourceFile)))}
-${conditionsNotice(rec)}${checkAlerts(state, rec)}
+${importErrorNotice(deps.imports ?? [], rec.input, now)}${conditionsNotice(rec)}${checkAlerts(state, rec)}
 <div data-live="summary">${summaryLine(deps.summaries.summary(rec), now)}</div>
 <form class="filters" method="get" action="${streamHref(rec.name)}" role="search">
 ${select('phase', 'Phase', q.phase, [['', 'All phases'], ...PHASES.map((ph) => [ph, PHASE_LABELS[ph].text] as [string, string])])}

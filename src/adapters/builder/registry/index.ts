@@ -13,8 +13,9 @@ import { imageReferences, releaseMetadata } from '../local/index.ts';
 import { MEDIA, RegistryError, sha256, type Descriptor, type ManifestJson, type RegistryClient } from '../../registry/client.ts';
 import { parseImageRef, parseRepository, type ImageRef } from '../../registry/reference.ts';
 import { gzip, tar, untar, type TarFile } from '../../registry/tar.ts';
-import type { BuildRequest, BuildResult, InspectResult, PayloadBuilder, ReleaseManifests } from '../../../ports/builder.ts';
+import type { BuildRequest, BuildResult, InspectResult, MirrorOutcome, MirrorRequest, PayloadBuilder, ReleaseManifests } from '../../../ports/builder.ts';
 import { releaseInfo, type ReleaseInfo } from '../../registry/info.ts';
+import type { Credentials } from '../../registry/auth.ts';
 import type { Component } from '../../../domain/types.ts';
 
 export interface RegistryBuilderOptions {
@@ -34,6 +35,8 @@ export interface RegistryBuilderOptions {
   /** the pull spec of a live payload tag, for manifests() (by digest: where the release really is) */
   pullSpecOfTag?: (tag: string) => string | null;
   log?: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
+  /** the auth-file entry an alternateImageRepositorySecretName names, null when there is none */
+  credentialsNamed?: (name: string) => Credentials | null;
 }
 
 const SAFE_TAG = /^[\w][\w.-]{0,127}$/;
@@ -90,6 +93,70 @@ export class RegistryBuilder implements PayloadBuilder {
         await new Promise((r) => setTimeout(r, wait));
       }
     }
+  }
+
+  /**
+   * Copies a payload image to `to` (alternateImageRepository:<tag>), as upstream's
+   * `oc image mirror`: every blob the target lacks is mounted from the source repository when both
+   * are on one registry, else copied; then the manifest (an index's images first). The copy has
+   * the source's digest. Registry errors are retried with backoff until the build timeout.
+   */
+  async mirror(req: MirrorRequest): Promise<MirrorOutcome> {
+    const deadline = Date.now() + this.timeoutMs;
+    const key = `mirror ${req.to}`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const digest = await this.mirrorOnce(req);
+        this.retrying.delete(key);
+        return { ok: true, to: req.to, digest };
+      } catch (e) {
+        const message = (e as Error).message;
+        const wait = Math.min(this.retryMs * 2 ** attempt, 30_000);
+        if (e instanceof Permanent || Date.now() + wait > deadline) {
+          this.retrying.delete(key);
+          return { ok: false, to: req.to, message: e instanceof Permanent ? message : `gave up after ${Math.round(this.timeoutMs / 1000)} s: ${message}` };
+        }
+        this.retrying.set(key, `mirroring to ${req.to}: ${message}`);
+        this.o.log?.warn({ to: req.to, attempt: attempt + 1 }, `mirroring ${req.pullSpec} to ${req.to} failed, retrying in ${wait} ms: ${message}`);
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
+  private async mirrorOnce(req: MirrorRequest): Promise<string> {
+    let src: ImageRef;
+    let dst: ImageRef;
+    try {
+      src = parseImageRef(req.pullSpec);
+      dst = parseImageRef(req.to);
+    } catch (e) {
+      throw new Permanent((e as Error).message);
+    }
+    if (!src.digest) throw new Permanent(`${req.pullSpec}: the payload has no digest to mirror`);
+    if (!dst.tag || dst.digest) throw new Permanent(`${req.to}: expected <alternateImageRepository>:<tag>`);
+    let to = this.o.client;
+    if (req.secretName) {
+      const creds = this.o.credentialsNamed?.(req.secretName) ?? null;
+      if (!creds) throw new Permanent(`alternateImageRepositorySecretName ${req.secretName}: no such entry in the --registry-auth file`);
+      to = to.withCredentials(dst.host, creds);
+    }
+    const copy = async (digest: string): Promise<{ body: Buffer; mediaType: string }> => {
+      const m = await this.o.client.getManifest(src.host, src.repository, digest);
+      for (const child of m.json.manifests ?? []) {
+        const c = await copy(child.digest);
+        await to.putManifest(dst.host, dst.repository, child.digest, c.body, c.mediaType);
+      }
+      for (const b of [...(m.json.config ? [m.json.config] : []), ...(m.json.layers ?? [])]) {
+        if (await to.hasBlob(dst.host, dst.repository, b.digest)) continue;
+        if (src.host === dst.host && (await to.mountBlob(dst.host, dst.repository, b.digest, src.repository))) continue;
+        await to.pushBlob(dst.host, dst.repository, await this.o.client.getBlob(src.host, src.repository, b.digest), { chunkSize: CHUNK });
+      }
+      return { body: m.body, mediaType: m.mediaType };
+    };
+    const top = await copy(src.digest);
+    const pushed = await to.putManifest(dst.host, dst.repository, dst.tag, top.body, top.mediaType);
+    if (pushed !== src.digest) throw new Permanent(`${req.to}: the registry stored digest ${pushed}, not the payload's ${src.digest}`);
+    return pushed;
   }
 
   private async buildOnce(req: BuildRequest): Promise<BuildResult> {
@@ -233,8 +300,8 @@ export class RegistryBuilder implements PayloadBuilder {
     return JSON.stringify(found.manifests.imageReferences) === JSON.stringify(imageRefs) ? found.digest : null;
   }
 
-  /** reads the release manifests of `repo:tag`, null when the tag is not there or not a release image */
-  private async read(target: { host: string; repository: string }, tag: string): Promise<{ digest: string; manifests: ReleaseManifests } | null> {
+  /** reads the release manifests of `repo:tag` (with `withConfig`, its image config too), null when the tag is not there or not a release image */
+  private async read(target: { host: string; repository: string }, tag: string, withConfig = false): Promise<{ digest: string; manifests: ReleaseManifests } | null> {
     const head = await this.o.client.headManifest(target.host, target.repository, tag);
     if (!head) return null;
     const m = await this.o.client.getManifest(target.host, target.repository, head.digest);
@@ -249,7 +316,9 @@ export class RegistryBuilder implements PayloadBuilder {
       }
     }
     if (!refs || !meta) return null;
-    return { digest: m.digest, manifests: { imageReferences: refs, releaseMetadata: meta } };
+    const manifests: ReleaseManifests = { imageReferences: refs, releaseMetadata: meta };
+    if (withConfig && m.json.config) manifests.config = JSON.parse((await this.o.client.getBlob(target.host, target.repository, m.json.config.digest)).toString('utf8')) as unknown;
+    return { digest: m.digest, manifests };
   }
 
   /**
@@ -283,7 +352,7 @@ export class RegistryBuilder implements PayloadBuilder {
     if (pulled?.includes('@')) {
       try {
         const r = parseImageRef(pulled);
-        return (await this.read({ host: r.host, repository: r.repository }, r.digest!))?.manifests ?? null;
+        return (await this.read({ host: r.host, repository: r.repository }, r.digest!, true))?.manifests ?? null;
       } catch {
         return null;
       }
@@ -292,7 +361,7 @@ export class RegistryBuilder implements PayloadBuilder {
     const repo = stream ? this.o.repositoryOf?.(stream) : null;
     if (!repo || !SAFE_TAG.test(tag)) return null;
     try {
-      return (await this.read(parseRepository(repo), tag))?.manifests ?? null;
+      return (await this.read(parseRepository(repo), tag, true))?.manifests ?? null;
     } catch {
       return null;
     }

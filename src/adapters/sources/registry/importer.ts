@@ -1,7 +1,8 @@
 // Inputs from a registry (serve --inputs FILE): every tag of a repository is one component of an
 // input stream, imported by digest (`repository@sha256:…`, never a moving tag) with its image
 // config's provenance labels. Each input is polled every `interval`; one import is one atomic
-// input change (setInputTags), and an unchanged repository changes nothing. Registry
+// input change (setInputTags, replacing the input: a tag deleted in the registry leaves it), and an
+// unchanged repository changes nothing. Registry
 // notifications trigger an import at once. A failing import keeps the last good input and is
 // retried with backoff; status() says what failed.
 import { readFileSync } from 'node:fs';
@@ -90,7 +91,8 @@ export function loadInputsFile(file: string): InputSpec[] {
 }
 
 export interface ImportSink {
-  setInputTags(input: string, tags: Record<string, string>, user: string, labels?: Record<string, Record<string, string>>): Promise<void>;
+  /** `replace`: the input becomes exactly these tags (a tag deleted in the registry leaves it) */
+  setInputTags(input: string, tags: Record<string, string>, user: string, labels: Record<string, Record<string, string>>, opts: { replace: true }): Promise<void>;
 }
 
 export interface InputStatus {
@@ -153,6 +155,11 @@ export class RegistryImporter {
   problem(): string | null {
     const bad = this.slots.filter((s) => s.status.error);
     return bad.length ? bad.map((s) => `input ${s.spec.name}: ${s.status.error}`).join('; ') : null;
+  }
+
+  /** `host/repository` when `input` is imported from a registry (its tags then come only from there), else null */
+  polled(input: string): string | null {
+    return this.slots.find((s) => s.spec.name === input)?.status.repository ?? null;
   }
 
   /** imports every input bound to `host/repository` now (registry notifications); returns their names */
@@ -225,16 +232,16 @@ export class RegistryImporter {
       tags[t] = `${host}/${repository}@${m.digest}`;
       let l = this.labelCache.get(m.digest);
       if (!l) {
-        l = await this.labelsOf(host, repository, m.json);
+        l = await this.labelsOf(host, repository, t, m.json);
         this.labelCache.set(m.digest, l);
       }
       labels[t] = l;
     }
-    await this.o.sink.setInputTags(s.spec.name, tags, 'registry-import', labels);
+    await this.o.sink.setInputTags(s.spec.name, tags, 'registry-import', labels, { replace: true });
     s.status = { ...s.status, components: names.length };
   }
 
-  private async labelsOf(host: string, repository: string, json: { config?: { digest: string }; manifests?: { digest: string; platform?: { os?: string; architecture?: string } }[] }): Promise<Record<string, string>> {
+  private async labelsOf(host: string, repository: string, tag: string, json: { config?: { digest: string }; manifests?: { digest: string; platform?: { os?: string; architecture?: string } }[] }): Promise<Record<string, string>> {
     let cfgDigest = json.config?.digest;
     if (!cfgDigest && json.manifests?.length) {
       // an index: the linux/amd64 image's labels (or the first image's)
@@ -243,8 +250,14 @@ export class RegistryImporter {
       cfgDigest = inner.json.config?.digest;
     }
     if (!cfgDigest) return {};
-    const cfg = JSON.parse((await this.o.client.getBlob(host, repository, cfgDigest)).toString('utf8')) as { config?: { Labels?: Record<string, string> | null } };
-    const all = cfg.config?.Labels ?? {};
+    const raw = (await this.o.client.getBlob(host, repository, cfgDigest)).toString('utf8');
+    let cfg: { config?: { Labels?: Record<string, string> | null } } | null;
+    try {
+      cfg = JSON.parse(raw) as typeof cfg;
+    } catch (e) {
+      throw new Error(`${host}/${repository}: tag ${tag}: image config ${cfgDigest} is not JSON: ${(e as Error).message}`);
+    }
+    const all = cfg?.config?.Labels ?? {};
     const out: Record<string, string> = {};
     for (const k of PROVENANCE_LABELS) if (typeof all[k] === 'string') out[k] = all[k];
     return out;
