@@ -19,6 +19,13 @@
 // - cancel: merge-patches `status.state: aborted` with a description (as Prow's own abort does).
 // - adopt after a restart: GET of the ProwJob; 404 → 'unknown' (the controller launches it; the
 //   name is deterministic, so a create that did happen answers AlreadyExists). Never relaunches.
+// - a ProwJob deleted (DELETED event) while it had not finished: Interrupted "Lost: the ProwJob
+//   was deleted before it finished" (relaunched under a new run id, uses up no retry), never left
+//   Pending for ever. Unlike our Kubernetes Jobs, ProwJobs carry no result finalizer: the object
+//   stays exactly what upstream creates, and Prow's sinker collects ProwJobs only after
+//   max_prowjob_age (days), long after the watch has delivered the result (a restart re-lists
+//   them), so a finished ProwJob vanishing before it was recorded needs a controller down for
+//   longer than that.
 // - unavailable(): why the API server cannot be reached right now (for /readyz); runs stay Pending.
 // - shutdown: stops watching; ProwJobs keep running in Prow and are adopted by the next start.
 import { watch as watchFs, type FSWatcher } from 'node:fs';
@@ -121,6 +128,7 @@ export class ProwExecutor implements JobExecutor {
       list: () => this.api.list(LABEL_PAYLOAD),
       onObject: (obj, deleted) => {
         if (!deleted) this.observe(obj);
+        else this.lost(obj);
       },
       onHealth: (ok, why) => this.health.set(ok, why),
       onSynced: () => (this.listed = true),
@@ -300,6 +308,19 @@ export class ProwExecutor implements JobExecutor {
     this.reported.set(st.runId, sig);
     if (emit) this.emit(st);
     return st;
+  }
+
+  /** A ProwJob deleted by someone else before it finished: its attempt is lost (relaunched by the controller). */
+  private lost(obj: KubeObject): void {
+    const name = obj.metadata.name;
+    const last = this.seen.get(name);
+    if (runState(obj.status?.state) !== 'Pending' || (last && last.state !== 'Pending')) return;
+    const st: JobStatus = { ...(last ?? this.base(name)), state: 'Interrupted', reason: 'Lost: the ProwJob was deleted before it finished', finishedAt: this.now().toISOString() };
+    this.seen.set(name, st);
+    const sig = `${st.state}|${st.url}|${st.reason}`;
+    if (this.reported.get(name) === sig) return;
+    this.reported.set(name, sig);
+    this.emit(st);
   }
 
   private emit(st: JobStatus): void {
