@@ -179,6 +179,7 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   const builder = regSetup.builder ?? new LocalBuilder(join(data, 'payloads'));
   const metrics = createMetrics();
   regSetup.bindMetrics(metrics.registry);
+  if (kube || o.executor === 'prow') metrics.bindKubernetesApi(() => (executor as ProwExecutor | KubernetesExecutor).apiOutage());
   const controller = await Controller.create({
     store,
     executor,

@@ -74,6 +74,8 @@ export interface JobExecutor {
    * recorded; best effort, must not throw.
    */
   resultRecorded?(runId: string): void;
-  /** Why the executor cannot reach what runs the jobs right now (e.g. the Kubernetes API), or null; shown on /readyz. */
+  /** Why the executor cannot reach what runs the jobs right now (e.g. the Kubernetes API), or null; shown on /readyz and the console. */
   unavailable?(): string | null;
+  /** The cluster executors: whether the Kubernetes API answers (null) or since when it does not and how many attempts failed (/metrics). */
+  apiOutage?(): { since: string; retries: number } | null;
 }

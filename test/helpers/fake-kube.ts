@@ -124,6 +124,20 @@ export class FakeKube {
     await new Promise<void>((r) => this.server.close(() => r()));
   }
 
+  /** Stops listening (connections refused, open ones cut) while keeping every object; resume() listens again on the same port. */
+  async halt(): Promise<void> {
+    await this.stop();
+    this.server = createServer((req, res) => void this.handle(req, res));
+  }
+
+  async resume(): Promise<void> {
+    const port = Number(new URL(this.url).port);
+    await new Promise<void>((r, j) => {
+      this.server.once('error', j);
+      this.server.listen(port, '127.0.0.1', () => r());
+    });
+  }
+
   /** A kubeconfig file pointing at this server, with two contexts ("fake" current, "other" a dead port). */
   writeKubeconfig(dir: string): string {
     const p = join(dir, 'kubeconfig');

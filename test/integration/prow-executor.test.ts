@@ -307,7 +307,8 @@ test('fake API server: 429 with Retry-After and 5xx are retried; an unreachable 
     f.dropWatches();
     const p = x.launch(spec({ runId: `${TAG}-later` }));
     await waitFor('unavailable', () => x.unavailable());
-    assert.match(x.unavailable()!, /^Kubernetes API unavailable: /);
+    assert.match(x.unavailable()!, /^Kubernetes API unreachable since \S+Z \(\d+ retr(y|ies)\): /);
+    assert.ok(x.apiOutage()!.retries >= 1);
     f.down = false;
     assert.equal((await p).state, 'Pending');
     await waitFor('available again', () => x.unavailable() === null, 10_000);

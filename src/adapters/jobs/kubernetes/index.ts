@@ -210,6 +210,10 @@ export class KubernetesExecutor implements JobExecutor {
     return this.health.unavailable();
   }
 
+  apiOutage(): { since: string; retries: number } | null {
+    return this.health.outage();
+  }
+
   onStatus(listener: JobStatusListener): void {
     this.listeners.push(listener);
   }

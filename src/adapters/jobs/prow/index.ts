@@ -162,6 +162,10 @@ export class ProwExecutor implements JobExecutor {
     return this.health.unavailable();
   }
 
+  apiOutage(): { since: string; retries: number } | null {
+    return this.health.outage();
+  }
+
   /** The Prow job config in use. */
   prowConfig(): ProwConfig {
     return this.config;
