@@ -250,3 +250,28 @@ test('fake API server: a Kubernetes Job removed (TTL, kubectl delete) before its
     }
   });
 });
+
+test('fake API server: Kubernetes Job results across 410 Gone and dropped watches are reported once each', async () => {
+  await withFake(async (f, _dir, make) => {
+    const x = make();
+    const seen: JobStatus[] = [];
+    x.onStatus((s) => seen.push(s));
+    await x.synced();
+    const ids = ['g1', 'g2', 'g3'].map((n) => `${TAG}-${n}`);
+    for (const id of ids) await x.launch(spec({ runId: id }));
+    await waitFor('watch open', () => f.stats.watches >= 1);
+    f.dropWatches();
+    f.update(JOBS, ids[0]!, complete(true));
+    // a result while the history is compacted: the resumed watch gets 410 Gone and re-lists
+    f.dropWatches();
+    f.updateSilently(JOBS, ids[1]!, complete(false));
+    f.compact();
+    f.update(JOBS, ids[2]!, complete(true));
+    await waitFor('all reported', () => ids.every((id) => seen.some((s) => s.runId === id && s.state !== 'Pending')), 10_000);
+    const lists = f.stats.lists;
+    f.dropWatches();
+    await waitFor('re-listed', () => f.stats.lists > lists || f.stats.watches > 3, 10_000);
+    await new Promise((r) => setTimeout(r, 150));
+    assert.deepEqual(seen.filter((s) => s.state !== 'Pending').map((s) => `${s.runId.slice(TAG.length)} ${s.state}`).sort(), ['-g1 Succeeded', '-g2 Failed', '-g3 Succeeded']);
+  });
+});
