@@ -199,8 +199,10 @@ test('fake API server: the pod log of a Kubernetes Job is copied while it runs a
     f.podLog('ns1', 'pod-1', 'line 3\n', true);
     f.update(JOBS, `${TAG}-e2e-aws`, complete(true));
     await waitFor('whole log', () => readFileSync(st.logPath, 'utf8') === 'line 1\nline 2\nline 3\n', 10_000);
+    assert.deepEqual(f.get(JOBS, `${TAG}-e2e-aws`)!.metadata.finalizers, ['release.openshift.io/record-result']);
     await x.forget([`${TAG}-e2e-aws`]);
     assert.ok(!existsSync(st.logPath));
+    await waitFor('a forgotten run needs no result: its finalizer goes', () => (f.get(JOBS, `${TAG}-e2e-aws`)!.metadata.finalizers as string[]).length === 0);
   });
 });
 

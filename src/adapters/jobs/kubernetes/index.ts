@@ -304,9 +304,8 @@ export class KubernetesExecutor implements JobExecutor {
 
   async forget(runIds: string[]): Promise<void> {
     for (const id of runIds) {
-      // deleted runs need no result: their Jobs may go
-      if (this.finalized.has(id)) await this.removeFinalizer(id).catch((e) => this.log.warn({ run: id, err: describe(e) }, 'removing the result finalizer of a forgotten Job failed'));
-      this.finalized.delete(id);
+      // deleted runs need no result: their Jobs may go (in the background: an unreachable API must not hold up garbage collection)
+      this.resultRecorded(id);
       this.seen.delete(id);
       this.reported.delete(id);
       this.cancelled.delete(id);
