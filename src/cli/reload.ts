@@ -1,8 +1,10 @@
 // Reloading `serve`'s files without a restart (DESIGN.md §14): the release configs directory, the
-// jobs, tokens, notify and qualifiers files, on SIGHUP (serve.ts calls reload()) and when the files change
+// jobs file (the local executor's commands or the Kubernetes executor's Job templates), the tokens,
+// notify and qualifiers files and the Prow job config directory (`--prow-jobs`), on SIGHUP (serve.ts calls reload()) and when the files change
 // (watch()). A file that fails to parse or validate keeps its last good version running: release
-// configs per file (Controller.applyConfigs keeps the stream whose file now fails), the jobs and
-// tokens files as a whole. Every failure is kept for the console banner and /metrics
+// configs per file (Controller.applyConfigs keeps the stream whose file now fails), Prow job config
+// per file (ProwExecutor.reload keeps the periodics of a file that now fails), the jobs and tokens
+// files as a whole. Every failure is kept for the console banner and /metrics
 // (release_controller_config_errors) and logged; a reload that changes nothing logs at debug only.
 //
 // Watching: directories, never single files, so editors that save by writing a temporary file
@@ -13,6 +15,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, watch, type Dirent, type FSWatcher } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseJobsFile, type JobsFile } from '../adapters/jobs/local/jobsfile.ts';
+import type { KubeJobsFile } from '../adapters/jobs/kubernetes/jobsfile.ts';
+import type { ProwConfigReload } from '../adapters/jobs/prow/config.ts';
 import type { FailedConfigFile, LoadedStream, Logger } from '../controller/controller.ts';
 import type { ConfigFileProblem } from '../controller/operations.ts';
 import { loadConfigDir, type LoadResult } from '../domain/config/load.ts';
@@ -21,12 +25,15 @@ import { parseTokens, type TokenEntry } from '../http/auth.ts';
 import { parseNotifyFile, webhooksDiff, type NotifyFile } from '../adapters/notify/config.ts';
 import { parseQualifiersFile, type ReleaseQualifiers } from '../domain/qualifiers.ts';
 
-export type ReloadKind = 'releases' | 'jobs' | 'tokens' | 'notify' | 'qualifiers';
-export const RELOAD_KINDS: readonly ReloadKind[] = ['releases', 'jobs', 'tokens', 'notify', 'qualifiers'];
+export type ReloadKind = 'releases' | 'jobs' | 'tokens' | 'notify' | 'qualifiers' | 'prowJobs';
+export const RELOAD_KINDS: readonly ReloadKind[] = ['releases', 'jobs', 'tokens', 'notify', 'qualifiers', 'prowJobs'];
 /** the kinds that are one whole file (the last good version of the whole file keeps running) */
 type FileKind = 'jobs' | 'tokens' | 'notify' | 'qualifiers';
 const FILE_KINDS: readonly FileKind[] = ['jobs', 'tokens', 'notify', 'qualifiers'];
 export const DEFAULT_DEBOUNCE_MS = 200;
+
+/** The jobs file as either executor reads it: the local executor's commands or the Kubernetes executor's Job templates. */
+export type AnyJobsFile = JobsFile | KubeJobsFile;
 
 export interface ConfigTarget {
   applyConfigs(streams: LoadedStream[], failedFiles: FailedConfigFile[]): Promise<string[]>;
@@ -45,7 +52,11 @@ export interface ReloaderOptions {
   /** the release qualifiers file, when there is one (a missing file defines no qualifiers) */
   qualifiers?: string;
   controller: ConfigTarget;
-  executor?: { setJobs(jobs: JobsFile): void };
+  executor?: { setJobs(jobs: AnyJobsFile): void };
+  /** how the jobs file is parsed (default: the local executor's parseJobsFile) */
+  parseJobs?: (text: string, file: string) => AnyJobsFile;
+  /** the Prow job config directory and the executor that reads it (`--executor prow`) */
+  prow?: { dir: string; reload(): ProwConfigReload };
   authenticator?: { setTokens(tokens: TokenEntry[]): void };
   notifier?: { setConfig(file: NotifyFile): void | Promise<void> };
   /** takes a reloaded qualifiers file (and drops answers computed under the old one) */
@@ -53,7 +64,7 @@ export interface ReloaderOptions {
   log: Logger;
   debounceMs?: number;
   /** the jobs and tokens files as loaded at start-up, with their text (an unchanged file is not re-applied) */
-  initial?: { jobs?: Initial<JobsFile>; tokens?: Initial<TokenEntry[]>; notify?: Initial<NotifyFile>; qualifiers?: Initial<ReleaseQualifiers> };
+  initial?: { jobs?: Initial<AnyJobsFile>; tokens?: Initial<TokenEntry[]>; notify?: Initial<NotifyFile>; qualifiers?: Initial<ReleaseQualifiers> };
 }
 
 export interface Initial<T> {
@@ -134,6 +145,7 @@ export class ConfigReloader {
   private readonly debounceMs: number;
   private readonly watchers: FSWatcher[] = [];
   private readonly treeWatchers = new Map<string, FSWatcher>();
+  private readonly prowWatchers = new Map<string, FSWatcher>();
   private readonly timers = new Map<ReloadKind, NodeJS.Timeout>();
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -144,7 +156,8 @@ export class ConfigReloader {
   private readonly running = new Map<FileKind, string>();
   /** hash of the text that failed last (the same failure is not logged again on a watch event) */
   private readonly failedText = new Map<FileKind, string>();
-  private jobs: JobsFile | undefined;
+  private jobs: AnyJobsFile | undefined;
+  private prowProblems: ConfigFileProblem[] = [];
   private tokens: TokenEntry[] | undefined;
   private notify: NotifyFile | undefined;
   private qualifiers: ReleaseQualifiers | undefined;
@@ -171,6 +184,7 @@ export class ConfigReloader {
       const p = this.fileProblems.get(kind);
       if (p) out.push(p);
     }
+    out.push(...this.prowProblems);
     return out;
   }
 
@@ -199,11 +213,12 @@ export class ConfigReloader {
 
   private async reloadOne(kind: ReloadKind, verbose: boolean): Promise<ReloadReport | null> {
     if (kind === 'releases') return this.reloadReleases(verbose);
+    if (kind === 'prowJobs') return this.reloadProw(verbose);
     const path = this.o[kind];
     if (!path) return null;
     if (kind === 'notify') return this.reloadFile('notify', path, 'notify file', (text, file) => parseNotifyFile(text, file), verbose);
     if (kind === 'qualifiers') return this.reloadFile('qualifiers', path, 'qualifiers file', parseQualifiersFile, verbose, readQualifiersText);
-    return kind === 'jobs' ? this.reloadFile('jobs', path, 'jobs file', parseJobsFile, verbose) : this.reloadFile('tokens', path, 'tokens file', parseTokens, verbose);
+    return kind === 'jobs' ? this.reloadFile('jobs', path, 'jobs file', this.o.parseJobs ?? parseJobsFile, verbose) : this.reloadFile('tokens', path, 'tokens file', parseTokens, verbose);
   }
 
   private async reloadReleases(verbose: boolean): Promise<ReloadReport> {
@@ -239,7 +254,33 @@ export class ConfigReloader {
     return { kind: 'releases', changed: changed.length > 0, failed: problems.map((p) => ({ kind: 'releases', ...p })), detail };
   }
 
-  private async reloadFile<T extends JobsFile | TokenEntry[] | NotifyFile | ReleaseQualifiers>(
+  /** The Prow job config directory, per file: a file that fails keeps its last good periodics. */
+  private reloadProw(verbose: boolean): ReloadReport | null {
+    const prow = this.o.prow;
+    if (!prow) return null;
+    const { log } = this.o;
+    const before = JSON.stringify(this.prowProblems);
+    let r: ProwConfigReload;
+    try {
+      r = prow.reload();
+    } catch (e) {
+      const errors = [`(root): cannot read the Prow job config: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`];
+      this.prowProblems = [{ kind: 'prowJobs', file: prow.dir, errors, keptRunning: true }];
+      log.error({ kind: 'prowJobs', file: prow.dir, errors }, `${prow.dir}: ${errors[0]} (the loaded periodics keep running)`);
+      return { kind: 'prowJobs', changed: false, failed: this.prowProblems, detail: {} };
+    }
+    this.prowProblems = r.failed.map((f) => ({ kind: 'prowJobs', file: join(prow.dir, f.file), errors: f.errors, keptRunning: f.keptRunning }));
+    const quiet = !verbose && !r.changed && JSON.stringify(this.prowProblems) === before;
+    if (!quiet) for (const p of this.prowProblems) {
+      log.error({ kind: 'prowJobs', file: p.file, errors: p.errors, keptRunning: p.keptRunning }, `Prow job config ${p.file} failed to load: ${p.errors.join('; ')}${p.keptRunning ? ' (its last good periodics keep running)' : ' (file not loaded)'}`);
+    }
+    const detail = { periodics: r.periodics, failedFiles: this.prowProblems.map((p) => p.file) };
+    if (!quiet) log.info({ kind: 'prowJobs', file: prow.dir, ...detail }, `Prow job config reloaded: ${r.changed ? 'periodics changed' : 'no periodic changed'}${this.prowProblems.length ? `, ${this.prowProblems.length} file(s) failed` : ''}`);
+    else log.debug?.({ kind: 'prowJobs', ...detail }, 'Prow job config reloaded: nothing changed');
+    return { kind: 'prowJobs', changed: r.changed, failed: this.prowProblems, detail };
+  }
+
+  private async reloadFile<T extends AnyJobsFile | TokenEntry[] | NotifyFile | ReleaseQualifiers>(
     kind: FileKind,
     path: string,
     what: string,
@@ -273,7 +314,7 @@ export class ConfigReloader {
     const hadProblem = this.fileProblems.delete(kind);
     let detail: Record<string, unknown>;
     if (kind === 'jobs') {
-      const jobs = parsed as JobsFile;
+      const jobs = parsed as AnyJobsFile;
       detail = this.jobsDiff(this.jobs, jobs);
       this.jobs = jobs;
       this.o.executor?.setJobs(jobs);
@@ -297,7 +338,8 @@ export class ConfigReloader {
     return { kind, changed: true, failed: [], detail };
   }
 
-  private jobsDiff(old: JobsFile | undefined, next: JobsFile): Record<string, unknown> {
+  private jobsDiff(old: AnyJobsFile | undefined, next: AnyJobsFile): Record<string, unknown> {
+    const concurrency = (f: AnyJobsFile | undefined) => (f && 'concurrency' in f ? f.concurrency : undefined);
     const before = new Map((old?.entries ?? []).map((e) => [e.pattern, JSON.stringify(e)]));
     const after = new Map(next.entries.map((e) => [e.pattern, JSON.stringify(e)]));
     const added = [...after.keys()].filter((k) => !before.has(k));
@@ -306,8 +348,8 @@ export class ConfigReloader {
     const order = old ? old.entries.map((e) => e.pattern).filter((k) => after.has(k)).join('\u0000') !== next.entries.map((e) => e.pattern).filter((k) => before.has(k)).join('\u0000') : false;
     return {
       entries: next.entries.length,
-      concurrency: next.concurrency,
-      ...(old && old.concurrency !== next.concurrency ? { concurrencyWas: old.concurrency } : {}),
+      ...(concurrency(next) !== undefined ? { concurrency: concurrency(next) } : {}),
+      ...(old && concurrency(old) !== concurrency(next) ? { concurrencyWas: concurrency(old) } : {}),
       added,
       removed,
       modified,
@@ -328,10 +370,11 @@ export class ConfigReloader {
     };
   }
 
-  /** Watches the releases directory (and its subdirectories) and the folders of the jobs and tokens files. */
+  /** Watches the releases directory and the Prow job config (with their subdirectories) and the folders of the jobs, tokens and notify files. */
   watch(): void {
     if (this.closed) return;
     this.syncReleaseWatchers();
+    this.syncTreeWatchers('prowJobs');
     for (const kind of FILE_KINDS) {
       const path = this.o[kind];
       if (!path) continue;
@@ -348,7 +391,15 @@ export class ConfigReloader {
    * on Linux it loses a file replaced by a rename. Re-run on each event, for new directories.
    */
   private syncReleaseWatchers(): void {
+    this.syncTreeWatchers('releases');
+  }
+
+  /** syncReleaseWatchers for the releases tree or the Prow job config tree. */
+  private syncTreeWatchers(kind: 'releases' | 'prowJobs'): void {
     if (this.closed) return;
+    const root = kind === 'releases' ? this.o.releases : this.o.prow?.dir;
+    if (!root) return;
+    const watchers = kind === 'releases' ? this.treeWatchers : this.prowWatchers;
     const dirs = new Set<string>();
     const walk = (dir: string) => {
       dirs.add(dir);
@@ -360,16 +411,16 @@ export class ConfigReloader {
       }
       for (const d of entries) if (d.isDirectory() && !d.name.startsWith('.')) walk(join(dir, d.name));
     };
-    walk(resolve(this.o.releases));
-    for (const [dir, w] of this.treeWatchers) {
+    walk(resolve(root));
+    for (const [dir, w] of watchers) {
       if (dirs.has(dir)) continue;
       w.close();
-      this.treeWatchers.delete(dir);
+      watchers.delete(dir);
     }
     for (const dir of dirs) {
-      if (this.treeWatchers.has(dir)) continue;
-      const w = this.watchDir(dir, 'releases', () => true);
-      if (w) this.treeWatchers.set(dir, w);
+      if (watchers.has(dir)) continue;
+      const w = this.watchDir(dir, kind, () => true);
+      if (w) watchers.set(dir, w);
     }
   }
 
@@ -399,7 +450,7 @@ export class ConfigReloader {
       kind,
       setTimeout(() => {
         this.timers.delete(kind);
-        if (kind === 'releases') this.syncReleaseWatchers();
+        if (kind === 'releases' || kind === 'prowJobs') this.syncTreeWatchers(kind);
         void this.reload([kind]);
       }, this.debounceMs),
     );
@@ -411,8 +462,9 @@ export class ConfigReloader {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     for (const w of this.watchers.splice(0)) w.close();
-    for (const w of this.treeWatchers.values()) w.close();
+    for (const w of [...this.treeWatchers.values(), ...this.prowWatchers.values()]) w.close();
     this.treeWatchers.clear();
+    this.prowWatchers.clear();
     await this.chain;
   }
 }

@@ -7,6 +7,7 @@ import { LocalBuilder } from '../adapters/builder/local/index.ts';
 import { setupRegistry, stateView, type RegistrySetupOptions } from '../adapters/registry/setup.ts';
 import { LocalExecutor } from '../adapters/jobs/local/index.ts';
 import { parseJobsFile } from '../adapters/jobs/local/jobsfile.ts';
+import { parseKubeJobsFile } from '../adapters/jobs/kubernetes/jobsfile.ts';
 import type { ProwExecutor } from '../adapters/jobs/prow/index.ts';
 import type { ProwFlags } from '../adapters/jobs/prow/create.ts';
 import type { KubernetesExecutor } from '../adapters/jobs/kubernetes/index.ts';
@@ -173,7 +174,7 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   try {
     executor = kube && createKubernetesExecutor
       ? createKubernetesExecutor({ kubeconfig: o.prow?.kubeconfig, context: o.prow?.context, namespace: o.kubernetes?.namespace, maxJobCreatesPerSecond: o.prow?.maxJobCreatesPerSecond, architecture }, jobsText, jobs!, join(data, 'runs'), log.child({ component: 'kubernetes' }))
-      : o.executor === 'prow' && createProwExecutor ? createProwExecutor({ ...o.prow, architecture }, log.child({ component: 'prow' })) : new LocalExecutor({ jobs: jobsFile, runDir: join(data, 'runs'), onShutdown: o.stopJobs ? 'stop' : 'detach', architecture });
+      : o.executor === 'prow' && createProwExecutor ? createProwExecutor({ ...o.prow, architecture }, log.child({ component: 'prow' }), { watchConfig: false }) : new LocalExecutor({ jobs: jobsFile, runDir: join(data, 'runs'), onShutdown: o.stopJobs ? 'stop' : 'detach', architecture });
   } catch (e) {
     throw new CliError((e as Error).message, 2);
   }
@@ -186,6 +187,7 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   const builder = regSetup.builder ?? new LocalBuilder(join(data, 'payloads'));
   const metrics = createMetrics();
   regSetup.bindMetrics(metrics.registry);
+  if (kube || o.executor === 'prow') metrics.bindKubernetesApi(() => (executor as ProwExecutor | KubernetesExecutor).apiOutage());
   const controller = await Controller.create({
     store,
     executor,
@@ -208,19 +210,23 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   let deliverer: Deliverer | null = null;
   const reloader = new ConfigReloader({
     releases,
-    jobs: kube ? undefined : jobs,
+    jobs,
+    // the kubernetes executor's jobs file holds Job templates: parsed (and checked) as such
+    ...(kube ? { parseJobs: parseKubeJobsFile } : {}),
+    // the reloader watches the Prow job config like the releases tree (per file, last good kept, reported)
+    ...(o.executor === 'prow' && o.prow?.prowJobs ? { prow: { dir: o.prow.prowJobs, reload: () => (executor as ProwExecutor).reload() } } : {}),
     tokens,
     notify: notifyPath,
     qualifiers: qualifiersPath,
     notifier: { setConfig: (f) => deliverer?.setConfig(f) },
     qualifiersTarget: qualifiers,
     controller,
-    executor: executor instanceof LocalExecutor ? executor : undefined,
+    executor: executor instanceof LocalExecutor || kube ? (executor as LocalExecutor | KubernetesExecutor) : undefined,
     authenticator,
     log: log.child({ component: 'reload' }),
     debounceMs: o.watchDebounceMs,
     initial: {
-      ...(kube || !jobs ? {} : { jobs: { value: jobsFile, text: jobsText } }),
+      ...(!jobs ? {} : { jobs: { value: kube ? parseKubeJobsFile(jobsText, jobs) : jobsFile, text: jobsText } }),
       ...(tokens ? { tokens: { value: tokenEntries, text: tokensText } } : {}),
       ...(notifyPath ? { notify: { value: notifyFile, text: notifyText } } : {}),
       ...(qualifiersPath ? { qualifiers: { value: qualifiers.get(), text: qualifiersText } } : {}),
@@ -247,7 +253,7 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   });
   await app.listen({ port: o.port, host: o.host });
   const onHangup = () => {
-    log.info('received SIGHUP, reloading the release configs, jobs file and tokens file');
+    log.info('received SIGHUP, reloading the release configs, the jobs, tokens and notify files and the Prow job config');
     void reloader.reload(RELOAD_KINDS, true);
   };
   process.on('SIGHUP', onHangup);

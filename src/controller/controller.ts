@@ -701,6 +701,8 @@ export class Controller implements Operations {
       return;
     }
     if (recorded && !this.stopped) this.wake(recorded);
+    // the final state is in the store (or the run is gone): the executor may let go of the result
+    if (st.state !== 'Pending' && this.state.run(st.runId)?.state !== 'Pending') this.executor.resultRecorded?.(st.runId);
   }
 
   /** Inside the section: the run's new state, its event and upgrade result; returns the stream to wake. */

@@ -22,8 +22,8 @@ export class OperationError extends Error {
 
 /** A file that failed to (re)load: what the console and /metrics show. */
 export interface ConfigFileProblem {
-  /** which file: a release stream config, the jobs file or the tokens file */
-  kind: 'releases' | 'jobs' | 'tokens' | 'notify' | 'qualifiers';
+  /** which file: a release stream config, the jobs file, the tokens, notify or qualifiers file, a file of the Prow job config (--prow-jobs) */
+  kind: 'releases' | 'jobs' | 'tokens' | 'notify' | 'qualifiers' | 'prowJobs';
   /** releases: the path relative to the releases directory; jobs/tokens: the path given */
   file: string;
   /** the stream the file defined at its last good load, when known */

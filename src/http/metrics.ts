@@ -27,6 +27,12 @@ export interface Metrics {
   bindHttp(stats: () => HttpStats): void;
   /** the source of the notification gauges (adapters/notify Deliverer) */
   bindNotifications(stats: NotificationStats): void;
+  /**
+   * `--executor prow|kubernetes`: registers release_controller_kubernetes_api_up (1/0),
+   * …_unreachable_since_seconds (Unix time of the first failed attempt, 0 while up) and …_retries
+   * (failed attempts since then) from the executor's apiOutage(). Not registered for the local executor.
+   */
+  bindKubernetesApi(outage: () => { since: string; retries: number } | null): void;
 }
 
 export interface NotificationStats {
@@ -44,6 +50,7 @@ export interface HttpStats {
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
+  let kubeBound = false;
   collectDefaultMetrics({ register: registry });
   let state: State | null = null;
   let configProblems: (() => readonly Pick<ConfigFileProblem, 'kind' | 'file' | 'errors'>[]) | null = null;
@@ -199,6 +206,22 @@ export function createMetrics(): Metrics {
     },
     bindNotifications(n) {
       notifications = n;
+    },
+    bindKubernetesApi(outage) {
+      if (kubeBound) return;
+      kubeBound = true;
+      const gauge = (name: string, help: string, value: (o: { since: string; retries: number } | null) => number) =>
+        new Gauge({
+          name,
+          help,
+          registers: [registry],
+          collect() {
+            this.set(value(outage()));
+          },
+        });
+      gauge('release_controller_kubernetes_api_up', 'Whether the Kubernetes API (ProwJobs or Jobs) answers: 1, or 0 while it is unreachable (runs stay Pending, none fails because of it)', (o) => (o ? 0 : 1));
+      gauge('release_controller_kubernetes_api_unreachable_since_seconds', 'Unix time of the first failed Kubernetes API attempt of the current outage; 0 while the API answers', (o) => (o ? Date.parse(o.since) / 1000 : 0));
+      gauge('release_controller_kubernetes_api_retries', 'Failed Kubernetes API attempts (calls, lists, watches) since the current outage began; 0 while the API answers', (o) => o?.retries ?? 0);
     },
   };
 }

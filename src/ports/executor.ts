@@ -67,6 +67,15 @@ export interface JobExecutor {
    * can forget() those whose run it no longer has (left behind by a crash after a deletion).
    */
   listRunIds?(): string[];
-  /** Why the executor cannot reach what runs the jobs right now (e.g. the Kubernetes API), or null; shown on /readyz. */
+  /**
+   * The controller has committed a final state for this run (or no longer has the run): whatever
+   * kept its result from being lost until then may go (the Kubernetes executor's finalizer on the
+   * Job). Called after every recorded non-Pending status, again for a status that was already
+   * recorded; best effort, must not throw.
+   */
+  resultRecorded?(runId: string): void;
+  /** Why the executor cannot reach what runs the jobs right now (e.g. the Kubernetes API), or null; shown on /readyz and the console. */
   unavailable?(): string | null;
+  /** The cluster executors: whether the Kubernetes API answers (null) or since when it does not and how many attempts failed (/metrics). */
+  apiOutage?(): { since: string; retries: number } | null;
 }

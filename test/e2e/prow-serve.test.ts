@@ -41,18 +41,34 @@ test('fake API server: serve --executor prow accepts a payload from ProwJob resu
     assert.equal(pj.metadata.name, `${tag}-e2e-aws`);
     assert.equal(f.list(PROWJOBS).length, 1, 'the entry naming an unknown periodic creates nothing');
 
-    // the API server goes away while the job runs: /readyz says so, the run stays Pending
-    f.down = true;
-    f.dropWatches();
+    const metric = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(await (await fetch(`${url}/metrics`)).text())?.[1]);
+    assert.equal(await metric('release_controller_kubernetes_api_up'), 1);
+    // the API server stops while the job runs: /readyz, /metrics and the console say since when and how many retries; the run stays Pending
+    const stoppedAt = Math.floor(Date.now() / 1000);
+    await f.halt();
     const readyz = await waitFor('readyz reports the API', async () => {
       const res = await fetch(`${url}/readyz`);
       const text = await res.text();
-      return res.status === 503 && /Kubernetes API unavailable/.test(text) ? text : null;
-    }, 20_000);
-    assert.match(readyz, /^not ready: Kubernetes API unavailable: /);
+      return res.status === 503 && /\((?:[2-9]|\d\d+) retries\)/.test(text) ? text : null;
+    }, 30_000);
+    assert.match(readyz, /^not ready: Kubernetes API unreachable since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(\d+ retries\): /);
+    const since = Date.parse(/since (\S+)/.exec(readyz)![1]!) / 1000;
+    assert.ok(since >= stoppedAt - 1 && since <= Date.now() / 1000, readyz);
+    const overview = await (await fetch(url)).text();
+    const banner = /<div class="box danger unavailable"[^>]*>(.*?)<\/div>/s.exec(overview)?.[1] ?? '';
+    assert.match(banner, /Not ready:<\/strong> Kubernetes API unreachable since \S+ \(\d+ retries\)/);
+    assert.match(banner, /none is failed because of it/);
+    assert.equal(await metric('release_controller_kubernetes_api_up'), 0);
+    assert.equal(await metric('release_controller_kubernetes_api_unreachable_since_seconds'), since);
+    assert.ok((await metric('release_controller_kubernetes_api_retries')) >= 2);
+    const runs = ((await (await fetch(`${url}/api/v1/releasestream/${STREAM}/release/${tag}`)).json()) as { results?: { blockingJobs?: Record<string, { state: string }> } }).results;
+    assert.equal(runs?.blockingJobs?.['e2e-aws']?.state, 'Pending', 'no run fails because the API is away');
     f.update(PROWJOBS, pj.metadata.name, { status: { state: 'pending', url: `https://prow.example/view/${pj.metadata.name}` } });
-    f.down = false;
-    await waitFor('ready again', async () => (await fetch(`${url}/readyz`)).status === 200, 20_000);
+    await f.resume();
+    await waitFor('ready again', async () => (await fetch(`${url}/readyz`)).status === 200, 30_000);
+    assert.doesNotMatch(await (await fetch(url)).text(), /class="box danger unavailable"/, 'the banner is gone');
+    assert.equal(await metric('release_controller_kubernetes_api_up'), 1);
+    assert.equal(await metric('release_controller_kubernetes_api_retries'), 0);
 
     // restart: nothing is created again; the result that arrives after the restart is adopted
     s.child.kill('SIGTERM');

@@ -1,7 +1,7 @@
 // A fake Kubernetes API server (node:http) for the Prow and Kubernetes executor tests — the only
 // faked part; every test using it says "fake API server" in its name. It speaks the real protocol
 // as @kubernetes/client-node uses it: namespaced custom objects list / get / create (409
-// AlreadyExists) / patch (merge-patch and json-patch) / delete, and watch with resourceVersion,
+// AlreadyExists) / patch (merge-patch and json-patch) / delete (finalizers and deletionTimestamp honoured), and watch with resourceVersion,
 // bookmarks, 410 Gone for a compacted resourceVersion, and connections it can drop. Faults: a
 // queue of error answers (status, Retry-After), and "down" (every request refused with 503).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -57,19 +57,40 @@ function mergePatch(target: unknown, patch: unknown): unknown {
   return out;
 }
 
+/** RFC 6902 add / replace / remove / test, with array indices; a failed test is a 422 as the API server answers. */
 function jsonPatch(doc: unknown, ops: { op: string; path: string; value?: unknown }[]): unknown {
   const d = structuredClone(doc) as Record<string, unknown>;
   for (const op of ops) {
     const keys = op.path.split('/').slice(1).map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
-    let cur: Record<string, unknown> = d;
-    for (const k of keys.slice(0, -1)) cur = (cur[k] ??= {}) as Record<string, unknown>;
+    let cur: Record<string, unknown> | unknown[] = d;
+    for (const k of keys.slice(0, -1)) cur = ((cur as Record<string, unknown>)[k] ??= {}) as Record<string, unknown>;
     const last = keys[keys.length - 1]!;
-    if (op.op === 'remove') delete cur[last];
+    if (Array.isArray(cur)) {
+      const i = last === '-' ? cur.length : Number(last);
+      if (op.op === 'test') {
+        if (JSON.stringify(cur[i]) !== JSON.stringify(op.value)) throw new PatchTestFailed(op.path);
+      } else if (op.op === 'remove') cur.splice(i, 1);
+      else if (op.op === 'add') cur.splice(i, 0, op.value);
+      else if (op.op === 'replace') cur[i] = op.value;
+      else throw new Error(`unsupported json-patch op ${op.op}`);
+      continue;
+    }
+    if (op.op === 'test') {
+      if (JSON.stringify(cur[last]) !== JSON.stringify(op.value)) throw new PatchTestFailed(op.path);
+    } else if (op.op === 'remove') delete cur[last];
     else if (op.op === 'add' || op.op === 'replace') cur[last] = op.value;
     else throw new Error(`unsupported json-patch op ${op.op}`);
   }
   return d;
 }
+
+class PatchTestFailed extends Error {
+  constructor(path: string) {
+    super(`the server rejected our request due to an error in our request: testing value ${path} failed`);
+  }
+}
+
+const hasFinalizers = (o: Obj) => Array.isArray(o.metadata.finalizers) && (o.metadata.finalizers as unknown[]).length > 0;
 
 export class FakeKube {
   readonly objects = new Map<string, Obj>(); // key/name → object
@@ -101,6 +122,20 @@ export class FakeKube {
     for (const l of this.podLogs.values()) for (const r of l.followers) r.destroy();
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  /** Stops listening (connections refused, open ones cut) while keeping every object; resume() listens again on the same port. */
+  async halt(): Promise<void> {
+    await this.stop();
+    this.server = createServer((req, res) => void this.handle(req, res));
+  }
+
+  async resume(): Promise<void> {
+    const port = Number(new URL(this.url).port);
+    await new Promise<void>((r, j) => {
+      this.server.once('error', j);
+      this.server.listen(port, '127.0.0.1', () => r());
+    });
   }
 
   /** A kubeconfig file pointing at this server, with two contexts ("fake" current, "other" a dead port). */
@@ -188,11 +223,21 @@ contexts:
     }
   }
 
-  /** Deletes an object as another party would (DELETED event). */
-  remove(key: string, name: string): void {
+  /**
+   * Deletes an object as another party would (the TTL controller, kubectl delete): as the API
+   * server does, an object with finalizers only gets its deletionTimestamp (MODIFIED) and goes
+   * (DELETED) when the last finalizer is removed; force: gone at once regardless.
+   */
+  remove(key: string, name: string, o: { force?: boolean } = {}): void {
     const cur = this.get(key, name);
     if (!cur) throw new Error(`fake API server: no ${key}/${name}`);
-    this.store(key, cur, 'DELETED');
+    this.delete(key, o.force ? { ...cur, metadata: { ...cur.metadata, finalizers: [] } } : cur);
+  }
+
+  private delete(key: string, cur: Obj): void {
+    if (!hasFinalizers(cur)) return void this.store(key, cur, 'DELETED');
+    if (cur.metadata.deletionTimestamp) return;
+    this.store(key, { ...cur, metadata: { ...cur.metadata, deletionTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') } }, 'MODIFIED');
   }
 
   /** Like update, but without any event (as if it happened while the watch was away and the history was lost). */
@@ -301,16 +346,19 @@ contexts:
         else if (ct.startsWith('application/json-patch+json')) next = jsonPatch(cur, patch as { op: string; path: string }[]) as Obj;
         else return this.status(res, 415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json (got ${ct})`);
         this.stats.patches++;
+        // the last finalizer of an object being deleted removed: it goes
+        if (next.metadata.deletionTimestamp && !hasFinalizers(next)) return this.send(res, 200, this.store(key, next, 'DELETED'));
         return this.send(res, 200, this.store(key, next, 'MODIFIED'));
       }
       if (method === 'DELETE' && name) {
         const cur = this.get(key, name);
         if (!cur) return this.status(res, 404, 'NotFound', `${plural} "${name}" not found`);
-        this.store(key, cur, 'DELETED');
+        this.delete(key, cur);
         return this.send(res, 200, { kind: 'Status', apiVersion: 'v1', status: 'Success' });
       }
       return this.status(res, 405, 'MethodNotAllowed', `${method} not allowed`);
     } catch (e) {
+      if (e instanceof PatchTestFailed) return this.status(res, 422, 'Invalid', e.message);
       return this.status(res, 400, 'BadRequest', (e as Error).message);
     }
   }

@@ -46,6 +46,7 @@ test('Kubernetes Job manifest: template, labels, backoffLimit 0, TTL, deadline, 
   assert.equal(j.metadata!.name, `${TAG}-e2e-aws`);
   assert.deepEqual(j.metadata!.labels, { 'release.openshift.io/verify': 'true', 'release.openshift.io/payload': TAG, 'release.openshift.io/kind': 'blocking' });
   assert.equal(j.metadata!.annotations!['prow.k8s.io/job'], 'periodic-e2e-aws');
+  assert.deepEqual(j.metadata!.finalizers, ['release.openshift.io/record-result'], 'kept until its result is recorded');
   assert.equal(j.spec!.backoffLimit, 0);
   assert.equal(j.spec!.ttlSecondsAfterFinished, 600);
   assert.equal(j.spec!.activeDeadlineSeconds, 3600, 'the defaults');
@@ -126,12 +127,17 @@ test('fake API server: Kubernetes Jobs are created once, report their conditions
     assert.equal(seen.find((s) => s.state === 'Succeeded')!.finishedAt, '2024-05-01T14:00:00Z');
     // cancel = delete with Background propagation
     await x.cancel(`${TAG}-c`, 'QETimeout');
-    assert.equal(f.get(JOBS, `${TAG}-c`), undefined);
+    assert.ok(f.get(JOBS, `${TAG}-c`)?.metadata.deletionTimestamp, 'deleted, kept by the result finalizer');
     assert.ok(f.requests.some((r) => r.startsWith(`DELETE /apis/batch/v1/namespaces/ns1/jobs/${TAG}-c`) && r.includes('propagationPolicy=Background')), f.requests.filter((r) => r.startsWith('DELETE')).join());
     await waitFor('aborted', () => seen.find((s) => s.runId === `${TAG}-c` && s.state === 'Aborted' && s.reason === 'QETimeout'));
+    x.resultRecorded(`${TAG}-c`);
+    await waitFor('gone once recorded', () => f.get(JOBS, `${TAG}-c`) === undefined);
     // deleted by someone else while running: Interrupted (relaunched, uses up no retry)
     f.remove(JOBS, `${TAG}-d`);
-    await waitFor('lost', () => seen.find((s) => s.runId === `${TAG}-d` && s.state === 'Interrupted'));
+    await waitFor('lost', () => seen.find((s) => s.runId === `${TAG}-d` && s.state === 'Interrupted' && s.reason === 'Lost: the Job was deleted before it finished'));
+    assert.ok(f.get(JOBS, `${TAG}-d`), 'kept until the controller recorded the loss');
+    x.resultRecorded(`${TAG}-d`);
+    await waitFor('gone', () => f.get(JOBS, `${TAG}-d`) === undefined);
     assert.equal(seen.filter((s) => s.state !== 'Pending').length, 4, 'each result once');
     await x.shutdown();
     // restart: adopted from the list, nothing created
@@ -193,7 +199,81 @@ test('fake API server: the pod log of a Kubernetes Job is copied while it runs a
     f.podLog('ns1', 'pod-1', 'line 3\n', true);
     f.update(JOBS, `${TAG}-e2e-aws`, complete(true));
     await waitFor('whole log', () => readFileSync(st.logPath, 'utf8') === 'line 1\nline 2\nline 3\n', 10_000);
+    assert.deepEqual(f.get(JOBS, `${TAG}-e2e-aws`)!.metadata.finalizers, ['release.openshift.io/record-result']);
     await x.forget([`${TAG}-e2e-aws`]);
     assert.ok(!existsSync(st.logPath));
+    await waitFor('a forgotten run needs no result: its finalizer goes', () => (f.get(JOBS, `${TAG}-e2e-aws`)!.metadata.finalizers as string[]).length === 0);
+  });
+});
+
+test('fake API server: a Kubernetes Job removed (TTL, kubectl delete) before its result was recorded keeps the result through a restart and is not relaunched', async () => {
+  await withFake(async (f, dir, make) => {
+    const cfg = config({ name: '4.16.0-0.nightly', to: 'release', mirrorPrefix: '4.16-art-latest', minCreationIntervalSeconds: 0, verify: { 'e2e-aws': { prowJob: { name: 'periodic-e2e-aws' } }, 'e2e-gcp': { prowJob: { name: 'periodic-e2e-gcp' } } } });
+    const streams = [{ name: cfg.name, config: cfg, file: 'c.json', input: inputStreamOf(cfg) }];
+    const dbPath = join(dir, 'rc.db');
+    const builder = new LocalBuilder(join(dir, 'payloads'));
+    let store = openSqliteStore(dbPath);
+    let controller = await Controller.create({ store, executor: make(), builder, streams, resyncMs: 0 });
+    await controller.start();
+    await controller.setInputTags(inputStreamOf(cfg), { cli: pullSpec('cli') }, 'test');
+    await waitFor('two Jobs', () => f.list(JOBS).length === 2, 20_000);
+    await controller.stop();
+    await store.close();
+    // while the controller is down: the aws Job finishes and its TTL deletes it; someone deletes the running gcp Job
+    const aws = f.list(JOBS).find((o) => o.metadata.name.includes('e2e-aws'))!.metadata.name;
+    const gcp = f.list(JOBS).find((o) => o.metadata.name.includes('e2e-gcp'))!.metadata.name;
+    f.update(JOBS, aws, complete(true));
+    f.remove(JOBS, aws);
+    f.remove(JOBS, gcp);
+    assert.ok(f.get(JOBS, aws)?.metadata.deletionTimestamp && f.get(JOBS, gcp)?.metadata.deletionTimestamp, 'both kept by the finalizer');
+    const creates = f.stats.creates;
+    store = openSqliteStore(dbPath);
+    controller = await Controller.create({ store, executor: make(), builder, streams, resyncMs: 0 });
+    try {
+      await controller.start();
+      const p = controller.state.payloads(cfg.name)[0]!;
+      const runs = () => controller.state.runs(p.stream, p.tag);
+      await waitFor('aws recorded Succeeded', () => runs().find((r) => r.id === aws && r.state === 'Succeeded'), 20_000);
+      await waitFor('gcp recorded lost', () => runs().find((r) => r.id === gcp && r.state === 'Interrupted'), 20_000);
+      assert.equal(runs().find((r) => r.id === gcp)!.reason, 'Lost: the Job was deleted before it finished');
+      // once recorded the finalizers go and the Jobs with them; only the lost run is launched again
+      await waitFor('both Jobs gone', () => !f.get(JOBS, aws) && !f.get(JOBS, gcp), 20_000);
+      await waitFor('gcp relaunched', () => f.stats.creates === creates + 1, 20_000);
+      const again = f.list(JOBS);
+      assert.equal(again.length, 1);
+      assert.ok(again[0]!.metadata.name.includes('e2e-gcp') && again[0]!.metadata.name !== gcp, again[0]!.metadata.name);
+      assert.equal(runs().filter((r) => r.verifyName === 'e2e-aws').length, 1, 'the finished job is not run again');
+      f.update(JOBS, again[0]!.metadata.name, complete(true));
+      await waitFor('accepted', () => controller.state.payload(p.stream, p.tag)?.phase === 'Accepted', 20_000);
+      await waitFor('last Job released', () => f.list(JOBS).length === 1 && !(f.list(JOBS)[0]!.metadata.finalizers as string[]).length, 20_000);
+    } finally {
+      await controller.stop();
+      await store.close();
+    }
+  });
+});
+
+test('fake API server: Kubernetes Job results across 410 Gone and dropped watches are reported once each', async () => {
+  await withFake(async (f, _dir, make) => {
+    const x = make();
+    const seen: JobStatus[] = [];
+    x.onStatus((s) => seen.push(s));
+    await x.synced();
+    const ids = ['g1', 'g2', 'g3'].map((n) => `${TAG}-${n}`);
+    for (const id of ids) await x.launch(spec({ runId: id }));
+    await waitFor('watch open', () => f.stats.watches >= 1);
+    f.dropWatches();
+    f.update(JOBS, ids[0]!, complete(true));
+    // a result while the history is compacted: the resumed watch gets 410 Gone and re-lists
+    f.dropWatches();
+    f.updateSilently(JOBS, ids[1]!, complete(false));
+    f.compact();
+    f.update(JOBS, ids[2]!, complete(true));
+    await waitFor('all reported', () => ids.every((id) => seen.some((s) => s.runId === id && s.state !== 'Pending')), 10_000);
+    const lists = f.stats.lists;
+    f.dropWatches();
+    await waitFor('re-listed', () => f.stats.lists > lists || f.stats.watches > 3, 10_000);
+    await new Promise((r) => setTimeout(r, 150));
+    assert.deepEqual(seen.filter((s) => s.state !== 'Pending').map((s) => `${s.runId.slice(TAG.length)} ${s.state}`).sort(), ['-g1 Succeeded', '-g2 Failed', '-g3 Succeeded']);
   });
 });

@@ -260,6 +260,15 @@ test('fake API server: restart adoption lists what exists and never relaunches; 
     const patches = f.stats.patches;
     await b.cancel(`${TAG}-r1`, 'x');
     assert.equal(f.stats.patches, patches);
+    // deleted by someone else before it finished: lost (relaunched by the controller), not Pending for ever; a finished one deleted: nothing
+    await b.synced();
+    await b.launch(spec({ runId: `${TAG}-r3` }));
+    f.remove(PROWJOBS, `${TAG}-r3`);
+    f.remove(PROWJOBS, `${TAG}-r1`);
+    const lost = await waitFor('lost reported', () => seen.find((s) => s.runId === `${TAG}-r3` && s.state === 'Interrupted'));
+    assert.equal(lost.reason, 'Lost: the ProwJob was deleted before it finished');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(seen.map((s) => `${s.runId.slice(TAG.length)} ${s.state}`), ['-r2 Aborted', '-r3 Interrupted']);
   });
 });
 
@@ -298,7 +307,8 @@ test('fake API server: 429 with Retry-After and 5xx are retried; an unreachable 
     f.dropWatches();
     const p = x.launch(spec({ runId: `${TAG}-later` }));
     await waitFor('unavailable', () => x.unavailable());
-    assert.match(x.unavailable()!, /^Kubernetes API unavailable: /);
+    assert.match(x.unavailable()!, /^Kubernetes API unreachable since \S+Z \(\d+ retr(y|ies)\): /);
+    assert.ok(x.apiOutage()!.retries >= 1);
     f.down = false;
     assert.equal((await p).state, 'Pending');
     await waitFor('available again', () => x.unavailable() === null, 10_000);

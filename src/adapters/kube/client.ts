@@ -109,26 +109,43 @@ export interface ApiLog {
  * runs an API call with backoff on 429/5xx/connection errors, keeping it current. Shared by the
  * Prow and Kubernetes executors.
  */
+export interface ApiOutage {
+  /** when the first failing call of this outage failed (RFC 3339, seconds) */
+  since: string;
+  /** failed attempts (calls and watch/list) since then */
+  retries: number;
+  /** the last failure */
+  why: string;
+}
+
 export class ApiHealth {
-  private down: string | null = null;
+  private down: ApiOutage | null = null;
   constructor(
     private readonly log: ApiLog,
     private readonly retry: Pick<RetryOptions, 'firstDelayMs' | 'maxDelayMs'> | undefined,
     private readonly stopped: () => boolean,
   ) {}
 
-  /** the reason the API server is unreachable, or null */
+  /** the reason the API server is unreachable (/readyz, the console banner), or null */
   unavailable(): string | null {
-    return this.down ? `Kubernetes API unavailable: ${this.down}` : null;
+    const d = this.down;
+    return d ? `Kubernetes API unreachable since ${d.since} (${d.retries} ${d.retries === 1 ? 'retry' : 'retries'}): ${d.why}` : null;
+  }
+
+  /** the outage as /metrics shows it, or null while the API answers */
+  outage(): ApiOutage | null {
+    return this.down ? { ...this.down } : null;
   }
 
   set(ok: boolean, why: string): void {
     if (ok) {
-      if (this.down) this.log.info({}, 'Kubernetes API reachable again');
+      if (this.down) this.log.info({ since: this.down.since, retries: this.down.retries }, 'Kubernetes API reachable again');
       this.down = null;
+    } else if (!this.down) {
+      this.down = { since: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), retries: 1, why };
+      this.log.warn({ why }, `Kubernetes API unreachable: ${why}`);
     } else {
-      if (!this.down) this.log.warn({ why }, `Kubernetes API unavailable: ${why}`);
-      this.down = why;
+      this.down = { ...this.down, retries: this.down.retries + 1, why };
     }
   }
 

@@ -123,7 +123,7 @@ export function createPages(ops: Operations, opts: PagesOptions = {}): (app: Fas
       reply.header('content-type', 'text/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').header('x-content-type-options', 'nosniff').send(CONSOLE_JS),
     );
 
-    app.get('/', (_req, reply) => sendHtml(reply, 200, renderOverview(state, now(), summaries, problems())));
+    app.get('/', (_req, reply) => sendHtml(reply, 200, renderOverview(state, now(), summaries, problems(), ops.unavailable?.() ?? null)));
 
     app.get('/dashboards/overview', (_req, reply) => sendHtml(reply, 200, renderDashboardOverview(state, now())));
 

@@ -50,7 +50,7 @@ ${body}
   );
 }
 
-const KIND_LABEL: Record<ConfigFileProblem['kind'], string> = { releases: 'Release config', jobs: 'Jobs file', tokens: 'Tokens file', notify: 'Notify file', qualifiers: 'Qualifiers file' };
+const KIND_LABEL: Record<ConfigFileProblem['kind'], string> = { releases: 'Release config', jobs: 'Jobs file', tokens: 'Tokens file', notify: 'Notify file', qualifiers: 'Qualifiers file', prowJobs: 'Prow job config' };
 
 /**
  * The banner for files that failed to (re)load: file, errors and whether the last good version

@@ -45,14 +45,21 @@ ${rows}
 </section>`;
 }
 
-export function renderOverview(state: State, now: number, summaries: SummaryCache = directSummaries(state), problems: readonly ConfigFileProblem[] = []): string {
+/** Why the controller cannot work right now (the Kubernetes API unreachable, the store failing), or nothing. */
+export function unavailableBanner(reason: string | null): Safe {
+  if (!reason) return h``;
+  const note = reason.startsWith('Kubernetes API') ? ' Runs stay Pending until it answers again; none is failed because of it.' : '';
+  return h`<div class="box danger unavailable" role="alert" data-unavailable><strong>Not ready:</strong> ${reason}.${note}</div>`;
+}
+
+export function renderOverview(state: State, now: number, summaries: SummaryCache = directSummaries(state), problems: readonly ConfigFileProblem[] = [], unavailable: string | null = null): string {
   const all = sortStreams(state.streams().filter((s) => !s.config.endOfLife));
   const visible = all.filter((s) => !s.config.hide);
   const hidden = all.filter((s) => s.config.hide);
   const jump = all.length ? h`<p class="jump">Jump to: ${join(visible.map((s) => h`<a href="#${s.name}">${s.name}</a>`), ' | ')}</p>` : '';
   const body = h`<h1>Release Status</h1>
 <p class="section-note">Payloads built from input streams, verified by blocking, informing and QE jobs. Builds on this site are not supported releases.</p>
-${configProblemsBanner(problems)}
+${unavailableBanner(unavailable)}${configProblemsBanner(problems)}
 ${jump}
 ${all.length === 0 ? h`<p class="muted">No release streams are configured.</p>` : ''}
 ${visible.map((s) => streamBlock(state, s, summaries, now))}

@@ -13,10 +13,22 @@
 // - status from the Job's conditions: `Complete` → Succeeded, `Failed` → Failed (reason
 //   `DeadlineExceeded` → "Timeout", else the condition's reason); a Job deleted by someone else
 //   while running → Interrupted "Lost" (relaunched under a new run id, uses up no retry).
-// - cancel = delete with propagationPolicy Background, reported Aborted.
-// - adopt after a restart: the informer's list, else a GET; 404 → 'unknown'. A Job already removed
-//   by its TTL is 'unknown' too (relaunched): keep ttlSecondsAfterFinished above the longest
-//   controller downtime.
+// - every Job carries the finalizer `release.openshift.io/record-result` (RESULT_FINALIZER),
+//   removed once the controller has committed the run's final state (resultRecorded()). A Job deleted
+//   before that — its TTL running out while the controller was down, `kubectl delete` — stays
+//   readable (deletionTimestamp set, conditions kept) until its result is recorded: a finished
+//   one reports its real result, one still running is Interrupted "Lost: the Job was deleted
+//   before it finished" (the usual relaunch rule). Without it, a result the TTL controller
+//   collected first was gone and the run relaunched as if never started. A finalizer is what
+//   Kubernetes users expect for this (the Job controller keeps its pods with
+//   `batch.kubernetes.io/job-tracking`, Prow's crier keeps pods with `prow.x-k8s.io/gcsk8sreporter`
+//   until reported); it is removed as soon as the result is in the store, so Jobs still go away
+//   with their TTL, and `kubectl patch … --type=json` removing it by hand is the way out when the
+//   controller is gone for good.
+// - cancel = delete with propagationPolicy Background, reported Aborted (the finalizer goes once
+//   that is recorded).
+// - adopt after a restart: the informer's list, else a GET; 404 → 'unknown' (launched again: it
+//   was never created, or its finalizer was removed by hand).
 // - logs: with logDir, the pod's log (pods labelled job-name=<run id>, container "job") is copied
 //   to <logDir>/<runId>/log while it runs (pod log API, follow=true), reported as the run's
 //   logPath: /logs/{runId} streams it, following while the run is Pending.
@@ -24,7 +36,7 @@
 //   (a configuration error of this deployment, as the local executor does for a missing command).
 import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { BatchV1Api, CoreV1Api, Log, type KubeConfig, type V1Job } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, Log, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Job } from '@kubernetes/client-node';
 import { allReleaseImageNames, DEFAULT_ARCHITECTURE, releaseImageNames } from '../../../domain/architecture.ts';
 import type { JobRunState } from '../../../domain/types.ts';
 import type { JobExecutor, JobSpec, JobStatus, JobStatusListener } from '../../../ports/executor.ts';
@@ -55,6 +67,9 @@ export interface KubernetesExecutorOptions {
 }
 
 export const LABEL_SELECTOR = 'release.openshift.io/payload';
+/** keeps a Job (and its result) readable until the controller has recorded the result */
+export const RESULT_FINALIZER = 'release.openshift.io/record-result';
+const LOST_REASON = 'Lost: the Job was deleted before it finished';
 const nullLog = { warn: () => {}, info: () => {}, error: () => {} };
 
 interface Condition {
@@ -105,7 +120,7 @@ export function buildJob(spec: JobSpec, jobs: KubeJobsFile, ttl: number, archite
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name: spec.runId, labels, annotations: { 'prow.k8s.io/job': spec.jobName, 'release.openshift.io/tag': spec.tag, 'release.openshift.io/verify-name': spec.verifyName } },
+    metadata: { name: spec.runId, labels, finalizers: [RESULT_FINALIZER], annotations: { 'prow.k8s.io/job': spec.jobName, 'release.openshift.io/tag': spec.tag, 'release.openshift.io/verify-name': spec.verifyName } },
     spec: {
       backoffLimit: 0,
       ttlSecondsAfterFinished: ttl,
@@ -139,6 +154,10 @@ export class KubernetesExecutor implements JobExecutor {
   private jobs: KubeJobsFile;
   private readonly seen = new Map<string, JobStatus>();
   private readonly reported = new Map<string, string>();
+  /** Jobs last seen carrying RESULT_FINALIZER */
+  private readonly finalized = new Set<string>();
+  /** finalizer removals in flight */
+  private readonly releasing = new Set<string>();
   /** runs we deleted ourselves (their DELETED event is not a loss) */
   private readonly cancelled = new Set<string>();
   private listed = false;
@@ -189,6 +208,10 @@ export class KubernetesExecutor implements JobExecutor {
 
   unavailable(): string | null {
     return this.health.unavailable();
+  }
+
+  apiOutage(): { since: string; retries: number } | null {
+    return this.health.outage();
   }
 
   onStatus(listener: JobStatusListener): void {
@@ -243,8 +266,46 @@ export class KubernetesExecutor implements JobExecutor {
     this.report({ ...(cur ?? this.base(runId)), state: 'Aborted', reason: reason || 'Aborted', finishedAt: this.now().toISOString() });
   }
 
+  /** The run's final state is in the store: its Job loses RESULT_FINALIZER (its TTL or a delete then removes it). */
+  resultRecorded(runId: string): void {
+    if (!this.finalized.has(runId) || this.releasing.has(runId) || this.closed) return;
+    this.releasing.add(runId);
+    void this.removeFinalizer(runId)
+      .catch((e) => this.log.warn({ run: runId, err: describe(e) }, 'removing the result finalizer of a Job failed; the next list retries'))
+      .finally(() => this.releasing.delete(runId));
+  }
+
+  /** JSON patch guarded by a test of the entry, so another party's finalizers are never touched; retried on a concurrent change. */
+  private async removeFinalizer(runId: string): Promise<void> {
+    for (let attempt = 0; attempt < 5 && !this.closed; attempt++) {
+      let job: V1Job;
+      try {
+        job = await this.health.call(`get Job ${runId}`, () => this.api.readNamespacedJob({ namespace: this.o.namespace, name: runId }));
+      } catch (e) {
+        if (statusOf(e) === 404) return void this.finalized.delete(runId);
+        throw e;
+      }
+      const i = (job.metadata?.finalizers ?? []).indexOf(RESULT_FINALIZER);
+      if (i < 0) return void this.finalized.delete(runId);
+      const path = `/metadata/finalizers/${i}`;
+      try {
+        await this.health.call(`remove the finalizer of Job ${runId}`, () =>
+          this.api.patchNamespacedJob({ namespace: this.o.namespace, name: runId, body: [{ op: 'test', path, value: RESULT_FINALIZER }, { op: 'remove', path }] }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch)),
+        );
+        this.finalized.delete(runId);
+        return;
+      } catch (e) {
+        const s = statusOf(e);
+        if (s === 404) return void this.finalized.delete(runId);
+        if (s !== 409 && s !== 422) throw e; // 422: the test failed (the list changed meanwhile): read again
+      }
+    }
+  }
+
   async forget(runIds: string[]): Promise<void> {
     for (const id of runIds) {
+      // deleted runs need no result: their Jobs may go (in the background: an unreachable API must not hold up garbage collection)
+      this.resultRecorded(id);
       this.seen.delete(id);
       this.reported.delete(id);
       this.cancelled.delete(id);
@@ -275,11 +336,19 @@ export class KubernetesExecutor implements JobExecutor {
       startedAt: iso(status.startTime),
       finishedAt: s.state === 'Pending' ? null : (iso(status.completionTime) ?? s.at ?? this.now().toISOString()),
     };
-    if (deleted) {
-      if (st.state !== 'Pending' || this.cancelled.has(name)) return st;
+    const deleting = deleted || Boolean(obj.metadata.deletionTimestamp);
+    if (deleting) {
+      if (this.cancelled.has(name)) {
+        // our own cancel: Aborted was reported; the DELETED at the end changes nothing
+        return this.seen.get(name) ?? st;
+      }
       // removed by someone else while it ran: no result, the attempt is relaunched
-      st = { ...st, state: 'Interrupted', reason: 'Lost: the Job was deleted', finishedAt: this.now().toISOString() };
+      if (st.state === 'Pending') st = { ...st, state: 'Interrupted', reason: LOST_REASON, finishedAt: this.now().toISOString() };
+      else if (deleted) return st;
     }
+    const fins = obj.metadata.finalizers;
+    if (!deleted && Array.isArray(fins) && fins.includes(RESULT_FINALIZER)) this.finalized.add(name);
+    else this.finalized.delete(name);
     this.seen.set(name, st);
     void this.followLog(name);
     if (emit) this.report(st);

@@ -18,6 +18,19 @@ export interface ProwConfig {
   periodics: Map<string, Periodic>;
   /** `file: reason` for files that could not be read or parsed (the other files still count) */
   errors: string[];
+  /** the same per file (relative path → reasons) */
+  fileErrors: Map<string, string[]>;
+  /** every file read, relative to dir */
+  files: string[];
+}
+
+/** What reloading the Prow job config did (ProwExecutor.reload, shown by serve's reloader). */
+export interface ProwConfigReload {
+  /** the periodics in use changed */
+  changed: boolean;
+  periodics: number;
+  /** files that failed, path relative to the directory; keptRunning: their last good periodics are still used */
+  failed: { file: string; errors: string[]; keptRunning: boolean }[];
 }
 
 function yamlFiles(dir: string, out: string[]): void {
@@ -36,33 +49,38 @@ export function loadProwConfig(dir: string): ProwConfig {
   yamlFiles(dir, files);
   const periodics = new Map<string, Periodic>();
   const errors: string[] = [];
+  const fileErrors = new Map<string, string[]>();
+  const fail = (rel: string, reason: string) => {
+    errors.push(`${rel}: ${reason}`);
+    fileErrors.set(rel, [...(fileErrors.get(rel) ?? []), reason]);
+  };
   for (const f of files) {
     const rel = relative(dir, f);
     let doc: unknown;
     try {
       doc = parse(readFileSync(f, 'utf8'), { maxAliasCount: -1 });
     } catch (e) {
-      errors.push(`${rel}: ${(e as Error).message.split('\n')[0]}`);
+      fail(rel, (e as Error).message.split('\n')[0]!);
       continue;
     }
     const list = (doc as { periodics?: unknown } | null)?.periodics;
     if (list === undefined) continue;
     if (!Array.isArray(list)) {
-      errors.push(`${rel}: periodics: must be a list`);
+      fail(rel, 'periodics: must be a list');
       continue;
     }
     list.forEach((p: unknown, i) => {
       const name = (p as { name?: unknown } | null)?.name;
       if (typeof name !== 'string' || !name) {
-        errors.push(`${rel}: periodics[${i}].name: missing`);
+        fail(rel, `periodics[${i}].name: missing`);
         return;
       }
       const prev = periodics.get(name);
-      if (prev) errors.push(`${rel}: periodics[${i}]: periodic ${name} is also defined in ${prev.file}`);
+      if (prev) fail(rel, `periodics[${i}]: periodic ${name} is also defined in ${prev.file}`);
       else periodics.set(name, { ...(p as object), name, file: rel });
     });
   }
-  return { dir, periodics, errors };
+  return { dir, periodics, errors, fileErrors, files: files.map((f) => relative(dir, f)) };
 }
 
 export interface ProwJobRefIssue {

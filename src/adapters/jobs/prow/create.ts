@@ -13,7 +13,8 @@ export interface ProwFlags {
   architecture?: string;
 }
 
-export function createProwExecutor(f: ProwFlags, log: ProwExecutorOptions['log']): ProwExecutor {
+/** `o.watchConfig: false` when serve's reloader watches the Prow job config instead. */
+export function createProwExecutor(f: ProwFlags, log: ProwExecutorOptions['log'], o: Pick<ProwExecutorOptions, 'watchConfig'> = {}): ProwExecutor {
   if (!f.kubeconfig) throw new Error('--executor prow needs --kubeconfig FILE');
   if (!existsSync(f.kubeconfig)) throw new Error(`--kubeconfig ${f.kubeconfig}: no such file`);
   if (!f.prowJobs) throw new Error('--executor prow needs --prow-jobs DIR (the Prow job config with the periodics)');
@@ -21,7 +22,7 @@ export function createProwExecutor(f: ProwFlags, log: ProwExecutorOptions['log']
   const rate = f.maxJobCreatesPerSecond === undefined ? undefined : Number(f.maxJobCreatesPerSecond);
   if (rate !== undefined && (!Number.isFinite(rate) || rate < 0)) throw new Error(`--max-job-creates-per-second ${f.maxJobCreatesPerSecond}: must be a non-negative number`);
   const kc = loadKubeConfig({ kubeconfig: f.kubeconfig, ...(f.context ? { context: f.context } : {}) });
-  const x = new ProwExecutor({ kc, namespace: f.prowNamespace ?? 'ci', prowJobsDir: f.prowJobs, ...(rate !== undefined ? { maxCreatesPerSecond: rate } : {}), ...(f.architecture ? { architecture: f.architecture } : {}), ...(log ? { log } : {}) });
+  const x = new ProwExecutor({ kc, namespace: f.prowNamespace ?? 'ci', prowJobsDir: f.prowJobs, ...(rate !== undefined ? { maxCreatesPerSecond: rate } : {}), ...(f.architecture ? { architecture: f.architecture } : {}), ...(log ? { log } : {}), ...o });
   x.start();
   return x;
 }

@@ -6,6 +6,11 @@
 //   built into a ProwJob (prowjob.ts) and created; "AlreadyExists" is success (restart-safe: the
 //   existing object's status is reported). API errors are retried with backoff (429/5xx honour
 //   Retry-After) — never reported as a failed run. Creates are paced (maxCreatesPerSecond).
+// - Prow job config reload (a change on disk with watchConfig, or serve's reloader calling
+//   reload()): per file, as release configs are: a file that now fails to parse or has a bad entry
+//   keeps its last good periodics (reported keptRunning); a file that never loaded cleanly
+//   contributes the entries it has that are valid (reported not kept). A removed file's
+//   periodics go.
 // - unknown periodic: nothing is created; the run stays Pending with reason
 //   `ProwJobInvalid: no periodic named "<name>" in <DIR>` (upstream emits an event and launches
 //   nothing; the entry stays unfinished). A Pending run uses up no retry and is not relaunched by
@@ -19,6 +24,13 @@
 // - cancel: merge-patches `status.state: aborted` with a description (as Prow's own abort does).
 // - adopt after a restart: GET of the ProwJob; 404 → 'unknown' (the controller launches it; the
 //   name is deterministic, so a create that did happen answers AlreadyExists). Never relaunches.
+// - a ProwJob deleted (DELETED event) while it had not finished: Interrupted "Lost: the ProwJob
+//   was deleted before it finished" (relaunched under a new run id, uses up no retry), never left
+//   Pending for ever. Unlike our Kubernetes Jobs, ProwJobs carry no result finalizer: the object
+//   stays exactly what upstream creates, and Prow's sinker collects ProwJobs only after
+//   max_prowjob_age (days), long after the watch has delivered the result (a restart re-lists
+//   them), so a finished ProwJob vanishing before it was recorded needs a controller down for
+//   longer than that.
 // - unavailable(): why the API server cannot be reached right now (for /readyz); runs stay Pending.
 // - shutdown: stops watching; ProwJobs keep running in Prow and are adopted by the next start.
 import { watch as watchFs, type FSWatcher } from 'node:fs';
@@ -26,7 +38,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { JobRunState } from '../../../domain/types.ts';
 import type { JobExecutor, JobSpec, JobStatus, JobStatusListener } from '../../../ports/executor.ts';
 import { CustomResources, ApiHealth, describe, Pacer, startInformer, statusOf, type Informer, type KubeObject } from '../../kube/client.ts';
-import { loadProwConfig, type ProwConfig } from './config.ts';
+import { loadProwConfig, type Periodic, type ProwConfig, type ProwConfigReload } from './config.ts';
 import { buildProwJob, InvalidProwJob, LABEL_PAYLOAD, PROW_GROUP, PROW_PLURAL, PROW_VERSION } from './prowjob.ts';
 
 export interface ProwExecutorOptions {
@@ -79,6 +91,8 @@ export class ProwExecutor implements JobExecutor {
   private readonly log: NonNullable<ProwExecutorOptions['log']>;
   private readonly now: () => Date;
   private config: ProwConfig;
+  /** per file of the Prow job config, its periodics as last loaded without an error */
+  private readonly lastGood = new Map<string, Periodic[]>();
   /** last status seen per ProwJob (adopt answers from it once the first list is in) */
   private readonly seen = new Map<string, JobStatus>();
   private listed = false;
@@ -100,6 +114,7 @@ export class ProwExecutor implements JobExecutor {
     this.now = o.now ?? (() => new Date());
     this.pacer = new Pacer(o.maxCreatesPerSecond ?? 20);
     this.config = loadProwConfig(o.prowJobsDir);
+    this.remember(this.config);
     for (const e of this.config.errors) this.log.warn({ file: e }, `prow job config: ${e}`);
     if (o.watchConfig ?? true) {
       try {
@@ -121,6 +136,7 @@ export class ProwExecutor implements JobExecutor {
       list: () => this.api.list(LABEL_PAYLOAD),
       onObject: (obj, deleted) => {
         if (!deleted) this.observe(obj);
+        else this.lost(obj);
       },
       onHealth: (ok, why) => this.health.set(ok, why),
       onSynced: () => (this.listed = true),
@@ -144,6 +160,10 @@ export class ProwExecutor implements JobExecutor {
   /** Why the API server cannot be reached right now, or null. */
   unavailable(): string | null {
     return this.health.unavailable();
+  }
+
+  apiOutage(): { since: string; retries: number } | null {
+    return this.health.outage();
   }
 
   /** The Prow job config in use. */
@@ -237,18 +257,29 @@ export class ProwExecutor implements JobExecutor {
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
   }
 
-  /** Reloads the Prow job config; runs held as ProwJobInvalid whose periodic now exists are launched. */
-  reload(): void {
-    let next: ProwConfig;
-    try {
-      next = loadProwConfig(this.o.prowJobsDir);
-    } catch (e) {
-      this.log.error({ err: (e as Error).message }, 'reloading the prow job config failed; keeping the previous one');
-      return;
+  /**
+   * Reloads the Prow job config (per file: a failing file keeps its last good periodics); runs held
+   * as ProwJobInvalid whose periodic now exists are launched. Throws only when the directory
+   * itself cannot be read (the config in use stays).
+   */
+  reload(): ProwConfigReload {
+    const next = loadProwConfig(this.o.prowJobsDir);
+    const failed: ProwConfigReload['failed'] = [];
+    for (const [file, errors] of next.fileErrors) {
+      const good = this.lastGood.get(file);
+      if (good) {
+        // the last good version of this file stays: its periodics replace what could be read now
+        for (const [name, p] of next.periodics) if (p.file === file) next.periodics.delete(name);
+        for (const p of good) if (!next.periodics.has(p.name)) next.periodics.set(p.name, p);
+      }
+      failed.push({ file, errors, keptRunning: Boolean(good) });
     }
+    this.remember(next);
     for (const e of next.errors) this.log.warn({ file: e }, `prow job config: ${e}`);
+    const sig = (c: ProwConfig) => JSON.stringify([...c.periodics.values()].sort((a, b) => (a.name < b.name ? -1 : 1)));
+    const changed = sig(next) !== sig(this.config);
     this.config = next;
-    this.log.info({ periodics: next.periodics.size }, 'prow job config loaded');
+    if (changed) this.log.info({ periodics: next.periodics.size }, 'prow job config loaded');
     for (const spec of [...this.invalid.values()]) {
       if (!next.periodics.has(spec.jobName)) continue;
       this.launch(spec).then(
@@ -256,13 +287,30 @@ export class ProwExecutor implements JobExecutor {
         (e) => this.log.error({ err: describe(e), run: spec.runId }, 'launching a run held as ProwJobInvalid failed'),
       );
     }
+    return { changed, periodics: next.periodics.size, failed };
+  }
+
+  /** Files that loaded without an error become their own last good version; removed files are forgotten. */
+  private remember(c: ProwConfig): void {
+    const present = new Set(c.files);
+    for (const f of [...this.lastGood.keys()]) if (!present.has(f)) this.lastGood.delete(f);
+    for (const f of c.files) {
+      if (c.fileErrors.has(f)) continue;
+      this.lastGood.set(f, [...c.periodics.values()].filter((p) => p.file === f));
+    }
   }
 
   // ------------------------------------------------------------------ internals
 
   private scheduleReload(): void {
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
-    this.reloadTimer = setTimeout(() => this.reload(), 200);
+    this.reloadTimer = setTimeout(() => {
+      try {
+        this.reload();
+      } catch (e) {
+        this.log.error({ err: (e as Error).message }, 'reloading the prow job config failed; keeping the previous one');
+      }
+    }, 200);
     this.reloadTimer.unref();
   }
 
@@ -300,6 +348,19 @@ export class ProwExecutor implements JobExecutor {
     this.reported.set(st.runId, sig);
     if (emit) this.emit(st);
     return st;
+  }
+
+  /** A ProwJob deleted by someone else before it finished: its attempt is lost (relaunched by the controller). */
+  private lost(obj: KubeObject): void {
+    const name = obj.metadata.name;
+    const last = this.seen.get(name);
+    if (runState(obj.status?.state) !== 'Pending' || (last && last.state !== 'Pending')) return;
+    const st: JobStatus = { ...(last ?? this.base(name)), state: 'Interrupted', reason: 'Lost: the ProwJob was deleted before it finished', finishedAt: this.now().toISOString() };
+    this.seen.set(name, st);
+    const sig = `${st.state}|${st.url}|${st.reason}`;
+    if (this.reported.get(name) === sig) return;
+    this.reported.set(name, sig);
+    this.emit(st);
   }
 
   private emit(st: JobStatus): void {
