@@ -27,6 +27,15 @@ export interface Metrics {
   bindHttp(stats: () => HttpStats): void;
   /** the source of the notification gauges (adapters/notify Deliverer) */
   bindNotifications(stats: NotificationStats): void;
+  /** the source of release_controller_leader and release_controller_view_lag_seconds (issue 17) */
+  bindReplica(stats: () => ReplicaStats): void;
+}
+
+export interface ReplicaStats {
+  /** this process leads (a single process without replication always does) */
+  leader: boolean;
+  /** how far this process's view is behind the store, in seconds (0 on the leader) */
+  lagSeconds: number;
 }
 
 export interface NotificationStats {
@@ -48,6 +57,23 @@ export function createMetrics(): Metrics {
   let state: State | null = null;
   let configProblems: (() => readonly Pick<ConfigFileProblem, 'kind' | 'file' | 'errors'>[]) | null = null;
   let http: (() => HttpStats) | null = null;
+  let replica: (() => ReplicaStats) | null = null;
+  new Gauge({
+    name: 'release_controller_leader',
+    help: 'Whether this replica leads (reconciles, launches jobs, builds): 1 or 0',
+    registers: [registry],
+    collect() {
+      this.set(replica ? (replica().leader ? 1 : 0) : 1);
+    },
+  });
+  new Gauge({
+    name: 'release_controller_view_lag_seconds',
+    help: "How far this replica's view is behind the store: how long the last notified change waited to be applied (0 on the leader)",
+    registers: [registry],
+    collect() {
+      this.set(replica ? replica().lagSeconds : 0);
+    },
+  });
   const httpGauge = (name: string, help: string, pick: (s: HttpStats) => number) =>
     new Gauge({
       name,
@@ -199,6 +225,9 @@ export function createMetrics(): Metrics {
     },
     bindNotifications(n) {
       notifications = n;
+    },
+    bindReplica(fn) {
+      replica = fn;
     },
   };
 }
