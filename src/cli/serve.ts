@@ -262,12 +262,15 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   const offChangelog = changelog.attach((l) => controller.subscribe(l), (s, t) => controller.state.payload(s, t), (p) => previousPayload(controller.state, p));
   const notifications = store.notifications ? { store: store.notifications, webhooks: () => deliverer?.webhooks() ?? [] } : undefined;
   metrics.bindNotifications({ stats: () => deliverer?.stats() ?? [], attemptStats: () => deliverer?.attemptStats() ?? [] });
+  let replica: Replica | null = null;
   const { createPages } = await import('../http/pages/index.ts');
   const registerPages = createPages(controller, { artifactsUrl: o.artifactsUrl, configProblems, logsAuth: o.privateLogs ? authenticator : null, notifications: notifications && { source: notifications, auth: authenticator }, changelog });
   const app = await buildApp({
     ops: controller, authenticator, configProblems, metrics, logger: false, registerPages, notifications, artifactsUrl: o.artifactsUrl, builder, changelog,
     registryInputs: regSetup.importer ?? undefined, degraded: () => regSetup.degraded(), resolvePullSpec: regSetup.resolvePullSpec ?? undefined,
     server: { maxConnections }, events: { maxConnections: maxFeedConnections }, cacheBytes: cacheMiB === undefined ? undefined : cacheMiB * 1024 * 1024,
+    // a follower forwards writes to the leader (known once the replica runs, after listen)
+    forwardWritesTo: replication ? () => replica?.forwardTarget() ?? null : undefined,
   });
   await app.listen({ port: o.port, host: o.host });
   const onHangup = () => {
@@ -331,7 +334,6 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
     void housekeeper?.stop();
     housekeeper = null;
   };
-  let replica: Replica | null = null;
   metrics.bindReplica(() => ({ leader: replica ? replica.isLeader() : true, lagSeconds: replica?.lagSeconds() ?? 0 }));
   if (replication) {
     replica = new Replica({

@@ -119,6 +119,13 @@ export class Replica {
     return l.url ? `${l.holder} at ${l.url}` : l.holder;
   }
 
+  /** where a write sent here goes: the live leader's URL while this replica follows; null to handle it here */
+  forwardTarget(): string | null {
+    if (this.leadingNow) return null;
+    const l = this.leaderSeen;
+    return l && l.live && l.url && l.holder !== this.o.id ? l.url : null;
+  }
+
   /** the leader as last read from the store, for the console and /metrics */
   leader(): LeaderInfo | null {
     return this.leaderSeen;

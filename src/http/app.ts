@@ -22,6 +22,7 @@ import { RouteRegistry } from './openapi.ts';
 import { applyConnectionLimit, registerJsonDepthLimit, serverLimits, serverOptions, type ServerLimits } from './server-limits.ts';
 import { registryRoutes, type RegistryNotificationSink } from './api/registry.ts';
 import type { PullSpecResolver } from './api/writes.ts';
+import { registerWriteForwarding } from './forward.ts';
 
 export interface AppOptions {
   ops: Operations;
@@ -57,6 +58,8 @@ export interface AppOptions {
   server?: Partial<ServerLimits>;
   /** bytes the response cache may hold (default 64 MiB; 0 turns it off) */
   cacheBytes?: number;
+  /** replicas (issue 17): the leader's URL while this replica follows; writes are forwarded there (http/forward.ts) */
+  forwardWritesTo?: () => string | null;
 }
 
 const OP_STATUS = { bad_request: 400, not_found: 404, conflict: 409, unavailable: 503 } as const;
@@ -126,6 +129,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   });
   app.addHook('onClose', async () => offEvents());
 
+  if (o.forwardWritesTo) registerWriteForwarding(app, o.forwardWritesTo, o.bodyLimit ?? 1 << 20);
   const cache = registerResponseCache(app, o.ops.state, reg, o.cacheBytes);
   streamRoutes(app, reg, ctx);
   changelogRoutes(app, reg, ctx);

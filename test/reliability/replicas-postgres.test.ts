@@ -1,7 +1,8 @@
 // Several real `serve` replicas on one PostgreSQL database (issue 17): exactly one leads, a change
-// committed through the leader is visible on a follower within 1 s, a follower refuses writes with
-// 503 naming the leader, a SIGKILLed leader is replaced within 15 s and no job runs twice (each job
-// appends its run id to a shared marker file), SSE clients of the survivors keep receiving events;
+// committed through the leader is visible on a follower within 1 s, a write sent to a follower is
+// forwarded to the leader (503 naming it when it cannot be), a SIGKILLed leader is replaced within
+// 15 s and no job runs twice (each job appends its run id to a shared marker file), SSE clients of
+// the survivors keep receiving events;
 // and a leader paused (SIGSTOP) past its lease is fenced: once resumed it steps down, its writes are
 // refused by the database and it launches nothing. Local executor, one shared data directory.
 import assert from 'node:assert/strict';
@@ -63,15 +64,15 @@ function setup(db: string, jobSeconds: string): Setup {
   return { dir, marker, args: ['--releases', releases, '--jobs', jobs, '--tokens', tokens, '--data', data, '--db', db, '--port', '0', '--host', '127.0.0.1', '--no-watch'] };
 }
 
-async function api(p: ServeProc, method: string, path: string, body?: unknown): Promise<{ status: number; text: string } | null> {
+async function api(p: ServeProc, method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<{ status: number; text: string; forwardedTo: string | null } | null> {
   try {
     const r = await fetch(p.url + path, {
       method,
-      headers: { ...(method !== 'GET' ? { authorization: `Bearer ${CI}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: { ...(method !== 'GET' ? { authorization: `Bearer ${CI}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...extra },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(5000),
     });
-    return { status: r.status, text: await r.text() };
+    return { status: r.status, text: await r.text(), forwardedTo: r.headers.get('x-release-controller-forwarded-to') };
   } catch {
     return null;
   }
@@ -126,7 +127,7 @@ function follow(p: ServeProc, into: { id: number; type: string }[], signal: Abor
   })().catch(() => undefined);
 }
 
-test('replicas: one leader, followers current within 1 s and refusing writes, SIGKILL failover within 15 s, no job twice, SSE of survivors continues', { timeout: 240_000 }, async (t) => {
+test('replicas: one leader, followers current within 1 s and forwarding writes, SIGKILL failover within 15 s, no job twice, SSE of survivors continues', { timeout: 240_000 }, async (t) => {
   const db = await freshDatabase(t);
   const s = setup(db, '1.5');
   const procs: ServeProc[] = [];
@@ -154,13 +155,20 @@ test('replicas: one leader, followers current within 1 s and refusing writes, SI
   await waitFor('the lock visible on the api replica', async () => (JSON.parse((await api(c, 'GET', `/api/v1/releasestream/${STREAM}/status`))!.text) as { locked: boolean }).locked, 1000, 20);
   const visibleMs = Date.now() - t0;
   assert.ok(visibleMs <= 1000, `visible after ${visibleMs} ms`);
-  assert.equal((await api(leader, 'POST', `/api/v1/releasestream/${STREAM}/lock`, { locked: false, reason: 'replica test' }))?.status, 200);
-
-  // a write sent to a follower: 503 naming the leader, nothing changed
-  const refused = await api(c, 'PUT', `/api/v1/inputstreams/${INPUT}/tags`, inputUpdate(0));
+  const m = (await api(c, 'GET', '/metrics'))!.text;
+  const lag = Number(/^release_controller_view_lag_seconds (\S+)/m.exec(m)?.[1]);
+  assert.ok(lag >= 0 && lag < 1, `the api replica's view lag metric: ${lag}`);
+  // a write sent to a follower is forwarded to the leader, which validates and records it once
+  const unlocked = await api(c, 'POST', `/api/v1/releasestream/${STREAM}/lock`, { locked: false, reason: 'replica test' });
+  assert.equal(unlocked?.status, 200, unlocked?.text);
+  assert.equal(unlocked?.forwardedTo, leader.url);
+  assert.equal((JSON.parse((await api(leader, 'GET', `/api/v1/releasestream/${STREAM}/status`))!.text) as { locked: boolean }).locked, false);
+  // one already forwarded is not forwarded again: 503 naming the leader, nothing changed
+  const refused = await api(c, 'PUT', `/api/v1/inputstreams/${INPUT}/tags`, inputUpdate(0), { 'x-release-controller-forwarded': '1' });
   assert.equal(refused?.status, 503, refused?.text);
   assert.match(refused!.text, /follower/);
   assert.ok(refused!.text.includes(leader.url), `the refusal names the leader's URL ${leader.url}: ${refused!.text}`);
+  assert.deepEqual(await tags(leader), []);
 
   // live feeds on both survivors-to-be
   const aborter = new AbortController();
@@ -243,13 +251,15 @@ test('fencing: a leader paused past its lease is refused by the database, steps 
   old.child.kill('SIGCONT');
   await waitFor('the old leader steps down', async () => (await leads(old)) === false && /stepped down|no longer leads/.test(old.output()), 10_000, 50);
   await pending;
-  // it keeps serving, as a follower, and refuses writes naming the new leader
-  const w = await waitFor('a refusal naming the new leader', async () => {
+  // it keeps serving, as a follower: writes sent to it go to the new leader
+  const w = await waitFor('a write forwarded to the new leader', async () => {
     const r = await api(old, 'PUT', `/api/v1/inputstreams/${INPUT}/tags`, inputUpdate(3));
-    assert.equal(r?.status, 503, r?.text);
-    return r!.text.includes(other.url) ? r : null;
-  }, 2000, 50);
-  assert.match(w.text, /follower/);
+    return r?.status === 200 && r.forwardedTo === other.url ? r : null;
+  }, 3000, 50);
+  assert.equal(w.status, 200);
+  const direct = await api(old, 'PUT', `/api/v1/inputstreams/${INPUT}/tags`, inputUpdate(4), { 'x-release-controller-forwarded': '1' });
+  assert.equal(direct?.status, 503, direct?.text);
+  assert.ok(direct!.text.includes(other.url), direct!.text);
   await new Promise((r) => setTimeout(r, 1500)); // time for anything it had queued to (not) happen
   const oldPid = old.child.pid!;
   const late = markerLines(s.marker).filter((m) => m.pid === oldPid && m.at >= stoppedAt);
