@@ -264,7 +264,9 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   metrics.bindNotifications({ stats: () => deliverer?.stats() ?? [], attemptStats: () => deliverer?.attemptStats() ?? [] });
   let replica: Replica | null = null;
   const { createPages } = await import('../http/pages/index.ts');
-  const registerPages = createPages(controller, { artifactsUrl: o.artifactsUrl, configProblems, logsAuth: o.privateLogs ? authenticator : null, notifications: notifications && { source: notifications, auth: authenticator }, changelog });
+  const registerPages = createPages(controller, { artifactsUrl: o.artifactsUrl, configProblems, logsAuth: o.privateLogs ? authenticator : null, notifications: notifications && { source: notifications, auth: authenticator }, changelog,
+    replica: replication ? () => ({ self: replica?.id ?? '', leads: replica?.isLeader() ?? false, leader: replica?.describeLeader() ?? 'unknown' }) : undefined,
+  });
   const app = await buildApp({
     ops: controller, authenticator, configProblems, metrics, logger: false, registerPages, notifications, artifactsUrl: o.artifactsUrl, builder, changelog,
     registryInputs: regSetup.importer ?? undefined, degraded: () => regSetup.degraded(), resolvePullSpec: regSetup.resolvePullSpec ?? undefined,

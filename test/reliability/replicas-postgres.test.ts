@@ -158,6 +158,10 @@ test('replicas: one leader, followers current within 1 s and forwarding writes, 
   const m = (await api(c, 'GET', '/metrics'))!.text;
   const lag = Number(/^release_controller_view_lag_seconds (\S+)/m.exec(m)?.[1]);
   assert.ok(lag >= 0 && lag < 1, `the api replica's view lag metric: ${lag}`);
+  // the console footer says which replica answered and who leads (escaped like everything else)
+  const page = (await api(c, 'GET', '/'))!.text;
+  assert.ok(page.includes(`answered by replica replica-c · leader: ${leader === procs[0] ? 'replica-a' : 'replica-b'} at ${leader.url}</span></footer>`), page.slice(-400));
+  assert.ok((await api(leader, 'GET', '/'))!.text.includes('(the leader)</span></footer>'));
   // a write sent to a follower is forwarded to the leader, which validates and records it once
   const unlocked = await api(c, 'POST', `/api/v1/releasestream/${STREAM}/lock`, { locked: false, reason: 'replica test' });
   assert.equal(unlocked?.status, 200, unlocked?.text);
