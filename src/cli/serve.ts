@@ -274,6 +274,15 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
     // a follower forwards writes to the leader (known once the replica runs, after listen)
     forwardWritesTo: replication ? () => replica?.forwardTarget() ?? null : undefined,
   });
+  let listeningUrl = '';
+  if (replication) {
+    replica = new Replica({
+      controller, replication, id: o.replicaId ?? `${hostname()}:${process.pid}:${randomBytes(2).toString('hex')}`, url: () => o.publicUrl ?? listeningUrl, role, leaseMs,
+      log: log.child({ component: 'replica' }), lead: () => startLeading(), follow: () => stopLeading(),
+    });
+    // writes that arrive before the replica runs are forwarded to the leader known now
+    await replica.prime();
+  }
   await app.listen({ port: o.port, host: o.host });
   const onHangup = () => {
     log.info('received SIGHUP, reloading the release configs, jobs file and tokens file');
@@ -337,11 +346,8 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
     housekeeper = null;
   };
   metrics.bindReplica(() => ({ leader: replica ? replica.isLeader() : true, lagSeconds: replica?.lagSeconds() ?? 0 }));
-  if (replication) {
-    replica = new Replica({
-      controller, replication, id: o.replicaId ?? `${hostname()}:${process.pid}:${randomBytes(2).toString('hex')}`, url: o.publicUrl ?? url, role, leaseMs,
-      log: log.child({ component: 'replica' }), lead: startLeading, follow: stopLeading,
-    });
+  if (replica) {
+    listeningUrl = url;
     log.info({ role, replica: replica.id, leaseMs }, `replica ${replica.id} (role ${role}) ${role === 'api' ? 'serves and follows' : 'competes for the leader lease'}`);
     await replica.start();
   } else {

@@ -233,6 +233,10 @@ export class Controller implements Operations {
     this.queue.clear();
     this.started = false;
     this.isReady = false;
+    // a commit waiting out a store outage gives up (the loop above refuses once not leading); the
+    // outage is the next leader's to see (this replica's readiness is the follower's now)
+    this.outage = null;
+    this.retryWake?.();
     // a start() waiting for its first passes gives up (they will not run)
     this.firstPass?.resolve();
   }
@@ -599,6 +603,8 @@ export class Controller implements Operations {
     for (;;) {
       // stopping in an outage: nothing after the unrecorded changes may be recorded before them
       if (this.stopped && this.outage) throw this.stoppedInOutage();
+      // stepped down while this commit waited out an outage: the next leader decides afresh
+      if (!this.leading) throw once ? this.notLeaderError() : new NotLeaderError('this replica no longer leads: the changes were not recorded');
       try {
         const ids = await this.store.commit(changes);
         if (this.outage) this.recovered();
@@ -608,7 +614,7 @@ export class Controller implements Operations {
           // the database refused a stale leader's write: step down before anything else happens
           this.replica?.lost(err.message);
           this.stepDown(err.message);
-          throw err;
+          throw once ? this.notLeaderError() : err;
         }
         if (!isTransientStoreError(err)) {
           this.log.error({ err, changes: changes.length }, `store commit failed (not retried: not a connection, lock or disk fault): ${describeError(err)}`);

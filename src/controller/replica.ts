@@ -17,8 +17,8 @@ export interface ReplicaOptions {
   replication: Replication;
   /** this replica's name in the lease (unique per process) */
   id: string;
-  /** the URL it serves at, shown to clients that send writes to a follower */
-  url: string;
+  /** the URL it serves at, shown to clients that send writes to a follower (a function: known once listening) */
+  url: string | (() => string);
   role: ReplicaRole;
   leaseMs?: number;
   /** how often a follower reads the change log even without a notification (default 500 ms) */
@@ -70,6 +70,15 @@ export class Replica {
       leader: () => this.describeLeader(),
       lost: (reason) => this.stepDown(reason),
     });
+  }
+
+  /** reads who leads, so a write that arrives before start() is forwarded (or refused naming the leader) */
+  async prime(): Promise<void> {
+    this.leaderSeen = await this.o.replication.leader();
+  }
+
+  private get url(): string {
+    return typeof this.o.url === 'function' ? this.o.url() : this.o.url;
   }
 
   /** starts following (and, unless role api, competing for the lease) */
@@ -170,7 +179,7 @@ export class Replica {
         }
       } else if (this.o.role !== 'api' && !this.stopped) {
         const t0 = performance.now();
-        const lease = await r.acquire(this.o.id, this.o.url, leaseMs);
+        const lease = await r.acquire(this.o.id, this.url, leaseMs);
         if (lease) {
           this.lease = lease;
           this.validUntil = t0 + leaseMs;
@@ -193,7 +202,7 @@ export class Replica {
       if (this.lease !== lease || this.stopped) return;
       this.o.replication.fence(lease);
       this.leadingNow = true;
-      this.leaderSeen = { holder: this.o.id, url: this.o.url, epoch: lease.epoch, live: true };
+      this.leaderSeen = { holder: this.o.id, url: this.url, epoch: lease.epoch, live: true };
       await this.o.lead();
     } catch (err) {
       this.o.log.error({ err }, `taking the lead failed: ${describeError(err)}`);

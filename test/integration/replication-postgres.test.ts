@@ -57,7 +57,14 @@ test('replication: one holder at a time; the other takes over only after expiry;
   assert.deepEqual(snap.payloads.map((p) => p.tag), ['t2'], "the stale leader's payload was not written");
   await rb.release(lb);
   assert.equal(await ra.leader(), null, 'a released lease names no leader');
-  assert.ok(await ra.acquire('A', 'http://a', 400), 'a released lease is free at once');
+  const again = await ra.acquire('A', 'http://a', 5000);
+  assert.ok(again, 'a released lease is free at once');
+  // a replica restarted under the same name takes its live lease back at once, fencing its old self
+  const restarted = await rb.acquire('A', 'http://a2', 5000);
+  assert.ok(restarted && restarted.epoch === again.epoch + 1);
+  ra.fence(again);
+  await assert.rejects(a.commit([]), FencedError);
+  assert.equal(await rb.acquire('B', 'http://b', 5000), null, 'another name still waits');
 });
 
 test('replication: commits are logged in order with event ids, announced by NOTIFY, and replayed from a snapshot position', async (t) => {

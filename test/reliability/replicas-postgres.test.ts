@@ -232,14 +232,18 @@ test('fencing: a leader paused past its lease is refused by the database, steps 
     }
     cleanup(s.dir);
   });
-  const lease = ['--lease-duration', '2s'];
+  const lease = ['--lease-duration', '4s'];
   procs.push(await startServe([...s.args, ...lease, '--replica-id', 'replica-a']));
   procs.push(await startServe([...s.args, ...lease, '--replica-id', 'replica-b']));
-  const old = await waitFor('a leader', () => leaderOf(procs), 20_000, 100);
+  const first = await waitFor('a leader', () => leaderOf(procs), 20_000, 100);
+  await waitFor('leader ready', async () => (await api(first, 'GET', '/readyz'))?.status === 200, 10_000, 50);
+  // sent to either replica (a follower forwards it)
+  const put = await api(procs[1]!, 'PUT', `/api/v1/inputstreams/${INPUT}/tags`, inputUpdate(0));
+  assert.equal(put?.status, 200, `${put?.text}\n${procs.map((p) => p.output().split('\n').filter((l) => /replica|lead|lease/.test(l)).join('\n')).join('\n----\n')}`);
+  await waitFor('first payload decided', async () => (await tags(first))?.some((x) => x.phase === 'Accepted'), 30_000, 100);
+  // on a busy machine the lease may have moved meanwhile: freeze whoever leads now
+  const old = await waitFor('the leader', () => leaderOf(procs), 10_000, 50);
   const other = procs.find((p) => p !== old)!;
-  await waitFor('leader ready', async () => (await api(old, 'GET', '/readyz'))?.status === 200, 10_000, 50);
-  assert.equal((await api(old, 'PUT', `/api/v1/inputstreams/${INPUT}/tags`, inputUpdate(0)))?.status, 200);
-  await waitFor('first payload decided', async () => (await tags(old))?.some((x) => x.phase === 'Accepted'), 30_000, 100);
 
   // a write under way as the leader freezes
   const pending = api(old, 'PUT', `/api/v1/inputstreams/${INPUT}/tags`, inputUpdate(1));

@@ -313,8 +313,12 @@ const SQL = {
    * is ordered entirely before the new holder's first, and change-log seqs follow commit order
    */
   checkLease: `SELECT epoch FROM leader_lease WHERE id = 1 AND holder = $1 AND epoch = $2 AND expires_at > clock_timestamp() FOR UPDATE`,
+  /**
+   * free, expired, or held under the same name: a replica restarted with its --replica-id (a pod
+   * name) takes its lease back at once, with a new epoch that fences the old process's commits
+   */
   acquireLease: `UPDATE leader_lease SET holder = $1, url = $2, epoch = epoch + 1, expires_at = clock_timestamp() + $3 * interval '1 millisecond'
-    WHERE id = 1 AND (holder = '' OR expires_at <= clock_timestamp()) RETURNING epoch`,
+    WHERE id = 1 AND (holder = '' OR holder = $1 OR expires_at <= clock_timestamp()) RETURNING epoch`,
   renewLease: `UPDATE leader_lease SET expires_at = clock_timestamp() + $3 * interval '1 millisecond'
     WHERE id = 1 AND holder = $1 AND epoch = $2 AND expires_at > clock_timestamp() RETURNING epoch`,
   releaseLease: `UPDATE leader_lease SET holder = '', url = '', expires_at = '-infinity' WHERE id = 1 AND holder = $1 AND epoch = $2`,
