@@ -1,5 +1,7 @@
 // `release-controller serve`: controller + API + console in one process (DESIGN.md §10, §11).
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
@@ -18,6 +20,7 @@ import { openStore } from '../adapters/store/open.ts';
 import { GitHistory } from '../adapters/git/index.ts';
 import { ChangelogService } from '../controller/changelog.ts';
 import { Controller } from '../controller/controller.ts';
+import { DEFAULT_LEASE_MS, REPLICA_ROLES, Replica, type ReplicaRole } from '../controller/replica.ts';
 import { DEFAULT_EVENT_RETENTION, Housekeeper, parseRetention } from '../controller/housekeeping.ts';
 import { ARCHITECTURES, DEFAULT_ARCHITECTURE, parseArchitecture } from '../domain/architecture.ts';
 import { compileIssuePattern, DEFAULT_CHANGELOG_SETTINGS } from '../domain/changelog.ts';
@@ -82,6 +85,12 @@ export interface ServeOptions {
   http?: { maxConnections?: number | string; maxFeedConnections?: number | string; cacheMiB?: number | string };
   /** issue 14: --builder registry, --registry-auth, --registry-insecure, --registry-gc, --build-timeout, --inputs */
   registryMode?: RegistrySetupOptions;
+  /** issue 17, with --db postgres://…: all (default) and controller compete for leadership, api never leads */
+  role?: string;
+  /** how long the leader lease lasts without renewal (Go duration, default 10s): the failover time */
+  leaseDuration?: string;
+  /** this replica's name in the lease (default host:pid:random) */
+  replicaId?: string;
 }
 
 /** A non-negative integer option, or a CliError naming the flag. */
@@ -145,6 +154,16 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   if (notifyQueue < 1) throw new CliError('--notify-queue: must be at least 1', 2);
   if (o.publicUrl !== undefined && !/^https?:\/\/[^/]/i.test(o.publicUrl)) throw new CliError(`--public-url ${o.publicUrl}: must be an http or https URL`, 2);
 
+  const role = (o.role ?? 'all') as ReplicaRole;
+  if (!REPLICA_ROLES.includes(role)) throw new CliError(`--role ${o.role}: must be one of ${REPLICA_ROLES.join(', ')}`, 2);
+  let leaseMs = DEFAULT_LEASE_MS;
+  try {
+    if (o.leaseDuration !== undefined) leaseMs = parseDuration(o.leaseDuration);
+  } catch (e) {
+    throw new CliError(`--lease-duration: ${(e as Error).message}`, 2);
+  }
+  if (leaseMs < 300) throw new CliError(`--lease-duration ${o.leaseDuration}: must be at least 300ms`, 2);
+
   const data = resolve(o.data);
   if (o.reset && existsSync(data)) rmSync(data, { recursive: true, force: true });
   mkdirSync(data, { recursive: true });
@@ -167,6 +186,13 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   if (qualifiersPath && !existsSync(qualifiersPath)) log.warn(`qualifiers file ${qualifiersPath} not found: no release qualifiers until it is created`);
 
   const store = await openStore(o.db ?? `sqlite:${join(data, 'release-controller.db')}`);
+  // several replicas on one PostgreSQL (issue 17): leadership and the change log; SQLite is one process
+  const replication = store.replication;
+  if (!replication && o.role !== undefined && role !== 'all') {
+    await store.close();
+    throw new CliError(`--role ${role}: needs --db postgres://… (with SQLite one process does everything)`, 2);
+  }
+  replication?.enforce();
   let executor: LocalExecutor | ProwExecutor | KubernetesExecutor;
   // the Kubernetes client is loaded only when a cluster executor is asked for (the embedded default starts lean)
   const { createKubernetesExecutor } = kube ? await import('../adapters/jobs/kubernetes/create.ts') : { createKubernetesExecutor: null };
@@ -197,9 +223,11 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
     log: log.child({ component: 'controller' }),
     registry: o.registry,
     onReconcile: (_s, seconds) => metrics.reconcileDuration.observe(seconds),
+    standby: Boolean(replication),
   });
   // a config file that fails validation keeps the stream's last good version (from the store) running
-  regSetup.start(controller);
+  // (with replicas the leader imports, once it leads)
+  if (!replication) regSetup.start(controller);
   for (const p of controller.configProblems()) {
     const errs = loaded.errors.filter((e) => e.file === p.file).map(formatIssue);
     log.error(`config error (${p.keptRunning ? `the last good version of ${p.stream} keeps running` : 'file skipped'}): ${errs.join('; ')}`);
@@ -208,6 +236,8 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   // created once the server listens (its URL is the default base of links); the reloader and the
   // API reach it through these late-bound functions
   let deliverer: Deliverer | null = null;
+  /** the notify file as last (re)loaded: a replica that takes the lead later starts with it */
+  let currentNotify = notifyFile;
   const reloader = new ConfigReloader({
     releases,
     jobs,
@@ -218,7 +248,12 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
     tokens,
     notify: notifyPath,
     qualifiers: qualifiersPath,
-    notifier: { setConfig: (f) => deliverer?.setConfig(f) },
+    notifier: {
+      setConfig: (f) => {
+        currentNotify = f;
+        return deliverer?.setConfig(f);
+      },
+    },
     qualifiersTarget: qualifiers,
     controller,
     executor: executor instanceof LocalExecutor || kube ? (executor as LocalExecutor | KubernetesExecutor) : undefined,
@@ -244,13 +279,27 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   const offChangelog = changelog.attach((l) => controller.subscribe(l), (s, t) => controller.state.payload(s, t), (p) => previousPayload(controller.state, p));
   const notifications = store.notifications ? { store: store.notifications, webhooks: () => deliverer?.webhooks() ?? [] } : undefined;
   metrics.bindNotifications({ stats: () => deliverer?.stats() ?? [], attemptStats: () => deliverer?.attemptStats() ?? [] });
+  let replica: Replica | null = null;
   const { createPages } = await import('../http/pages/index.ts');
-  const registerPages = createPages(controller, { artifactsUrl: o.artifactsUrl, configProblems, logsAuth: o.privateLogs ? authenticator : null, notifications: notifications && { source: notifications, auth: authenticator }, changelog, qualifiers, imports: () => regSetup.importer?.status() ?? [] });
+  const registerPages = createPages(controller, { artifactsUrl: o.artifactsUrl, configProblems, logsAuth: o.privateLogs ? authenticator : null, notifications: notifications && { source: notifications, auth: authenticator }, changelog, qualifiers, imports: () => regSetup.importer?.status() ?? [],
+    replica: replication ? () => ({ self: replica?.id ?? '', leads: replica?.isLeader() ?? false, leader: replica?.describeLeader() ?? 'unknown' }) : undefined,
+  });
   const app = await buildApp({
     ops: controller, authenticator, configProblems, metrics, logger: false, registerPages, notifications, artifactsUrl: o.artifactsUrl, builder, changelog,
     registryInputs: regSetup.importer ?? undefined, degraded: () => regSetup.degraded(), resolvePullSpec: regSetup.resolvePullSpec ?? undefined,
     server: { maxConnections }, events: { maxConnections: maxFeedConnections }, cacheBytes: cacheMiB === undefined ? undefined : cacheMiB * 1024 * 1024, qualifiers,
+    // a follower forwards writes to the leader (known once the replica runs, after listen)
+    forwardWritesTo: replication ? () => replica?.forwardTarget() ?? null : undefined,
   });
+  let listeningUrl = '';
+  if (replication) {
+    replica = new Replica({
+      controller, replication, id: o.replicaId ?? `${hostname()}:${process.pid}:${randomBytes(2).toString('hex')}`, url: () => o.publicUrl ?? listeningUrl, role, leaseMs,
+      log: log.child({ component: 'replica' }), lead: () => startLeading(), follow: () => stopLeading(),
+    });
+    // writes that arrive before the replica runs are forwarded to the leader known now
+    await replica.prime();
+  }
   await app.listen({ port: o.port, host: o.host });
   const onHangup = () => {
     log.info('received SIGHUP, reloading the release configs, the jobs, tokens and notify files and the Prow job config');
@@ -261,42 +310,72 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
   const addr = app.server.address();
   const url = typeof addr === 'object' && addr ? `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${addr.port}` : `http://${o.host}:${o.port}`;
   log.info({ runtime: process.env.RELEASE_CONTROLLER_RUNTIME ?? 'sources' }, `release-controller listening on ${url} (${loaded.streams.length} streams, data in ${data})`);
-  // before the first reconcile pass: a new webhook's cursor is the end of the events as they are now
-  if (store.notifications) {
-    deliverer = new Deliverer({
-      store: store.notifications, events: store, view: controller.state, config: notifyFile, baseUrl: o.publicUrl ?? url,
-      retryForMs: notifyRetryForMs, maxQueue: notifyQueue, log: log.child({ component: 'notify' }),
-    });
-    await deliverer.start();
-  }
   const offNotify = controller.subscribe(() => deliverer?.wake());
-  await controller.start();
-  // prunes old events of deleted payloads and sweeps files a crash left behind: now and hourly
-  const housekeeper = new Housekeeper({
-    store, executor, builder, eventRetentionMs, log: log.child({ component: 'housekeeping' }),
-    // the tag index holds a payload of every stream that has the tag (re-pointed when one is deleted)
-    isLiveTag: (tag) => controller.state.findTag(tag) !== undefined,
-  });
-  // off the start-up path: its first pass reads every run id from the store and lists the run directories
-  void housekeeper.start();
+  let housekeeper: Housekeeper | null = null;
   let feeder: DemoFeeder | null = null;
-  if (o.demo) {
-    feeder = new DemoFeeder({
-      ops: controller,
-      intervalMs: o.feedInterval ?? 5000,
-      inputs: [...new Map(loaded.streams.filter((s) => !s.config.as).map((s) => [s.input, s.input])).keys()].map((input) => ({
-        input,
-        components: ['cli', 'installer', 'cluster-version-operator', 'machine-config-operator', 'cluster-network-operator', 'hyperkube', 'console', 'etcd'],
-      })),
-      log: (m) => log.warn(m),
+  let registryStarted = !replication;
+  /** what only the leader runs: notifications, the reconcile loop, housekeeping, imports, the demo feeder */
+  const startLeading = async () => {
+    if (!registryStarted) {
+      registryStarted = true;
+      regSetup.start(controller);
+    }
+    // before the first reconcile pass: a new webhook's cursor is the end of the events as they are now
+    if (store.notifications) {
+      const d = new Deliverer({
+        store: store.notifications, events: store, view: controller.state, config: currentNotify, baseUrl: o.publicUrl ?? url,
+        retryForMs: notifyRetryForMs, maxQueue: notifyQueue, log: log.child({ component: 'notify' }),
+      });
+      await d.start();
+      deliverer = d;
+    }
+    if (replication) await controller.lead();
+    else await controller.start();
+    // prunes old events of deleted payloads and sweeps files a crash left behind: now and hourly
+    const h = new Housekeeper({
+      store, executor, builder, eventRetentionMs, log: log.child({ component: 'housekeeping' }),
+      // the tag index holds a payload of every stream that has the tag (re-pointed when one is deleted)
+      isLiveTag: (tag) => controller.state.findTag(tag) !== undefined,
     });
-    await feeder.start();
+    housekeeper = h;
+    // off the start-up path: its first pass reads every run id from the store and lists the run directories
+    void h.start();
+    if (o.demo && !feeder) {
+      feeder = new DemoFeeder({
+        ops: controller,
+        intervalMs: o.feedInterval ?? 5000,
+        inputs: [...new Map(loaded.streams.filter((s) => !s.config.as).map((s) => [s.input, s.input])).keys()].map((input) => ({
+          input,
+          components: ['cli', 'installer', 'cluster-version-operator', 'machine-config-operator', 'cluster-network-operator', 'hyperkube', 'console', 'etcd'],
+        })),
+        log: (m) => log.warn(m),
+      });
+      await feeder.start();
+    }
+  };
+  /** the lease is gone (the controller stopped launching already): stop the leader's other work */
+  const stopLeading = () => {
+    feeder?.stop();
+    feeder = null;
+    void deliverer?.stop();
+    deliverer = null;
+    void housekeeper?.stop();
+    housekeeper = null;
+  };
+  metrics.bindReplica(() => ({ leader: replica ? replica.isLeader() : true, lagSeconds: replica?.lagSeconds() ?? 0 }));
+  if (replica) {
+    listeningUrl = url;
+    log.info({ role, replica: replica.id, leaseMs }, `replica ${replica.id} (role ${role}) ${role === 'api' ? 'serves and follows' : 'competes for the leader lease'}`);
+    await replica.start();
+  } else {
+    await startLeading();
   }
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
       feeder?.stop();
       regSetup.stop();
+      await replica?.stop();
       process.off('SIGHUP', onHangup);
       await reloader.close();
       await app.close();
@@ -304,8 +383,9 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
       await deliverer?.stop();
       offChangelog();
       changelog.close();
-      await housekeeper.stop();
+      await housekeeper?.stop();
       await controller.stop();
+      await replica?.release();
       await store.close();
       log.info('release-controller stopped');
       log.flush?.();

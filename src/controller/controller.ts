@@ -11,6 +11,7 @@ import { overridePhase, pinComponent, pokeStream, promoteRelease, prunePayload, 
 import type { InspectResult, PayloadBuilder } from '../ports/builder.ts';
 import { systemClock, type Clock } from '../ports/clock.ts';
 import type { JobExecutor, JobSpec, JobStatus } from '../ports/executor.ts';
+import { FencedError, NotLeaderError } from '../ports/replication.ts';
 import type { Change, EventQuery, Store } from '../ports/store.ts';
 import { describeError, isTransientStoreError } from './faults.ts';
 import { OperationError, type Operations } from './operations.ts';
@@ -49,6 +50,26 @@ export interface ControllerOptions {
   resyncMs?: number;
   /** config files that failed validation (their streams' last good versions keep running) */
   failedFiles?: FailedConfigFile[];
+  /**
+   * Several replicas on one store (issue 17): the controller starts as a follower. It reconciles,
+   * launches, builds and writes nothing (configs included) until lead(); its view follows the
+   * store through applyReplicated(). Needs a store with `replication`.
+   */
+  standby?: boolean;
+}
+
+/** What a follower's controller asks the replica it belongs to (controller/replica.ts). */
+export interface ReplicaLink {
+  /** the follower's view has caught up with the store (its /readyz) */
+  ready(): boolean;
+  /** why the follower's view cannot follow the store right now; null while it can */
+  unavailable(): string | null;
+  /** the lease is still held by the local clock: launching is allowed */
+  leaseValid(): boolean;
+  /** the leader, for the refusal of writes sent to a follower (e.g. `replica-b at http://…`) */
+  leader(): string;
+  /** a commit was refused because the lease is gone: step down now */
+  lost(reason: string): void;
 }
 
 export interface FailedConfigFile {
@@ -127,6 +148,11 @@ export class Controller implements Operations {
   private retryWake: (() => void) | null = null;
   /** operations waiting for the section: told when the store becomes unavailable, so they fail fast */
   private readonly outageListeners = new Set<() => void>();
+  /** this replica leads (always, without replication): it may reconcile, launch and write */
+  private leading: boolean;
+  private replica: ReplicaLink | null = null;
+  /** a follower's latest loaded configs, applied when it takes the lead */
+  private pendingConfigs: { streams: LoadedStream[]; failedFiles: FailedConfigFile[] } | null = null;
 
   private constructor(opts: ControllerOptions, state: State) {
     this.store = opts.store;
@@ -138,11 +164,13 @@ export class Controller implements Operations {
     this.onReconcile = opts.onReconcile;
     this.resyncMs = opts.resyncMs ?? 60_000;
     this.state = state;
+    this.leading = !opts.standby;
   }
 
   /** Migrates the store, records the loaded stream configs and loads the durable state. */
   static async create(opts: ControllerOptions): Promise<Controller> {
     await opts.store.migrate();
+    if (opts.standby) return Controller.createStandby(opts);
     // with an embedded store, settled payloads' runs stay on disk until someone looks at them
     const loader = opts.store.runsOfSync?.bind(opts.store);
     const snapshot = await opts.store.load({ activeRunsOnly: Boolean(loader) });
@@ -151,6 +179,102 @@ export class Controller implements Operations {
     await c.applyConfigs(opts.streams, opts.failedFiles ?? []);
     c.executor.onStatus((st) => void c.onJobStatus(st));
     return c;
+  }
+
+  /** A follower: the whole state with its change-log position (changeSeq), configs kept for lead(). */
+  private static async createStandby(opts: ControllerOptions): Promise<Controller> {
+    const replication = opts.store.replication;
+    if (!replication) throw new Error('a standby controller needs a store with replication (PostgreSQL)');
+    const snapshot = await replication.snapshot();
+    const c = new Controller(opts, State.fromSnapshot(snapshot));
+    c.changeSeq = snapshot.changeSeq;
+    await c.applyConfigs(opts.streams, opts.failedFiles ?? []);
+    c.executor.onStatus((st) => void c.onJobStatus(st));
+    return c;
+  }
+
+  /** the change-log position of the state a standby controller was created with */
+  changeSeq = 0;
+
+  // ---------------------------------------------------------------- replicas (issue 17)
+
+  /** the replica this follower belongs to (its readiness, lease and leader) */
+  attachReplica(link: ReplicaLink): void {
+    this.replica = link;
+  }
+
+  /** this replica leads: it reconciles, launches and accepts writes */
+  isLeading(): boolean {
+    return this.leading && !this.stopped;
+  }
+
+  /**
+   * The lease was taken and the view caught up with the store: record the configs loaded last,
+   * re-adopt the runs in flight and reconcile every stream (start()).
+   */
+  async lead(): Promise<void> {
+    if (this.leading || this.stopped) return;
+    this.leading = true;
+    this.log.info('this replica leads now: adopting runs in flight and reconciling');
+    const cfg = this.pendingConfigs;
+    this.pendingConfigs = null;
+    if (cfg) await this.applyConfigs(cfg.streams, cfg.failedFiles);
+    await this.start();
+  }
+
+  /**
+   * The lease is gone (expired, taken over, or a commit was refused): stop at once. Nothing more is
+   * launched, cancelled, built or written; queued passes and timers are dropped; running jobs are
+   * left to the executor for the next leader to adopt; writes are refused naming the leader.
+   */
+  stepDown(reason: string): void {
+    if (!this.leading) return;
+    this.leading = false;
+    this.log.warn({ reason }, `this replica no longer leads: ${reason}`);
+    if (this.resyncHandle) clearInterval(this.resyncHandle);
+    this.resyncHandle = null;
+    for (const t of this.timers.values()) clearTimeout(t.handle);
+    this.timers.clear();
+    this.queue.clear();
+    this.started = false;
+    this.isReady = false;
+    // a commit waiting out a store outage gives up (the loop above refuses once not leading); the
+    // outage is the next leader's to see (this replica's readiness is the follower's now)
+    this.outage = null;
+    this.retryWake?.();
+    // a start() waiting for its first passes gives up (they will not run)
+    this.firstPass?.resolve();
+  }
+
+  /** A follower applies a change committed by the leader (in commit order): the view, caches and feeds follow. */
+  applyReplicated(changes: Change[]): void {
+    this.state.apply(changes);
+    for (const c of changes) if (c.kind === 'appendEvent') this.emit(c.event);
+  }
+
+  /** A follower too far behind the change log reloads the whole state. */
+  resetState(snapshot: Parameters<typeof State.fromSnapshot>[0]): void {
+    this.state.reset(snapshot);
+  }
+
+  private emit(e: EventRecord): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.log.warn({ err }, 'event listener failed');
+      }
+    }
+  }
+
+  /** launching is allowed: this replica leads and, with replication, its lease has not run out by the local clock */
+  private mayLaunch(): boolean {
+    return this.leading && !this.stopped && (this.replica?.leaseValid() ?? true);
+  }
+
+  private notLeaderError(): OperationError {
+    const leader = this.replica?.leader() || 'no replica (an election is under way)';
+    return new OperationError('unavailable', `this replica is a follower: it serves reads only and does not accept writes; the leader is ${leader}; send the request there`, 2);
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -193,6 +317,7 @@ export class Controller implements Operations {
       if (this.firstPass.pending.size === 0) resolve();
     });
     this.firstPass = null;
+    if (!this.leading) return; // stepped down while starting
     this.isReady = true;
     if (this.resyncMs > 0) {
       this.resyncHandle = setInterval(() => this.resyncAll(), this.resyncMs);
@@ -201,11 +326,15 @@ export class Controller implements Operations {
   }
 
   ready(): boolean {
-    return this.isReady && !this.stopped;
+    if (this.stopped) return false;
+    // a follower is ready once its view has caught up with the store
+    if (!this.leading) return this.replica?.ready() ?? false;
+    return this.isReady;
   }
 
   /** Why the controller cannot work right now (/readyz): the store failing, else the executor (e.g. its Kubernetes API); null while healthy. */
   unavailable(): string | null {
+    if (!this.leading) return this.replica?.unavailable() ?? null;
     return this.storeUnavailable() ?? this.executor.unavailable?.() ?? null;
   }
 
@@ -224,6 +353,9 @@ export class Controller implements Operations {
    * names of the streams whose config changed (they are woken).
    */
   async applyConfigs(streams: LoadedStream[], failedFiles: FailedConfigFile[] = []): Promise<string[]> {
+    // a follower writes nothing: it keeps them for when it leads (the leader records its own)
+    const dryRun = !this.leading;
+    if (dryRun) this.pendingConfigs = { streams, failedFiles };
     const changes: Change[] = [];
     const changed: string[] = [];
     const loaded = new Set<string>();
@@ -266,6 +398,7 @@ export class Controller implements Operations {
     }
     for (const [file, errors] of failedByFile) problems.push({ file, errors, keptRunning: false });
     this.problems = problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    if (dryRun) return [];
     if (changes.length) await this.commit(changes);
     for (const name of changed) {
       if (!this.since.has(name)) this.since.set(name, this.clock.now());
@@ -316,14 +449,14 @@ export class Controller implements Operations {
   // ---------------------------------------------------------------- work queue
 
   wake(stream: string): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.leading) return;
     this.queue.add(stream);
     if (this.adopting) return; // start() drains once adoption is done
     if (!this.draining) this.draining = this.drain();
   }
 
   private wakeAfter(stream: string, ms: number): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.leading) return;
     const at = Date.now() + ms;
     const cur = this.timers.get(stream);
     if (cur && cur.at <= at) return;
@@ -338,7 +471,7 @@ export class Controller implements Operations {
 
   private async drain(): Promise<void> {
     try {
-      while (this.queue.size > 0 && !this.stopped) {
+      while (this.queue.size > 0 && !this.stopped && this.leading) {
         const stream = this.queue.values().next().value as string;
         this.queue.delete(stream);
         try {
@@ -463,13 +596,7 @@ export class Controller implements Operations {
       let i = 0;
       const events: EventRecord[] = [];
       for (const c of changes) if (c.kind === 'appendEvent') events.push({ ...c.event, id: ids[i++] });
-      for (const e of events) for (const l of this.listeners) {
-        try {
-          l(e);
-        } catch (err) {
-          this.log.warn({ err }, 'event listener failed');
-        }
-      }
+      for (const e of events) this.emit(e);
     });
     this.writeChain = next.catch(() => undefined);
     return next;
@@ -486,11 +613,19 @@ export class Controller implements Operations {
     for (;;) {
       // stopping in an outage: nothing after the unrecorded changes may be recorded before them
       if (this.stopped && this.outage) throw this.stoppedInOutage();
+      // stepped down while this commit waited out an outage: the next leader decides afresh
+      if (!this.leading) throw once ? this.notLeaderError() : new NotLeaderError('this replica no longer leads: the changes were not recorded');
       try {
         const ids = await this.store.commit(changes);
         if (this.outage) this.recovered();
         return ids;
       } catch (err) {
+        if (err instanceof FencedError || err instanceof NotLeaderError) {
+          // the database refused a stale leader's write: step down before anything else happens
+          this.replica?.lost(err.message);
+          this.stepDown(err.message);
+          throw once ? this.notLeaderError() : err;
+        }
         if (!isTransientStoreError(err)) {
           this.log.error({ err, changes: changes.length }, `store commit failed (not retried: not a connection, lock or disk fault): ${describeError(err)}`);
           throw err;
@@ -579,6 +714,10 @@ export class Controller implements Operations {
   }
 
   private async launchOne(spec: JobSpec): Promise<void> {
+    if (!this.mayLaunch()) {
+      this.log.warn({ run: spec.runId }, 'not launched: this replica no longer holds the leader lease (the next leader adopts the run)');
+      return;
+    }
     try {
       const st = await this.executor.launch(spec);
       await this.onJobStatus(st);
@@ -595,7 +734,7 @@ export class Controller implements Operations {
   }
 
   private startBuild(stream: string, tag: string): void {
-    if (this.building.has(tag)) return;
+    if (this.building.has(tag) || !this.mayLaunch()) return;
     const p = this.state.payload(stream, tag);
     const rec = this.state.stream(stream);
     if (!p || !rec || p.phase !== 'Pending') return;
@@ -685,6 +824,8 @@ export class Controller implements Operations {
 
   /** Records a status reported by the executor and wakes the run's stream. */
   private async onJobStatus(st: JobStatus): Promise<void> {
+    // a follower records nothing: the leader adopts the run from the executor
+    if (!this.leading) return;
     let recorded: string | null;
     try {
       recorded = await this.exclusive(() => this.recordJobStatus(st));
@@ -770,6 +911,7 @@ export class Controller implements Operations {
    * records its changes, then hands its cancellations and launches to the executor outside it.
    */
   private async operate(decide: (now: Date) => OpResult): Promise<OpChanges | null> {
+    if (!this.leading) throw this.notLeaderError();
     // writes fail fast while the store is failing, rather than wait out the outage
     if (this.outage) throw this.unavailableError();
     let abandoned = false;

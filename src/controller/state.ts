@@ -82,6 +82,14 @@ export class State implements WorldView {
     return st;
   }
 
+  /** replaces everything with a snapshot (a follower too far behind the change log reloads); caches refresh */
+  reset(s: Snapshot): void {
+    const fresh = State.fromSnapshot(s, { loader: this.loader, settledRunsCap: this.cap });
+    const version = this.version;
+    Object.assign(this, fresh);
+    this.version = version + 1;
+  }
+
   apply(changes: Change[]): void {
     for (const c of changes) this.applyOne(c);
     this.version++;

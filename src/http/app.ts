@@ -23,6 +23,7 @@ import { RouteRegistry } from './openapi.ts';
 import { applyConnectionLimit, registerJsonDepthLimit, serverLimits, serverOptions, type ServerLimits } from './server-limits.ts';
 import { registryRoutes, type RegistryNotificationSink } from './api/registry.ts';
 import type { PullSpecResolver } from './api/writes.ts';
+import { registerWriteForwarding } from './forward.ts';
 
 export interface AppOptions {
   ops: Operations;
@@ -60,6 +61,8 @@ export interface AppOptions {
   cacheBytes?: number;
   /** the qualifiers file (`serve --qualifiers`, hot-reloaded); default: no qualifiers */
   qualifiers?: QualifiersConfig;
+  /** replicas (issue 17): the leader's URL while this replica follows; writes are forwarded there (http/forward.ts) */
+  forwardWritesTo?: () => string | null;
 }
 
 const OP_STATUS = { bad_request: 400, not_found: 404, conflict: 409, unavailable: 503 } as const;
@@ -129,6 +132,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   });
   app.addHook('onClose', async () => offEvents());
 
+  if (o.forwardWritesTo) registerWriteForwarding(app, o.forwardWritesTo, o.bodyLimit ?? 1 << 20);
   // a qualifiers reload changes answers without changing the state
   const cache = registerResponseCache(app, o.ops.state, reg, o.cacheBytes, () => ctx.qualifiers.generation);
   streamRoutes(app, reg, ctx);

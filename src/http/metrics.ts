@@ -33,6 +33,15 @@ export interface Metrics {
    * (failed attempts since then) from the executor's apiOutage(). Not registered for the local executor.
    */
   bindKubernetesApi(outage: () => { since: string; retries: number } | null): void;
+  /** the source of release_controller_leader and release_controller_view_lag_seconds (issue 17) */
+  bindReplica(stats: () => ReplicaStats): void;
+}
+
+export interface ReplicaStats {
+  /** this process leads (a single process without replication always does) */
+  leader: boolean;
+  /** how far this process's view is behind the store, in seconds (0 on the leader) */
+  lagSeconds: number;
 }
 
 export interface NotificationStats {
@@ -55,6 +64,23 @@ export function createMetrics(): Metrics {
   let state: State | null = null;
   let configProblems: (() => readonly Pick<ConfigFileProblem, 'kind' | 'file' | 'errors'>[]) | null = null;
   let http: (() => HttpStats) | null = null;
+  let replica: (() => ReplicaStats) | null = null;
+  new Gauge({
+    name: 'release_controller_leader',
+    help: 'Whether this replica leads (reconciles, launches jobs, builds): 1 or 0',
+    registers: [registry],
+    collect() {
+      this.set(replica ? (replica().leader ? 1 : 0) : 1);
+    },
+  });
+  new Gauge({
+    name: 'release_controller_view_lag_seconds',
+    help: "How far this replica's view is behind the store: how long the last notified change waited to be applied (0 on the leader)",
+    registers: [registry],
+    collect() {
+      this.set(replica ? replica().lagSeconds : 0);
+    },
+  });
   const httpGauge = (name: string, help: string, pick: (s: HttpStats) => number) =>
     new Gauge({
       name,
@@ -222,6 +248,9 @@ export function createMetrics(): Metrics {
       gauge('release_controller_kubernetes_api_up', 'Whether the Kubernetes API (ProwJobs or Jobs) answers: 1, or 0 while it is unreachable (runs stay Pending, none fails because of it)', (o) => (o ? 0 : 1));
       gauge('release_controller_kubernetes_api_unreachable_since_seconds', 'Unix time of the first failed Kubernetes API attempt of the current outage; 0 while the API answers', (o) => (o ? Date.parse(o.since) / 1000 : 0));
       gauge('release_controller_kubernetes_api_retries', 'Failed Kubernetes API attempts (calls, lists, watches) since the current outage began; 0 while the API answers', (o) => o?.retries ?? 0);
+    },
+    bindReplica(fn) {
+      replica = fn;
     },
   };
 }

@@ -13,6 +13,7 @@ import type {
   UpgradeResult,
 } from '../domain/types.ts';
 import type { NotificationStore } from './notifications.ts';
+import type { Replication } from './replication.ts';
 
 export type Change =
   | { kind: 'putStream'; stream: StreamRecord }
@@ -76,5 +77,7 @@ export interface Store {
   listRunIds(): Promise<string[]>;
   /** the deliverer's cursors and delivery records (issue 19); both adapters have it */
   readonly notifications?: NotificationStore;
+  /** leadership and the change log for several replicas on one store (issue 17); PostgreSQL only */
+  readonly replication?: Replication;
   close(): Promise<void>;
 }

@@ -53,10 +53,10 @@ test('postgres: tables live in the requested schema and migration 1 is recorded 
     const tables = await sql<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name', [schema]);
     assert.deepEqual(
       tables.map((t) => t.table_name),
-      ['events', 'input_tags', 'job_runs', 'notify_cursors', 'notify_deliveries', 'payloads', 'pins', 'published', 'schema_migrations', 'streams', 'upgrades'],
+      ['change_log', 'events', 'input_tags', 'job_runs', 'leader_lease', 'notify_cursors', 'notify_deliveries', 'payloads', 'pins', 'published', 'schema_migrations', 'streams', 'upgrades'],
     );
     const versions = await sql<{ version: number }>(`SELECT version FROM ${pg.escapeIdentifier(schema)}.schema_migrations ORDER BY version`);
-    assert.deepEqual(versions, [1, 2, 3, 4, 5].map((version) => ({ version })));
+    assert.deepEqual(versions, [1, 2, 3, 4, 5, 6].map((version) => ({ version })));
   } finally {
     await store.close();
     await dropSchema(schema);
@@ -70,7 +70,7 @@ test('postgres: two stores migrating the same schema at once apply each migratio
   try {
     await Promise.all([a.migrate(), b.migrate()]);
     const versions = await sql<{ version: number }>(`SELECT version FROM ${pg.escapeIdentifier(schema)}.schema_migrations ORDER BY version`);
-    assert.deepEqual(versions, [1, 2, 3, 4, 5].map((version) => ({ version })));
+    assert.deepEqual(versions, [1, 2, 3, 4, 5, 6].map((version) => ({ version })));
   } finally {
     await a.close();
     await b.close();

@@ -47,7 +47,12 @@ export interface PagesOptions {
   changelog?: ChangelogService;
   /** registry imports of inputs (serve --inputs): a failing one is shown on its streams' pages */
   imports?: () => readonly InputImportStatus[];
+  /** replicas (issue 17): which replica answers and who leads, shown in every page's footer */
+  replica?: () => { self: string; leads: boolean; leader: string };
 }
+
+/** the end of every page (layout.ts): the replica line goes before it, when there are replicas */
+const FOOTER_END = '</footer>\n</body></html>\n';
 
 /** Per-version memo: everything cached here is dropped as soon as the state changes. */
 export class VersionCache {
@@ -116,6 +121,16 @@ export function createPages(ops: Operations, opts: PagesOptions = {}): (app: Fas
   };
 
   return async (app: FastifyInstance) => {
+    // added at send time: rendered pages are cached by view version, and who leads is not part of the view
+    const replica = opts.replica;
+    if (replica) {
+      app.addHook('onSend', async (_req, reply, payload) => {
+        if (typeof payload !== 'string' || !String(reply.getHeader('content-type') ?? '').startsWith('text/html') || !payload.endsWith(FOOTER_END)) return payload;
+        const r = replica();
+        const line = h` · answered by replica ${r.self}${r.leads ? ' (the leader)' : h` · leader: ${r.leader}`}`.value;
+        return payload.slice(0, -FOOTER_END.length) + `<span class="replica">${line}</span>${FOOTER_END}`;
+      });
+    }
     app.get('/static/console.css', (_req, reply) =>
       reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'public, max-age=300').header('x-content-type-options', 'nosniff').send(CONSOLE_CSS),
     );

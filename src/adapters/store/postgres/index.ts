@@ -8,6 +8,7 @@
 import pg from 'pg';
 import type { EventRecord, InputTag, Payload, StreamLock, StreamRecord } from '../../../domain/types.ts';
 import type { NotificationStore } from '../../../ports/notifications.ts';
+import { FencedError, NotLeaderError, type ChangeEntry, type LeaderInfo, type Lease, type Replication } from '../../../ports/replication.ts';
 import type { Change, EventQuery, Snapshot, Store } from '../../../ports/store.ts';
 import { PostgresNotificationStore } from './notifications.ts';
 import {
@@ -207,6 +208,29 @@ CREATE INDEX notify_deliveries_webhook ON notify_deliveries (webhook, state, seq
 CREATE INDEX notify_deliveries_done ON notify_deliveries (updated_at) WHERE state <> 'pending';
 `,
   },
+  {
+    // replicas (issue 17): the leader lease (one row; epoch fences the holder's commits) and the
+    // change log followers replay (each committed transaction's changes, in commit order);
+    // pruned_seq is the newest entry pruned, so a follower behind it reloads instead of skipping
+    version: 6,
+    sql: `
+CREATE TABLE leader_lease (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  holder TEXT NOT NULL,
+  url TEXT NOT NULL,
+  epoch BIGINT NOT NULL,
+  expires_at TIMESTAMPTZ NOT NULL,
+  pruned_seq BIGINT NOT NULL
+);
+INSERT INTO leader_lease (id, holder, url, epoch, expires_at, pruned_seq) VALUES (1, '', '', 0, '-infinity', 0);
+CREATE TABLE change_log (
+  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+  changes JSON NOT NULL
+);
+CREATE INDEX change_log_at ON change_log (at);
+`,
+  },
 ];
 
 const CREATE_MIGRATIONS_TABLE = 'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)';
@@ -281,7 +305,37 @@ const SQL = {
   eventsOfStream: `SELECT ${EVENT_COLS} FROM events WHERE stream = $1 AND id > $2 ORDER BY id LIMIT $3`,
   eventsOfTag: `SELECT ${EVENT_COLS} FROM events WHERE tag = $1 AND id > $2 ORDER BY id LIMIT $3`,
   eventsOfPayload: `SELECT ${EVENT_COLS} FROM events WHERE stream = $1 AND tag = $2 AND id > $3 ORDER BY id LIMIT $4`,
+
+  // replicas (issue 17). Every lease test uses the database's clock, so replicas' clocks may differ.
+  /**
+   * first statement of a fenced commit: the lease is still this holder's and unexpired; FOR UPDATE
+   * keeps a takeover (acquireLease) waiting until this commit ends, so the old holder's last commit
+   * is ordered entirely before the new holder's first, and change-log seqs follow commit order
+   */
+  checkLease: `SELECT epoch FROM leader_lease WHERE id = 1 AND holder = $1 AND epoch = $2 AND expires_at > clock_timestamp() FOR UPDATE`,
+  /**
+   * free, expired, or held under the same name: a replica restarted with its --replica-id (a pod
+   * name) takes its lease back at once, with a new epoch that fences the old process's commits
+   */
+  acquireLease: `UPDATE leader_lease SET holder = $1, url = $2, epoch = epoch + 1, expires_at = clock_timestamp() + $3 * interval '1 millisecond'
+    WHERE id = 1 AND (holder = '' OR holder = $1 OR expires_at <= clock_timestamp()) RETURNING epoch`,
+  renewLease: `UPDATE leader_lease SET expires_at = clock_timestamp() + $3 * interval '1 millisecond'
+    WHERE id = 1 AND holder = $1 AND epoch = $2 AND expires_at > clock_timestamp() RETURNING epoch`,
+  releaseLease: `UPDATE leader_lease SET holder = '', url = '', expires_at = '-infinity' WHERE id = 1 AND holder = $1 AND epoch = $2`,
+  leader: `SELECT holder, url, epoch, expires_at > clock_timestamp() FROM leader_lease WHERE id = 1`,
+  appendChange: 'INSERT INTO change_log (changes) VALUES ($1) RETURNING seq',
+  notifyChange: 'SELECT pg_notify($1, $2)',
+  changesSince: 'SELECT seq, changes FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2',
+  prunedSeq: 'SELECT pruned_seq FROM leader_lease WHERE id = 1',
+  changeSeq: 'SELECT greatest(coalesce((SELECT max(seq) FROM change_log), 0), (SELECT pruned_seq FROM leader_lease WHERE id = 1))',
+  pruneChanges: `WITH gone AS (
+      DELETE FROM change_log WHERE at < clock_timestamp() - $1 * interval '1 millisecond' AND seq < (SELECT max(seq) FROM change_log) RETURNING seq)
+    UPDATE leader_lease SET pruned_seq = greatest(pruned_seq, (SELECT coalesce(max(seq), 0) FROM gone)) WHERE id = 1
+    RETURNING (SELECT count(*) FROM gone)`,
 } as const;
+
+/** the channel every replica LISTENs on; the payload is the change-log seq (a hint: followers read the log) */
+const CHANGES_CHANNEL = 'release_controller_changes';
 
 type StatementName = keyof typeof SQL;
 
@@ -354,16 +408,16 @@ const MAX_EVENT_LIMIT = 10_000;
 export async function openPostgresStore(url: string, opts: PostgresStoreOptions = {}): Promise<Store> {
   const { schema } = opts;
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name ${JSON.stringify(schema)}: letters, digits and _ only`);
-  const pool = new pg.Pool({
+  const clientConfig: pg.ClientConfig = {
     connectionString: url,
-    max: opts.max ?? 4,
     // a server that does not answer (a network partition) fails a connect instead of hanging the write chain
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
     // notices a dead peer on an idle pooled connection
     keepAlive: true,
     // every pooled connection starts with the schema first on its search_path
     ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {}),
-  });
+  };
+  const pool = new pg.Pool({ ...clientConfig, max: opts.max ?? 4 });
   // an idle connection dropped by the server (restart, pg_terminate_backend) must not crash the
   // process; the pool discards it and the next checkout connects anew
   pool.on('error', () => {});
@@ -374,15 +428,120 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
     await pool.end();
     throw err;
   }
-  return new PostgresStore(pool);
+  return new PostgresStore(pool, clientConfig);
 }
 
-class PostgresStore implements Store {
+class PostgresStore implements Store, Replication {
   private closed = false;
   readonly notifications: NotificationStore;
+  readonly replication: Replication = this;
+  /** leadership is in force: commits need a lease (enforce()) */
+  private enforced = false;
+  private lease: Lease | null = null;
+  private lastOwnSeq = 0;
+  /** stop functions of the LISTEN connections (close() ends them) */
+  private readonly listeners = new Set<() => Promise<void>>();
 
-  constructor(private readonly pool: pg.Pool) {
+  constructor(private readonly pool: pg.Pool, private readonly clientConfig: pg.ClientConfig) {
     this.notifications = new PostgresNotificationStore(pool, () => this.open());
+  }
+
+  // ------------------------------------------------------------- replication (issue 17)
+  //
+  // Leadership is a lease row with a fencing epoch, not an advisory lock: a lock lives as long as
+  // one connection, so a paused leader (SIGSTOP, a long GC) would keep it and a dead connection
+  // would end it without the holder knowing; a lease expires by the database's clock, and every
+  // commit of the holder checks (and locks) the row in its own transaction, so a stale leader's
+  // write is refused by the database however late it arrives.
+
+  enforce(): void {
+    this.enforced = true;
+  }
+
+  async acquire(holder: string, url: string, durationMs: number): Promise<Lease | null> {
+    this.open();
+    const rows = await run(this.pool, 'acquireLease', [holder, url, Math.max(1, Math.round(durationMs))]);
+    return rows.length ? { holder, epoch: Number(rows[0]![0]) } : null;
+  }
+
+  async renew(lease: Lease, durationMs: number): Promise<boolean> {
+    this.open();
+    return (await run(this.pool, 'renewLease', [lease.holder, lease.epoch, Math.max(1, Math.round(durationMs))])).length > 0;
+  }
+
+  async release(lease: Lease): Promise<void> {
+    this.open();
+    await run(this.pool, 'releaseLease', [lease.holder, lease.epoch]);
+  }
+
+  async leader(): Promise<LeaderInfo | null> {
+    this.open();
+    const [r] = await run(this.pool, 'leader');
+    if (!r || r[0] === '') return null;
+    return { holder: r[0] as string, url: r[1] as string, epoch: Number(r[2]), live: r[3] as boolean };
+  }
+
+  fence(lease: Lease | null): void {
+    this.lease = lease;
+  }
+
+  ownSeq(): number {
+    return this.lastOwnSeq;
+  }
+
+  async changesSince(seq: number, limit: number): Promise<ChangeEntry[] | 'gap'> {
+    // one snapshot: the pruning horizon and the entries agree
+    return this.transaction(async (c) => {
+      const pruned = Number((await run(c, 'prunedSeq'))[0]![0]);
+      if (seq < pruned) return 'gap' as const;
+      return (await run(c, 'changesSince', [seq, limit])).map((r) => ({ seq: Number(r[0]), changes: r[1] as Change[] }));
+    }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  }
+
+  async snapshot(): Promise<Snapshot & { changeSeq: number }> {
+    return this.transaction(async (c) => {
+      const s = await readAll(c, false);
+      // the change-log position this snapshot includes (a follower replays from there)
+      return { ...s, changeSeq: Number((await run(c, 'changeSeq'))[0]![0]) };
+    }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  }
+
+  async listen(onChange: () => void, onError: (err: Error) => void): Promise<() => Promise<void>> {
+    this.open();
+    // a dedicated connection: a pooled one would be handed to others between notifications
+    const client = new pg.Client(this.clientConfig);
+    let ended = false;
+    client.on('error', (err) => {
+      if (!ended) onError(err);
+    });
+    client.on('end', () => {
+      if (!ended) onError(new Error('the LISTEN connection ended'));
+    });
+    client.on('notification', (n) => {
+      if (n.channel === CHANGES_CHANNEL) onChange();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+    } catch (err) {
+      ended = true;
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    const stop = async () => {
+      if (ended) return;
+      ended = true;
+      this.listeners.delete(stop);
+      await client.end().catch(() => undefined);
+    };
+    this.listeners.add(stop);
+    return stop;
+  }
+
+  async pruneChanges(olderThanMs: number): Promise<number> {
+    this.open();
+    const r = await run(this.pool, 'pruneChanges', [Math.max(0, Math.round(olderThanMs))]);
+    return Number(r[0]?.[0] ?? 0);
   }
 
   async migrate(): Promise<void> {
@@ -401,26 +560,31 @@ class PostgresStore implements Store {
 
   async load(opts: { activeRunsOnly?: boolean } = {}): Promise<Snapshot> {
     // one snapshot for all tables, so a concurrent commit is seen entirely or not at all
-    return this.transaction(async (c) => {
-      const intern = interner();
-      return {
-        streams: (await run(c, 'allStreams')).map(streamFromRow),
-        inputTags: (await run(c, 'allInputTags')).map(inputTagFromRow),
-        payloads: (await run(c, 'allPayloads')).map(payloadFromRow),
-        jobRuns: (await run(c, opts.activeRunsOnly ? 'activeJobRuns' : 'allJobRuns')).map((r) => jobRunFromRow(r, intern)),
-        upgrades: (await run(c, 'allUpgrades')).map(upgradeFromRow),
-        published: (await run(c, 'allPublished')).map(publishedFromRow),
-        pins: (await run(c, 'allPins')).map((r) => pinFromRow(r, r[3] as Record<string, string>)),
-      };
-    }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    return this.transaction((c) => readAll(c, opts.activeRunsOnly ?? false), 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   }
 
   async commit(changes: Change[]): Promise<number[]> {
-    return this.transaction(async (c) => {
+    const lease = this.lease;
+    if (this.enforced && !lease) {
+      this.open();
+      throw new NotLeaderError('this replica does not hold the leader lease: it may not write');
+    }
+    let seq = 0;
+    const ids = await this.transaction(async (c) => {
+      if (lease && (await run(c, 'checkLease', [lease.holder, lease.epoch])).length === 0) {
+        throw new FencedError(`the leader lease of epoch ${lease.epoch} is no longer held by ${lease.holder} (expired or taken over): nothing was written`);
+      }
       const ids: number[] = [];
       for (const change of changes) await applyChange(c, change, ids);
+      if (this.enforced && changes.length) {
+        const [row] = await run(c, 'appendChange', [json(withEventIds(changes, ids))]);
+        seq = Number(row![0]);
+        await run(c, 'notifyChange', [CHANGES_CHANNEL, String(seq)]);
+      }
       return ids;
     });
+    if (seq > this.lastOwnSeq) this.lastOwnSeq = seq;
+    return ids;
   }
 
   async listEvents(q: EventQuery): Promise<EventRecord[]> {
@@ -449,6 +613,7 @@ class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all([...this.listeners].map((stop) => stop()));
     await this.pool.end();
   }
 
@@ -490,6 +655,20 @@ class PostgresStore implements Store {
       c.release(broken);
     }
   }
+}
+
+/** every table, inside the caller's (read-only, repeatable-read) transaction */
+async function readAll(c: Client, activeRunsOnly: boolean): Promise<Snapshot> {
+  const intern = interner();
+  return {
+    streams: (await run(c, 'allStreams')).map(streamFromRow),
+    inputTags: (await run(c, 'allInputTags')).map(inputTagFromRow),
+    payloads: (await run(c, 'allPayloads')).map(payloadFromRow),
+    jobRuns: (await run(c, activeRunsOnly ? 'activeJobRuns' : 'allJobRuns')).map((r) => jobRunFromRow(r, intern)),
+    upgrades: (await run(c, 'allUpgrades')).map(upgradeFromRow),
+    published: (await run(c, 'allPublished')).map(publishedFromRow),
+    pins: (await run(c, 'allPins')).map((r) => pinFromRow(r, r[3] as Record<string, string>)),
+  };
 }
 
 /** the connection itself failed (not the statement): it cannot be used for ROLLBACK or again */
@@ -537,6 +716,12 @@ async function applyChange(c: Client, ch: Change, ids: number[]): Promise<void> 
       for (const p of ch.pins) await run(c, 'insertPin', pinParams(ch.input, p));
       return;
   }
+}
+
+/** the changes as committed, appended events with the ids the database gave them (for followers' feeds) */
+function withEventIds(changes: Change[], ids: number[]): Change[] {
+  let i = 0;
+  return changes.map((c) => (c.kind === 'appendEvent' ? { ...c, event: { ...c.event, id: ids[i++] } } : c));
 }
 
 /** 1…10 000, default 1000; anything not a number falls back to the default */
