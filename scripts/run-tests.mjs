@@ -19,5 +19,5 @@ let files = find('test').sort();
 if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
 // the release-controller command runs the sources under test, never a dist/ built earlier
 const env = { ...process.env, RELEASE_CONTROLLER_SOURCES: process.env.RELEASE_CONTROLLER_SOURCES ?? '1' };
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=4', '--test-timeout=600000', ...files], { stdio: 'inherit', env });
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=3', '--test-timeout=600000', ...files], { stdio: 'inherit', env });
 process.exit(r.status ?? 1);

@@ -10,6 +10,6 @@ if (!/^\d+$/.test(kills) || Number(kills) < 1) {
   console.error(`--kills ${kills}: must be a positive integer`);
   process.exit(2);
 }
-const env = { ...process.env, KILL_LOOP_KILLS: kills, ...(values.seed !== undefined ? { KILL_LOOP_SEED: values.seed } : {}) };
+const env = { ...process.env, KILL_LOOP_KILLS: kills, KILL_LOOP_SEED: values.seed ?? 'random' };
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', 'test/reliability/kill-loop.test.ts'], { stdio: 'inherit', env });
 process.exit(r.status ?? 1);

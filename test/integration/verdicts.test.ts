@@ -337,7 +337,7 @@ test('QE accepted only with CI accepted: a QE verdict on a Ready payload is refu
     assert.ok(pidAlive(pid));
     const ov = await post(`${base}/release/${p2.tag}/override`, 'ada-admin', { phase: 'Rejected', reason: 'bad build' });
     assert.equal(ov.statusCode, 200, ov.body);
-    await waitFor('the QE job process of p2 is gone', () => !pidAlive(pid), 10_000);
+    await waitFor('the QE job process of p2 is gone', () => !pidAlive(pid), 30_000);
     const aborted = await waitFor('the QE run of p2 ended', () => (c.state.run(qeRun.id)?.state !== 'Pending' ? c.state.run(qeRun.id) : null), 10_000);
     assert.equal(aborted.state, 'Aborted', `${aborted.state} ${aborted.reason}`);
     await c.idle();
