@@ -10,21 +10,10 @@ import type { JobRun, Payload } from './types.ts';
 import { compareVersions, parseStrict, type Version } from './version.ts';
 import type { WorldView } from './world.ts';
 import { safeJobName } from './tagname.ts';
+import { mulberry32 } from './random.ts';
 
 /** The verify name of a Stable upgrade test run (upstream's job name base `<tag>-upgrade-from-<v>`). */
 export const upgradeTestName = (version: string) => `upgrade-from-${version}`;
-
-/** A small seeded generator (mulberry32): the same seed gives the same sample on every pass. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Upstream's sample: versions bucketed by major.minor (unparseable ones dropped), buckets in
@@ -34,7 +23,7 @@ function generator(seed: number): () => number {
  */
 export function sampleUpgradeVersions(versions: readonly string[]): string[] {
   const seed = createHash('sha256').update(versions.join('')).digest().readUInt32BE(0);
-  const next = generator(seed);
+  const next = mulberry32(seed);
   const buckets = new Map<string, { v: Version; s: string }[]>();
   for (const s of new Set(versions)) {
     const v = parseStrict(s);

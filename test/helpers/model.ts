@@ -6,17 +6,11 @@ import { rfc3339 } from '../../src/domain/tagname.ts';
 import type { JobRun, JobRunState } from '../../src/domain/types.ts';
 import type { BuildRequest, BuildResult, PayloadBuilder } from '../../src/ports/builder.ts';
 import type { JobExecutor, JobSpec, JobStatus, JobStatusListener } from '../../src/ports/executor.ts';
+import { mulberry32 } from '../../src/domain/random.ts';
 
-/** mulberry32 (as in test/integration/api-fuzz.test.ts): small, fast, deterministic */
+/** seeded helpers over mulberry32 (src/domain/random.ts): small, fast, deterministic */
 export function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     next,
     int: (n: number) => Math.floor(next() * n),

@@ -17,20 +17,14 @@ import { createPages } from '../../src/http/pages/index.ts';
 import type { Store } from '../../src/ports/store.ts';
 import { CONFIGS, NIGHTLY, PAYLOADS, RUNS, STABLE, T, seededController, type IdleExecutor } from '../helpers/api-seed.ts';
 import { cleanup, tempDir } from '../helpers/harness.ts';
+import { mulberry32 } from '../../src/domain/random.ts';
 
 const SEED = 0x5eed1234;
 const REQUESTS = 1500;
 
-/** mulberry32: small, fast, deterministic */
+/** seeded helpers over mulberry32 (src/domain/random.ts): small, fast, deterministic */
 function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     next,
     int: (n: number) => Math.floor(next() * n),

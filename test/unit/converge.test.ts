@@ -19,6 +19,7 @@ import { emptyQEStatus } from '../../src/domain/qe.ts';
 import { rfc3339 } from '../../src/domain/tagname.ts';
 import type { Change } from '../../src/ports/store.ts';
 import type { EventRecord, JobRun, JobRunState, Payload, StreamRecord } from '../../src/domain/types.ts';
+import { mulberry32 } from '../../src/domain/random.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const T0 = new Date('2024-05-01T12:00:00Z');
@@ -59,18 +60,6 @@ function loadDir(abs: string): ConfigDir {
 const DIRS: ConfigDir[] = [join(ROOT, 'demo/releases'), ...fixtureDirs(join(ROOT, 'test/fixtures')).sort()].map(loadDir);
 
 // ---------------------------------------------------------------- a seeded world
-
-/** mulberry32: small, fast, seeded */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function hashSeed(s: string): number {
   let h = 2166136261;
@@ -133,7 +122,7 @@ class World {
     /** CONVERGE_SEED=n varies every scenario's job results (the failure messages name the seed) */
     readonly seed = (hashSeed(label) ^ Number(process.env.CONVERGE_SEED ?? 0)) >>> 0,
   ) {
-    this.rand = prng(seed);
+    this.rand = mulberry32(seed);
     this.names = streams.map((s) => s.name).sort();
     this.state = State.fromSnapshot({ streams: streams.map(streamRecord), inputTags: [], payloads: [], jobRuns: [], upgrades: [], published: [] });
     // the input streams other streams' imageStreamRef publish steps write (as stagePublish does)

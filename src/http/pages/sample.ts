@@ -5,17 +5,7 @@ import { ReleaseConfigSchema, type ReleaseConfig } from '../../domain/config/sch
 import { releaseTagName, rfc3339 } from '../../domain/tagname.ts';
 import type { Component, JobRun, Payload, QEStatus, StreamRecord, UpgradeResult } from '../../domain/types.ts';
 import type { Snapshot } from '../../ports/store.ts';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../domain/random.ts';
 
 function hex(r: () => number, n: number): string {
   let s = '';
@@ -212,7 +202,7 @@ function buildStream(b: Builder, rec: StreamRecord, count: number, now: number, 
 
 export function sampleSnapshot(o: SampleOptions = {}): Snapshot {
   const now = o.now ?? SAMPLE_NOW;
-  const r = rng(o.seed ?? 42);
+  const r = mulberry32(o.seed ?? 42);
   const b: Builder = { payloads: [], runs: [], upgrades: [] };
   const nightly = record(nightlyConfig(), '4.18-art-latest');
   const streams: StreamRecord[] = [nightly];
