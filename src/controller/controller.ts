@@ -743,22 +743,10 @@ export class Controller implements Operations {
     if (adoptedFrom !== undefined) return this.startAdoption(stream, tag, adoptedFrom, this.repositoryFor(rec.config));
     // a promoted release declares the versions it upgrades from; a nightly its newest Accepted predecessors
     const previous = isStable(rec.config) ? previousVersions(p) : this.state.payloads(stream).filter((x) => x.phase === 'Accepted').slice(0, 5).map((x) => x.tag);
-    void this.builder
+    const work = this.builder
       .build({ stream, tag, repository: this.repositoryFor(rec.config), components: p.components, previous, createdAt: p.createdAt })
-      .catch((e: Error) => ({ ok: false as const, reason: 'CreateReleaseFailed', message: e.message }))
-      .then((result) =>
-        this.exclusive(async () => {
-          const cur = this.state.payload(stream, tag);
-          if (!cur || this.stopped) return;
-          const applied = applyBuild(this.state, cur, result, this.clock.now());
-          if (applied) await this.commit([{ kind: 'putPayload', payload: applied.payload }, { kind: 'appendEvent', event: applied.event }]);
-        }),
-      )
-      .catch((e) => this.log.error({ err: e, tag }, 'recording build result failed'))
-      .finally(() => {
-        this.building.delete(tag);
-        this.wake(stream);
-      });
+      .catch((e: Error) => ({ ok: false as const, reason: 'CreateReleaseFailed', message: e.message }));
+    this.settle(stream, tag, this.building, work, (cur, result) => applyBuild(this.state, cur, result, this.clock.now()), 'build result');
   }
 
   /**
@@ -770,7 +758,7 @@ export class Controller implements Operations {
     const inspect = this.builder.inspect
       ? this.builder.inspect(pullSpec)
       : Promise.resolve<InspectResult>({ ok: true, pullSpec, digest: /@(sha256:[0-9a-f]{64})$/.exec(pullSpec)?.[1] ?? '', version: tag, previous: [], components: {} });
-    void inspect
+    const work = inspect
       .catch((e: Error): InspectResult => ({ ok: false, reason: 'AdoptReleaseFailed', message: e.message }))
       .then(async (image) => {
         if (!image.ok) return { image: { components: {}, previous: [], version: tag }, result: image };
@@ -779,20 +767,8 @@ export class Controller implements Operations {
           .build({ stream, tag, repository, components: image.components, previous: image.previous, createdAt: this.state.payload(stream, tag)?.createdAt ?? rfc3339(this.clock.now()) })
           .catch((e: Error) => ({ ok: false as const, reason: 'CreateReleaseFailed', message: e.message }));
         return { image, result: rebuilt };
-      })
-      .then(({ image, result }) =>
-        this.exclusive(async () => {
-          const cur = this.state.payload(stream, tag);
-          if (!cur || this.stopped) return;
-          const applied = applyAdoption(this.state, cur, image, result, this.clock.now());
-          if (applied) await this.commit([{ kind: 'putPayload', payload: applied.payload }, { kind: 'appendEvent', event: applied.event }]);
-        }),
-      )
-      .catch((e) => this.log.error({ err: e, tag }, 'recording an adopted release failed'))
-      .finally(() => {
-        this.building.delete(tag);
-        this.wake(stream);
       });
+    this.settle(stream, tag, this.building, work, (cur, { image, result }) => applyAdoption(this.state, cur, image, result, this.clock.now()), 'an adopted release');
   }
 
   /** Copies a Ready payload to its stream's alternateImageRepository and records how it ended (the verdict may wait for it). */
@@ -804,20 +780,28 @@ export class Controller implements Operations {
     if (!p || !rec || !to || !this.builder.mirror) return;
     this.mirroring.add(tag);
     const secretName = rec.config.alternateImageRepositorySecretName?.trim() || undefined;
-    void this.builder
-      .mirror({ pullSpec: p.pullSpec, to, secretName })
-      .catch((e: Error) => ({ ok: false as const, to, message: e.message }))
+    const work = this.builder.mirror({ pullSpec: p.pullSpec, to, secretName }).catch((e: Error) => ({ ok: false as const, to, message: e.message }));
+    this.settle(stream, tag, this.mirroring, work, (cur, result) => applyMirror(cur, result, this.clock.now()), 'mirror result');
+  }
+
+  /**
+   * Records the result of builder work done outside the serialised section: `apply` turns the
+   * payload as it is by then and the result into the changed payload and its event (null: nothing
+   * to record). `busy` holds the tag until then; the stream is woken at the end.
+   */
+  private settle<R>(stream: string, tag: string, busy: Set<string>, work: Promise<R>, apply: (cur: Payload, result: R) => { payload: Payload; event: EventRecord } | null, what: string): void {
+    void work
       .then((result) =>
         this.exclusive(async () => {
           const cur = this.state.payload(stream, tag);
           if (!cur || this.stopped) return;
-          const applied = applyMirror(cur, result, this.clock.now());
+          const applied = apply(cur, result);
           if (applied) await this.commit([{ kind: 'putPayload', payload: applied.payload }, { kind: 'appendEvent', event: applied.event }]);
         }),
       )
-      .catch((e) => this.log.error({ err: e, tag }, 'recording mirror result failed'))
+      .catch((e) => this.log.error({ err: e, tag }, `recording ${what} failed`))
       .finally(() => {
-        this.mirroring.delete(tag);
+        busy.delete(tag);
         this.wake(stream);
       });
   }
