@@ -8,7 +8,7 @@ import { isStable, qeEntries } from './config/schema.ts';
 import { AnnotationFromTag } from './candidate.ts';
 import { AnnotationPrevious } from './graph.ts';
 import { entryConditions, isQEAccepted, judgingConfig } from './judging.ts';
-import { compareVersions, parseStrict } from './version.ts';
+import { compareTagsDescending, parseStrict } from './version.ts';
 import { own } from './own.ts';
 import { emptyQEStatus, qeRunsOf, runningQERuns } from './qe.ts';
 import { aggregatorRunName, rfc3339, runName, safeJobName } from './tagname.ts';
@@ -540,7 +540,7 @@ export function promotedPrevious(view: WorldView, source: Payload, asked: readon
   for (const s of view.streams()) if (isStable(s.config)) for (const p of view.payloads(s.name)) stable.add(p.tag);
   const tested = view.upgradesInto(source.tag).filter((r) => r.state === 'Succeeded' && stable.has(r.from)).map((r) => r.from);
   const all = [...new Set([...tested, ...asked.map((v) => v.trim()).filter(Boolean)])];
-  return all.sort((a, b) => compareVersions(parseStrict(b)!, parseStrict(a)!));
+  return all.sort(compareTagsDescending);
 }
 
 /**

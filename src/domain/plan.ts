@@ -32,7 +32,7 @@ import {
 } from './types.ts';
 import { resolveUpgradeSource } from './upgrade.ts';
 import { AnnotationPrevious } from './graph.ts';
-import { compareVersions, parseStrict } from './version.ts';
+import { compareTagsDescending, parseStrict } from './version.ts';
 import { ciStatuses, ciVerdict, entryGroup, relaunchSuffix, REMOVED_FROM_CONFIG, type EntryConditions, type EntryStatus } from './verification.ts';
 import { qeVerifyAnnotation } from './views.ts';
 import type { WorldView } from './world.ts';
@@ -663,7 +663,7 @@ export function applyAdoption(
   const applied = applyBuild(view, p, result, now);
   if (!applied || !result.ok) return applied;
   const annotations = { ...applied.payload.annotations };
-  const previous = [...new Set(image.previous.filter((v) => parseStrict(v)))].sort((a, b) => compareVersions(parseStrict(b)!, parseStrict(a)!));
+  const previous = [...new Set(image.previous.filter((v) => parseStrict(v)))].sort(compareTagsDescending);
   if (previous.length) annotations[AnnotationPrevious] = previous.join(',');
   const payload = { ...applied.payload, components: image.components, annotations };
   const rewrite = image.version !== p.tag ? `; the image named version ${image.version}, so it was rebuilt as ${p.tag}` : '';

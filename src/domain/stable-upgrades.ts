@@ -75,7 +75,8 @@ export function stableUpgradeLaunches(view: WorldView, config: ReleaseConfig, p:
   const platforms = Object.entries(config.upgrade ?? {})
     .filter(([, u]) => !u.disabled)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  if (platforms.length === 0) return [];
+  const sample = platforms.length ? sampleUpgradeVersions(previousVersions(p)) : [];
+  if (sample.length === 0) return [];
   const arch = streamArchitecture(p.stream);
   const ours = new Map<string, Payload>();
   for (const s of view.streams()) {
@@ -84,7 +85,7 @@ export function stableUpgradeLaunches(view: WorldView, config: ReleaseConfig, p:
   }
   const out: StableUpgradeLaunch[] = [];
   let turn = 0;
-  for (const version of sampleUpgradeVersions(previousVersions(p))) {
+  for (const version of sample) {
     const verifyName = upgradeTestName(version);
     const [platform, u] = platforms[turn++ % platforms.length];
     const mine = runs.filter((r) => r.verifyName === verifyName);
