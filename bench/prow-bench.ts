@@ -30,7 +30,8 @@ const cfg = ReleaseConfigSchema.parse({ name: '4.16.0-0.nightly', to: 'release',
 const store = openSqliteStore(join(dir, 'rc.db'));
 const kc = loadKubeConfig({ kubeconfig: f.writeKubeconfig(dir) });
 const executor = new ProwExecutor({ kc, namespace: 'ci', prowJobsDir: PROW_DIR, watchConfig: false, maxCreatesPerSecond: 0 });
-const controller = await Controller.create({ store, executor, builder: new LocalBuilder(join(dir, 'payloads')), streams: [{ name: cfg.name, config: cfg, file: 'c.json', input: inputStreamOf(cfg) }], resyncMs: 0 });
+const passes: number[] = [];
+const controller = await Controller.create({ onReconcile: (_s, sec) => passes.push(sec * 1000), store, executor, builder: new LocalBuilder(join(dir, 'payloads')), streams: [{ name: cfg.name, config: cfg, file: 'c.json', input: inputStreamOf(cfg) }], resyncMs: 0 });
 await controller.start();
 await executor.synced();
 const ms = (v: number) => `${v.toFixed(1)} ms`;
@@ -45,6 +46,7 @@ try {
   const changedAt = new Map<string, number>();
   const recordedAt = new Map<string, number>();
   const runs = controller.state.runs(p.stream, p.tag);
+  const passesBefore = passes.length;
   const tEvents = performance.now();
   for (const o of f.list(PROWJOBS)) {
     f.update(PROWJOBS, o.metadata.name, { status: { state: 'success', url: `https://prow.example/${o.metadata.name}`, completionTime: new Date().toISOString() } });
@@ -66,6 +68,8 @@ try {
   console.log(`watch events: ${(N / ((tRecorded - tEvents) / 1000)).toFixed(0)}/s recorded (${ms((tRecorded - tEvents) / N)} per status event; the fake server took ${ms(tSent - tEvents)} to apply them)`);
   console.log(`event → recorded result: p50 ${ms(q(0.5))}, p99 ${ms(q(0.99))}, max ${ms(lat[lat.length - 1]!)}`);
   console.log(`last event → verdict (Accepted): ${ms(tVerdict - tSent)}`);
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  console.log(`reconcile passes of the stream: ${passesBefore} while creating (${ms(sum(passes.slice(0, passesBefore)))}), ${passes.length - passesBefore} while recording results (${ms(sum(passes.slice(passesBefore)))})`);
   console.log(`fake server: ${f.stats.creates} creates, ${f.stats.lists} lists, ${f.stats.watches} watches, ${f.stats.gets} gets`);
 } finally {
   await controller.stop();

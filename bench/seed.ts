@@ -106,6 +106,8 @@ export async function seed(store: Store, o: SeedOptions, start = Date.now() - 86
     streams.push(rec);
     const changes: Change[] = [{ kind: 'putStream', stream: rec }];
     const entries = Object.entries(config.verify ?? {});
+    // the one run an open payload waits for: its last QE entry (QE streams), else its first entry
+    const waitsFor = withQE ? entries.map(([, v]) => Boolean(v.qe)).lastIndexOf(true) : 0;
     const components = { cli: { pullSpec: `quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:${'c'.repeat(64)}` } };
     const inputTags = [{ input: config.name, component: 'cli', pullSpec: components.cli.pullSpec, labels: {}, updatedAt: rfc3339(new Date(start)) }];
     const hash = inputHash(inputTags);
@@ -127,7 +129,7 @@ export async function seed(store: Store, o: SeedOptions, start = Date.now() - 86
       let pendingId = '';
       entries.forEach(([name, v], k) => {
         if (v.qe && (p.phase !== 'Accepted' || rejected)) return;
-        const last = k === (withQE ? entries.length - 1 : 0);
+        const last = k === waitsFor;
         if (isOpen && last) {
           const r = run(p, name, v, 'Pending', at);
           pendingId = r.id;

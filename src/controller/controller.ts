@@ -94,6 +94,20 @@ const COMMIT_RETRY_FIRST_MS = 100;
 const COMMIT_RETRY_MAX_MS = 5000;
 /** a job status that failed to record with a non-transient error is tried again after this long */
 const STATUS_RETRY_MS = 5000;
+/** runs handed to the executor at once (launch calls in flight) */
+const LAUNCH_CONCURRENCY = 8;
+/** at most this many job statuses are recorded in one transaction */
+const STATUS_BATCH = 500;
+
+interface QueuedStatus {
+  st: JobStatus;
+  done: () => void;
+}
+/** runs and payloads changed by earlier statuses of the batch being recorded */
+interface StatusOverlay {
+  runs: Map<string, JobRun>;
+  payloads: Map<string, Payload>;
+}
 
 /** the store is failing: commits are being retried */
 interface Outage {
@@ -142,6 +156,9 @@ export class Controller implements Operations {
    * state, decides and commits inside it, so no update is lost with an asynchronous store
    */
   private section: Promise<unknown> = Promise.resolve();
+  /** job statuses waiting to be recorded (onJobStatus), and whether a section to record them is queued */
+  private readonly statusQueue: QueuedStatus[] = [];
+  private statusScheduled = false;
   /** set while a commit keeps failing with a transient store fault (unavailable()) */
   private outage: Outage | null = null;
   /** ends the backoff wait of a retried commit (stop() calls it) */
@@ -519,11 +536,7 @@ export class Controller implements Operations {
     if (!decided) return null;
     const { plan, changed, deleted } = decided;
     // executor calls outside the section: their status reports take it themselves
-    for (const spec of plan.launches) {
-      const run = this.state.run(spec.runId);
-      const p = this.state.payload(spec.stream, spec.tag);
-      if (run && p) await this.launchOne(this.specFor(run, p));
-    }
+    await this.launchAll(plan.launches.map((spec) => spec.runId));
     for (const c of plan.cancels) await this.executor.cancel(c.runId, c.reason).catch((e) => this.log.warn({ err: e, run: c.runId }, 'cancel failed'));
     if (deleted.length) await this.removeDeleted(deleted);
     for (const tag of plan.builds) this.startBuild(stream, tag);
@@ -713,6 +726,22 @@ export class Controller implements Operations {
     };
   }
 
+  /**
+   * Hands recorded runs to the executor, LAUNCH_CONCURRENCY at a time in plan order (a nightly's
+   * 90 jobs, or 2,000, are created in parallel; their Pending statuses are recorded in batches).
+   */
+  private async launchAll(runIds: readonly string[]): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < runIds.length) {
+        const run = this.state.run(runIds[next++]!);
+        const p = run && this.state.payload(run.stream, run.tag);
+        if (run && p) await this.launchOne(this.specFor(run, p));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(LAUNCH_CONCURRENCY, runIds.length) }, worker));
+  }
+
   private async launchOne(spec: JobSpec): Promise<void> {
     if (!this.mayLaunch()) {
       this.log.warn({ run: spec.runId }, 'not launched: this replica no longer holds the leader lease (the next leader adopts the run)');
@@ -806,33 +835,97 @@ export class Controller implements Operations {
       });
   }
 
-  /** Records a status reported by the executor and wakes the run's stream. */
-  private async onJobStatus(st: JobStatus): Promise<void> {
+  /**
+   * Records a status reported by the executor and wakes the run's stream. Statuses that arrive
+   * while the serialised section is busy wait in a queue and are recorded together, in arrival
+   * order, in one transaction (at most STATUS_BATCH): 2,000 ProwJobs finishing at once cost a few
+   * commits and one pass over their stream, not 2,000 of each. Resolves once this status is
+   * recorded (or given up on, see recordStatuses).
+   */
+  private onJobStatus(st: JobStatus): Promise<void> {
     // a follower records nothing: the leader adopts the run from the executor
-    if (!this.leading) return;
-    let recorded: string | null;
-    try {
-      recorded = await this.exclusive(() => this.recordJobStatus(st));
-    } catch (err) {
-      // transient store faults were retried inside commit(); this is a stop in an outage or a non-transient error
-      if (this.stopped) {
-        this.log.warn({ err, run: st.runId, state: st.state }, 'job status not recorded before stop; the next start adopts it from the executor');
-      } else {
-        this.log.error({ err, run: st.runId, state: st.state }, `recording a job status failed; trying again in ${STATUS_RETRY_MS / 1000} s`);
-        setTimeout(() => {
-          if (!this.stopped) void this.onJobStatus(st);
-        }, STATUS_RETRY_MS).unref();
-      }
-      return;
-    }
-    if (recorded && !this.stopped) this.wake(recorded);
-    // the final state is in the store (or the run is gone): the executor may let go of the result
-    if (st.state !== 'Pending' && this.state.run(st.runId)?.state !== 'Pending') this.executor.resultRecorded?.(st.runId);
+    if (!this.leading) return Promise.resolve();
+    return new Promise<void>((done) => {
+      this.statusQueue.push({ st, done });
+      this.scheduleStatuses();
+    });
   }
 
-  /** Inside the section: the run's new state, its event and upgrade result; returns the stream to wake. */
-  private async recordJobStatus(st: JobStatus): Promise<string | null> {
-    const run = this.state.run(st.runId);
+  private scheduleStatuses(): void {
+    if (this.statusScheduled || this.statusQueue.length === 0) return;
+    this.statusScheduled = true;
+    void this.exclusive(() => this.recordStatuses());
+  }
+
+  /** Inside the section: takes the queued statuses, records them in one commit, wakes their streams. */
+  private async recordStatuses(): Promise<void> {
+    this.statusScheduled = false;
+    const batch = this.statusQueue.splice(0, STATUS_BATCH);
+    this.scheduleStatuses();
+    const overlay: StatusOverlay = { runs: new Map(), payloads: new Map() };
+    const changes: Change[] = [];
+    const streams = new Set<string>();
+    for (const { st } of batch) {
+      const s = this.statusChanges(st, overlay, changes);
+      if (s) streams.add(s);
+    }
+    try {
+      if (changes.length) await this.commit(changes);
+    } catch (err) {
+      if (batch.length > 1 && !this.stopped && !isTransientStoreError(err) && !(err instanceof FencedError || err instanceof NotLeaderError)) {
+        // one bad status must not hold back the others: record them one by one
+        for (const item of batch) {
+          await this.recordAlone(item);
+        }
+        return;
+      }
+      for (const item of batch) this.statusFailed(item, err);
+      return;
+    }
+    this.statusesRecorded(batch, streams);
+  }
+
+  private async recordAlone(item: QueuedStatus): Promise<void> {
+    const changes: Change[] = [];
+    const stream = this.statusChanges(item.st, { runs: new Map(), payloads: new Map() }, changes);
+    try {
+      if (changes.length) await this.commit(changes);
+    } catch (err) {
+      this.statusFailed(item, err);
+      return;
+    }
+    this.statusesRecorded([item], stream ? new Set([stream]) : new Set());
+  }
+
+  private statusesRecorded(batch: QueuedStatus[], streams: Set<string>): void {
+    if (!this.stopped) for (const s of streams) this.wake(s);
+    for (const { st, done } of batch) {
+      // the final state is in the store (or the run is gone): the executor may let go of the result
+      if (st.state !== 'Pending' && this.state.run(st.runId)?.state !== 'Pending') this.executor.resultRecorded?.(st.runId);
+      done();
+    }
+  }
+
+  private statusFailed({ st, done }: QueuedStatus, err: unknown): void {
+    // transient store faults were retried inside commit(); this is a stop in an outage or a non-transient error
+    if (this.stopped) {
+      this.log.warn({ err, run: st.runId, state: st.state }, 'job status not recorded before stop; the next start adopts it from the executor');
+    } else {
+      this.log.error({ err, run: st.runId, state: st.state }, `recording a job status failed; trying again in ${STATUS_RETRY_MS / 1000} s`);
+      setTimeout(() => {
+        if (!this.stopped) void this.onJobStatus(st);
+      }, STATUS_RETRY_MS).unref();
+    }
+    done();
+  }
+
+  /**
+   * The changes recording one status: the run's new state, its event and upgrade result, and the
+   * payload's derived annotations. Reads the view through `overlay`, the runs and payloads changed
+   * earlier in the same batch (and adds its own). Returns the stream to wake, or null.
+   */
+  private statusChanges(st: JobStatus, overlay: StatusOverlay, out: Change[]): string | null {
+    const run = overlay.runs.get(st.runId) ?? this.state.run(st.runId);
     if (!run) return null;
     if (this.stopped && st.state === 'Pending') return null;
     const next: JobRun = {
@@ -846,10 +939,11 @@ export class Controller implements Operations {
     };
     if (run.state !== 'Pending') return null; // a finished (or interrupted) run never changes again
     if (JSON.stringify(next) === JSON.stringify(run)) return null;
-    const changes: Change[] = [{ kind: 'putJobRun', run: next }];
+    overlay.runs.set(run.id, next);
+    out.push({ kind: 'putJobRun', run: next });
     if (next.state !== run.state) {
       const what = next.state === 'Interrupted' ? 'Interrupted, will be relaunched' : next.state;
-      changes.push({
+      out.push({
         kind: 'appendEvent',
         event: {
           at: rfc3339(this.clock.now()), stream: run.stream, tag: run.tag, type: 'JobStateChanged', actor: SYSTEM,
@@ -860,17 +954,19 @@ export class Controller implements Operations {
       // an interrupted upgrade did not test anything: no upgrade result
       if (run.upgradeFrom && next.state !== 'Interrupted') {
         const result: UpgradeResult = { from: run.upgradeFrom, to: run.tag, url: next.url, runId: run.id, state: next.state === 'Succeeded' ? 'Succeeded' : 'Failed' };
-        changes.push({ kind: 'putUpgrade', result });
+        out.push({ kind: 'putUpgrade', result });
       }
     }
     // keep the payload's derived annotations (qe-verify) in step with its runs
-    const p = this.state.payload(run.stream, run.tag);
+    const pk = `${run.stream}\u0000${run.tag}`;
+    const p = overlay.payloads.get(pk) ?? this.state.payload(run.stream, run.tag);
     const rec = this.state.stream(run.stream);
     if (p && rec && run.kind === 'qe' && next.state !== run.state) {
-      const runs = this.state.runs(run.stream, run.tag).map((r) => (r.id === run.id ? next : r));
-      changes.push({ kind: 'putPayload', payload: withAnnotations(p, rec.config, runs) });
+      const runs = this.state.runs(run.stream, run.tag).map((r) => overlay.runs.get(r.id) ?? r);
+      const payload = withAnnotations(p, rec.config, runs);
+      overlay.payloads.set(pk, payload);
+      out.push({ kind: 'putPayload', payload });
     }
-    await this.commit(changes);
     return run.stream;
   }
 
@@ -936,11 +1032,7 @@ export class Controller implements Operations {
     if (!done) return null;
     const c = done.ch;
     for (const x of c.cancels) await this.executor.cancel(x.runId, x.reason).catch((e) => this.log.warn({ err: e, run: x.runId }, 'cancel failed'));
-    for (const id of c.launches) {
-      const run = this.state.run(id);
-      const p = run && this.state.payload(run.stream, run.tag);
-      if (run && p) await this.launchOne(this.specFor(run, p));
-    }
+    await this.launchAll(c.launches);
     if (done.deleted.length) await this.removeDeleted(done.deleted);
     for (const s of c.wake) this.wake(s);
     return c;
