@@ -6,7 +6,7 @@
 // is meaningful here (verify entries, components, annotations iterate in insertion order), so the
 // state loaded after a restart must equal the state in memory before it.
 import pg from 'pg';
-import type { EventRecord, InputTag, Payload, StreamLock, StreamRecord } from '../../../domain/types.ts';
+import type { EventRecord, InputTag, JobRun, Payload, StreamLock, StreamRecord } from '../../../domain/types.ts';
 import type { NotificationStore } from '../../../ports/notifications.ts';
 import { FencedError, NotLeaderError, type ChangeEntry, type LeaderInfo, type Lease, type Replication } from '../../../ports/replication.ts';
 import type { Change, EventQuery, Snapshot, Store } from '../../../ports/store.ts';
@@ -99,6 +99,7 @@ const SQL = {
        OR p.qe ->> 'state' IN ('QEPending', 'QERunning')
        OR (p.phase = 'Accepted' AND p.jobs ->> 'ciDone' = 'false')
     ORDER BY r.seq`,
+  runsOfPayload: `SELECT ${JOB_RUN_COLS} FROM job_runs WHERE stream = $1 AND tag = $2 ORDER BY seq`,
   allUpgrades: `SELECT ${UPGRADE_COLS} FROM upgrades ORDER BY to_tag COLLATE "C", from_tag COLLATE "C", run_id COLLATE "C"`,
   allPublished: `SELECT ${PUBLISHED_COLS} FROM published ORDER BY stream COLLATE "C", name COLLATE "C"`,
   allPins: `SELECT ${PIN_COLS} FROM pins ORDER BY input COLLATE "C", component COLLATE "C"`,
@@ -301,9 +302,9 @@ class PostgresStore implements Store, Replication {
     }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   }
 
-  async snapshot(): Promise<Snapshot & { changeSeq: number }> {
+  async snapshot(opts: { activeRunsOnly?: boolean } = {}): Promise<Snapshot & { changeSeq: number }> {
     return this.transaction(async (c) => {
-      const s = await readAll(c, false);
+      const s = await readAll(c, opts.activeRunsOnly ?? false);
       // the change-log position this snapshot includes (a follower replays from there)
       return { ...s, changeSeq: Number((await run(c, 'changeSeq'))[0]![0]) };
     }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -370,6 +371,11 @@ class PostgresStore implements Store, Replication {
   async load(opts: { activeRunsOnly?: boolean } = {}): Promise<Snapshot> {
     // one snapshot for all tables, so a concurrent commit is seen entirely or not at all
     return this.transaction((c) => readAll(c, opts.activeRunsOnly ?? false), 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  }
+
+  async runsOf(stream: string, tag: string): Promise<JobRun[]> {
+    this.open();
+    return (await run(this.pool, 'runsOfPayload', [stream, tag])).map((r) => jobRunFromRow(r));
   }
 
   async commit(changes: Change[]): Promise<number[]> {
