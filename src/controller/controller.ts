@@ -188,10 +188,10 @@ export class Controller implements Operations {
   static async create(opts: ControllerOptions): Promise<Controller> {
     await opts.store.migrate();
     if (opts.standby) return Controller.createStandby(opts);
-    // with an embedded store, settled payloads' runs stay on disk until someone looks at them
-    const loader = opts.store.runsOfSync?.bind(opts.store);
-    const snapshot = await opts.store.load({ activeRunsOnly: Boolean(loader) });
-    const state = State.fromSnapshot(snapshot, { loader });
+    // settled payloads' runs stay in the store until someone looks at them
+    const lazy = lazyRuns(opts.store);
+    const snapshot = await opts.store.load({ activeRunsOnly: lazy.loader !== undefined || lazy.asyncLoader !== undefined });
+    const state = State.fromSnapshot(snapshot, lazy);
     const c = new Controller(opts, state);
     await c.applyConfigs(opts.streams, opts.failedFiles ?? []);
     c.executor.onStatus((st) => void c.onJobStatus(st));
@@ -202,8 +202,9 @@ export class Controller implements Operations {
   private static async createStandby(opts: ControllerOptions): Promise<Controller> {
     const replication = opts.store.replication;
     if (!replication) throw new Error('a standby controller needs a store with replication (PostgreSQL)');
-    const snapshot = await replication.snapshot();
-    const c = new Controller(opts, State.fromSnapshot(snapshot));
+    const lazy = lazyRuns(opts.store);
+    const snapshot = await replication.snapshot({ activeRunsOnly: lazy.loader !== undefined || lazy.asyncLoader !== undefined });
+    const c = new Controller(opts, State.fromSnapshot(snapshot, lazy));
     c.changeSeq = snapshot.changeSeq;
     await c.applyConfigs(opts.streams, opts.failedFiles ?? []);
     c.executor.onStatus((st) => void c.onJobStatus(st));
@@ -517,6 +518,9 @@ export class Controller implements Operations {
         this.mirrorWarned.add(stream);
         this.log.warn({ stream }, `stream ${stream} sets alternateImageRepository, but this payload builder makes no images: nothing is mirrored and acceptance does not wait for a mirror (serve --builder registry mirrors)`);
       }
+      // the planner reads the runs of deciding payloads only: a settled one made to decide again
+      // (by an operation, or on a follower by the leader's changes) has them read first
+      await this.state.ensureDeciding();
       const now = this.clock.now();
       if (!this.since.has(stream)) this.since.set(stream, now);
       const plan = planStream(this.state, stream, now, {
@@ -526,6 +530,7 @@ export class Controller implements Operations {
       });
       const changes = planChanges(plan);
       // what garbage collection deletes, read before the commit drops it from the view
+      await this.state.ensureRunsOf(plan.deletes);
       const deleted = plan.deletes.map((p) => ({ stream: p.stream, tag: p.tag, runIds: this.state.runs(p.stream, p.tag).map((r) => r.id) }));
       if (changes.length) {
         this.log.debug?.({ stream, changes: changes.map((c) => c.kind + ('payload' in c ? `:${c.payload.tag}` : 'run' in c ? `:${c.run.id}` : '')) }, 'reconcile changes');
@@ -862,6 +867,12 @@ export class Controller implements Operations {
     this.statusScheduled = false;
     const batch = this.statusQueue.splice(0, STATUS_BATCH);
     this.scheduleStatuses();
+    try {
+      await this.ensureStatusRuns(batch);
+    } catch (err) {
+      for (const item of batch) this.statusFailed(item, err);
+      return;
+    }
     const overlay: StatusOverlay = { runs: new Map(), payloads: new Map() };
     const changes: Change[] = [];
     const streams = new Set<string>();
@@ -885,10 +896,22 @@ export class Controller implements Operations {
     this.statusesRecorded(batch, streams);
   }
 
+  /** a QE status updates its payload's annotations from all its runs: read a settled payload's first */
+  private async ensureStatusRuns(batch: QueuedStatus[]): Promise<void> {
+    const payloads = [];
+    for (const { st } of batch) {
+      const run = this.state.run(st.runId);
+      if (run?.kind === 'qe') payloads.push(run);
+    }
+    if (payloads.length) await this.state.ensureRunsOf(payloads);
+  }
+
   private async recordAlone(item: QueuedStatus): Promise<void> {
     const changes: Change[] = [];
-    const stream = this.statusChanges(item.st, { runs: new Map(), payloads: new Map() }, changes);
+    let stream: string | null = null;
     try {
+      await this.ensureStatusRuns([item]);
+      stream = this.statusChanges(item.st, { runs: new Map(), payloads: new Map() }, changes);
       if (changes.length) await this.commit(changes);
     } catch (err) {
       this.statusFailed(item, err);
@@ -990,7 +1013,7 @@ export class Controller implements Operations {
    * Runs a domain operation inside the serialised section (against the state as it is then),
    * records its changes, then hands its cancellations and launches to the executor outside it.
    */
-  private async operate(decide: (now: Date) => OpResult): Promise<OpChanges | null> {
+  private async operate(decide: (now: Date) => OpResult, target?: { stream: string; tag: string }): Promise<OpChanges | null> {
     if (!this.leading) throw this.notLeaderError();
     // writes fail fast while the store is failing, rather than wait out the outage
     if (this.outage) throw this.unavailableError();
@@ -1004,6 +1027,9 @@ export class Controller implements Operations {
     this.outageListeners.add(onOutage);
     const work = this.exclusive(async () => {
       if (abandoned) return null;
+      // an operation on a payload reads all its runs (a settled payload's may still be in the store)
+      if (target) await this.state.ensureRuns(target.stream, target.tag);
+      if (abandoned) return null;
       const r = decide(this.clock.now());
       if (!r.ok) throw new OperationError(r.refusal.code, r.refusal.message);
       const ch = r.changes;
@@ -1011,6 +1037,7 @@ export class Controller implements Operations {
       if (ch.stream) changes.push({ kind: 'putStream', stream: ch.stream });
       if (ch.pins) changes.push({ kind: 'setPins', input: ch.pins.input, pins: ch.pins.pins });
       // what a prune deletes, read before the commit drops it from the view (as garbage collection does)
+      await this.state.ensureRunsOf(ch.deletes);
       const deleted = ch.deletes.map((d) => ({ ...d, runIds: this.state.runs(d.stream, d.tag).map((x) => x.id) }));
       for (const d of ch.deletes) changes.push({ kind: 'deletePayload', stream: d.stream, tag: d.tag });
       if (ch.inputTags) changes.push({ kind: 'setInputTags', input: ch.inputTags.input, tags: ch.inputTags.tags });
@@ -1043,33 +1070,33 @@ export class Controller implements Operations {
   }
 
   async overridePhase(stream: string, tag: string, phase: 'Accepted' | 'Rejected', reason: string, user: string): Promise<void> {
-    await this.operate((now) => overridePhase(this.state, { stream, tag, phase, reason, user, mirroring: Boolean(this.builder.mirror) }, now));
+    await this.operate((now) => overridePhase(this.state, { stream, tag, phase, reason, user, mirroring: Boolean(this.builder.mirror) }, now), { stream, tag });
   }
 
   async qeVerdict(stream: string, tag: string, verdict: 'QEAccepted' | 'QERejected', reason: string, user: string): Promise<void> {
-    await this.operate((now) => setQEVerdict(this.state, { stream, tag, verdict, reason, user }, now));
+    await this.operate((now) => setQEVerdict(this.state, { stream, tag, verdict, reason, user }, now), { stream, tag });
   }
 
   async qeRerun(stream: string, tag: string, reason: string, user: string): Promise<void> {
-    await this.operate((now) => rerunQE(this.state, { stream, tag, reason, user }, now));
+    await this.operate((now) => rerunQE(this.state, { stream, tag, reason, user }, now), { stream, tag });
   }
 
   async retryJob(stream: string, tag: string, verifyName: string, reason: string, user: string): Promise<void> {
-    await this.operate((now) => retryJob(this.state, { stream, tag, verifyName, reason, user }, now));
+    await this.operate((now) => retryJob(this.state, { stream, tag, verifyName, reason, user }, now), { stream, tag });
   }
 
   async waiveJob(stream: string, tag: string, verifyName: string, reason: string, user: string): Promise<void> {
-    await this.operate((now) => waiveJob(this.state, { stream, tag, verifyName, reason, user }, now));
+    await this.operate((now) => waiveJob(this.state, { stream, tag, verifyName, reason, user }, now), { stream, tag });
   }
 
   async teamApproval(stream: string, tag: string, team: string, state: 'Accepted' | 'Rejected', reason: string, user: string): Promise<void> {
-    await this.operate((now) => setTeamApproval(this.state, { stream, tag, team, state, reason, user }, now));
+    await this.operate((now) => setTeamApproval(this.state, { stream, tag, team, state, reason, user }, now), { stream, tag });
   }
 
   // operator levers (issue 21)
 
   async keep(stream: string, tag: string, keep: boolean, reason: string, user: string): Promise<void> {
-    await this.operate((now) => setKeep(this.state, { stream, tag, keep, reason, user }, now));
+    await this.operate((now) => setKeep(this.state, { stream, tag, keep, reason, user }, now), { stream, tag });
   }
 
   async lock(stream: string, locked: boolean, reason: string, user: string): Promise<void> {
@@ -1102,7 +1129,7 @@ export class Controller implements Operations {
   }
 
   async prune(stream: string, tag: string, reason: string, user: string): Promise<void> {
-    await this.operate((now) => prunePayload(this.state, { stream, tag, reason, user }, now));
+    await this.operate((now) => prunePayload(this.state, { stream, tag, reason, user }, now), { stream, tag });
   }
 }
 
@@ -1119,3 +1146,12 @@ export function planChanges(plan: Plan): Change[] {
   return out;
 }
 
+/**
+ * How a store lets the state leave settled payloads' runs in it: read synchronously (an embedded
+ * store) or asynchronously (a database server); neither: every run is loaded at start.
+ */
+function lazyRuns(store: Store): { loader?: (stream: string, tag: string) => JobRun[]; asyncLoader?: (stream: string, tag: string) => Promise<JobRun[]> } {
+  if (store.runsOfSync) return { loader: store.runsOfSync.bind(store) };
+  if (store.runsOf) return { asyncLoader: store.runsOf.bind(store) };
+  return {};
+}

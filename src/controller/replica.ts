@@ -287,7 +287,7 @@ export class Replica {
         if (this.leadingNow) return;
         if (got === 'gap') {
           this.o.log.warn({ cursor: this.cursor }, 'the change log was pruned past this view: reloading the whole state');
-          const snap = await r.snapshot();
+          const snap = await r.snapshot({ activeRunsOnly: controller.state.lazy });
           controller.resetState(snap);
           this.cursor = snap.changeSeq;
           continue;

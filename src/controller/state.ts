@@ -19,6 +19,11 @@ export function isSettled(p: Payload): boolean {
 export interface StateOptions {
   /** reads every run of a payload from the store (sync); enables lazy loading of settled runs */
   loader?: (stream: string, tag: string) => JobRun[];
+  /**
+   * reads every run of a payload from the store (async, a database server); enables lazy loading
+   * of settled runs without a sync loader: their runs are in memory only after ensureRuns()
+   */
+  asyncLoader?: (stream: string, tag: string) => Promise<JobRun[]>;
   /** how many settled payloads keep their runs in memory (default 5000) */
   settledRunsCap?: number;
 }
@@ -46,14 +51,26 @@ export class State implements WorldView {
   /** bumped on every applied change; lets caches (rendered pages, API bodies) know when to refresh */
   version = 0;
   private readonly loader?: (stream: string, tag: string) => JobRun[];
+  private readonly asyncLoader?: (stream: string, tag: string) => Promise<JobRun[]>;
+  /** settled payloads' runs may be absent from memory (a loader of either kind) */
+  readonly lazy: boolean;
   private readonly cap: number;
   /** payloads whose runs are all in memory */
   private readonly complete = new Set<string>();
   /** settled payloads with runs in memory, least recently used first */
   private readonly lru = new Map<string, true>();
+  /**
+   * payloads still deciding whose runs are not all in memory (a settled one made to decide again
+   * by a change, with only an async loader): ensureDeciding() loads them before a reconcile pass
+   */
+  private readonly wanted = new Map<string, { stream: string; tag: string }>();
+  /** loads under way, by payload (concurrent ensureRuns of one payload share one read) */
+  private readonly inflight = new Map<string, Promise<void>>();
 
   constructor(opts: StateOptions = {}) {
     this.loader = opts.loader;
+    this.asyncLoader = opts.asyncLoader;
+    this.lazy = Boolean(opts.loader || opts.asyncLoader);
     this.cap = opts.settledRunsCap ?? 5000;
   }
 
@@ -73,8 +90,8 @@ export class State implements WorldView {
     for (const r of s.jobRuns) st.putRunMem(r);
     for (const p of s.payloads) {
       // without a loader every run was loaded; with one, only those of unsettled payloads are complete
-      if (!st.loader || !isSettled(p)) st.complete.add(key(p.stream, p.tag));
-      if (!st.loader && isSettled(p)) st.lru.set(key(p.stream, p.tag), true);
+      if (!st.lazy || !isSettled(p)) st.complete.add(key(p.stream, p.tag));
+      if (!st.lazy && isSettled(p)) st.lru.set(key(p.stream, p.tag), true);
     }
     for (const u of s.upgrades) st.putUpgradeMem(u);
     for (const r of s.published) st.putPublishedMem(r);
@@ -84,7 +101,7 @@ export class State implements WorldView {
 
   /** replaces everything with a snapshot (a follower too far behind the change log reloads); caches refresh */
   reset(s: Snapshot): void {
-    const fresh = State.fromSnapshot(s, { loader: this.loader, settledRunsCap: this.cap });
+    const fresh = State.fromSnapshot(s, { loader: this.loader, asyncLoader: this.asyncLoader, settledRunsCap: this.cap });
     const version = this.version;
     Object.assign(this, fresh);
     this.version = version + 1;
@@ -142,10 +159,14 @@ export class State implements WorldView {
     const old = this.payloadByKey.get(k);
     if (!old) this.complete.add(k); // a new payload: all its runs come through apply()
     if (isSettled(p)) {
+      this.wanted.delete(k);
       if (this.complete.has(k)) this.touch(k);
     } else {
       this.lru.delete(k);
-      if (!this.complete.has(k)) this.loadRuns(k, p.stream, p.tag);
+      if (!this.complete.has(k)) {
+        if (this.loader) this.loadRuns(k, p.stream, p.tag);
+        else this.wanted.set(k, { stream: p.stream, tag: p.tag });
+      }
     }
     this.payloadByKey.set(k, p);
     this.payloadByTag.set(p.tag, p);
@@ -212,16 +233,75 @@ export class State implements WorldView {
     this.runsByPayload.delete(k);
     this.complete.delete(k);
     this.lru.delete(k);
+    this.wanted.delete(k);
   }
 
   private loadRuns(k: string, stream: string, tag: string): void {
     if (!this.loader) return;
-    for (const r of this.loader(stream, tag)) if (!this.runsById.has(r.id)) this.putRunMem(r);
+    this.addLoaded(k, this.loader(stream, tag));
+  }
+
+  /** runs read from the store join those in memory; a run in memory is as new as the store's or newer */
+  private addLoaded(k: string, runs: readonly JobRun[]): void {
+    for (const r of runs) if (!this.runsById.has(r.id)) this.putRunMem(r);
     this.complete.add(k);
+    this.wanted.delete(k);
+  }
+
+  /** every run of this payload is in memory (or it has no runs, or it does not exist) */
+  hasRuns(stream: string, tag: string): boolean {
+    const k = key(stream, tag);
+    return !this.lazy || this.complete.has(k) || !this.payloadByKey.has(k);
+  }
+
+  /**
+   * Brings every run of a payload into memory, so that runs() afterwards returns them all: what a
+   * reader that may look at a settled payload awaits before its synchronous work (a page, the
+   * release info, an operation). Without lazy loading, or with the sync loader, nothing to wait for.
+   */
+  async ensureRuns(stream: string, tag: string): Promise<void> {
+    const k = key(stream, tag);
+    if (this.hasRuns(stream, tag)) return;
+    if (this.loader || !this.asyncLoader) {
+      this.runs(stream, tag);
+      return;
+    }
+    let load = this.inflight.get(k);
+    if (!load) {
+      const read = this.asyncLoader;
+      load = (async () => {
+        try {
+          const runs = await read(stream, tag);
+          // deleted meanwhile (or made complete by another path): nothing to add
+          if (!this.payloadByKey.has(k) || this.complete.has(k)) return;
+          this.addLoaded(k, runs);
+          if (isSettled(this.payloadByKey.get(k)!)) this.touch(k);
+        } finally {
+          this.inflight.delete(k);
+        }
+      })();
+      this.inflight.set(k, load);
+    }
+    await load;
+  }
+
+  /** ensureRuns for several payloads (a page listing them), read concurrently */
+  async ensureRunsOf(payloads: Iterable<{ stream: string; tag: string }>): Promise<void> {
+    const todo: Promise<void>[] = [];
+    for (const p of payloads) if (!this.hasRuns(p.stream, p.tag)) todo.push(this.ensureRuns(p.stream, p.tag));
+    await Promise.all(todo);
+  }
+
+  /**
+   * Every payload still deciding has all its runs in memory: what the controller awaits before a
+   * reconcile pass (the planner reads runs of deciding payloads only, synchronously).
+   */
+  async ensureDeciding(): Promise<void> {
+    while (this.wanted.size) await this.ensureRunsOf([...this.wanted.values()]);
   }
 
   private touch(k: string): void {
-    if (!this.loader) return;
+    if (!this.lazy) return;
     this.lru.delete(k);
     this.lru.set(k, true);
     while (this.lru.size > this.cap) {
@@ -326,6 +406,10 @@ export class State implements WorldView {
   findTag(tag: string): Payload | undefined {
     return this.payloadByTag.get(tag);
   }
+  /**
+   * The runs of a payload. With lazy loading, those of a settled payload are all here after
+   * ensureRuns() (the sync loader reads them here); until then, only those in memory.
+   */
   runs(stream: string, tag: string): readonly JobRun[] {
     const k = key(stream, tag);
     if (this.loader && !this.complete.has(k)) {

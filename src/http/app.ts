@@ -6,6 +6,7 @@ import type { PayloadBuilder } from '../ports/builder.ts';
 import { ChangelogService } from '../controller/changelog.ts';
 import { QualifiersConfig } from '../controller/qualifiers.ts';
 import { OperationError, releaseConfigProblems, type ConfigFileProblem, type Operations } from '../controller/operations.ts';
+import { describeError, isTransientStoreError } from '../controller/faults.ts';
 import { changelogRoutes } from './api/changelog.ts';
 import { eventRoutes, type EventRouteOptions } from './api/events.ts';
 import { graphRoutes } from './api/graph.ts';
@@ -107,6 +108,10 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
       // the store is failing: nothing was changed, the client may try again
       if (err.code === 'unavailable') reply.header('retry-after', String(err.retryAfterSeconds ?? 5));
       return reply.code(OP_STATUS[err.code] ?? 400).type('application/json').send(jsonError(err.message));
+    }
+    // a read the in-memory view does not hold (a settled payload's runs) failed on a failing store
+    if (isTransientStoreError(err)) {
+      return reply.code(503).header('retry-after', '5').type('application/json').send(jsonError(`store unavailable: ${describeError(err)}; this answer needs a read from it`));
     }
     const status = (err as FastifyError).statusCode;
     if (status && status >= 400 && status < 500) {

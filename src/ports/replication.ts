@@ -62,8 +62,11 @@ export interface Replication {
   ownSeq(): number;
   /** entries after `seq`, oldest first, at most `limit`; 'gap' when entries after `seq` were pruned already */
   changesSince(seq: number, limit: number): Promise<ChangeEntry[] | 'gap'>;
-  /** the whole state and the change-log position it includes (one snapshot) */
-  snapshot(): Promise<Snapshot & { changeSeq: number }>;
+  /**
+   * the whole state and the change-log position it includes (one snapshot); `activeRunsOnly` as
+   * Store.load (settled payloads' runs are read later through Store.runsOf)
+   */
+  snapshot(opts?: { activeRunsOnly?: boolean }): Promise<Snapshot & { changeSeq: number }>;
   /** calls `onChange` whenever a commit is announced; resolves once listening; returns the stop function */
   listen(onChange: () => void, onError: (err: Error) => void): Promise<() => Promise<void>>;
   /** drops change-log entries older than `olderThanMs` (the newest is always kept); returns how many */

@@ -58,11 +58,13 @@ export interface Store {
   /**
    * Loads the durable state. With `activeRunsOnly`, job runs are returned only for payloads that
    * are still deciding (Pending/Ready, or QE not finished), plus every Pending or periodic run;
-   * the others are read on demand through runsOfSync.
+   * the others are read on demand through runsOfSync or runsOf.
    */
   load(opts?: { activeRunsOnly?: boolean }): Promise<Snapshot>;
   /** every run of one payload, synchronously (embedded stores); enables lazy loading of settled runs */
   runsOfSync?(stream: string, tag: string): JobRun[];
+  /** every run of one payload, in insertion order ([] for none); enables lazy loading with async reads */
+  runsOf?(stream: string, tag: string): Promise<JobRun[]>;
   /** applies all changes in one transaction; returns ids assigned to appended events, in order */
   commit(changes: Change[]): Promise<number[]>;
   listEvents(q: EventQuery): Promise<EventRecord[]>;

@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { openStore, sqlitePath } from '../../src/adapters/store/open.ts';
 import { openSqliteDatabase, openSqliteStore } from '../../src/adapters/store/sqlite/index.ts';
 import { MIGRATIONS } from '../../src/adapters/store/sqlite/migrations.ts';
-import { JOB_RUN_COLS, PAYLOAD_COLS, UPGRADE_COLS, jobRunParams, payloadParams, upgradeParams } from '../../src/adapters/store/rows.ts';
-import { event, payload, storeSuite } from './store-suite.ts';
+import { EVENT_COLS, JOB_RUN_COLS, PAYLOAD_COLS, UPGRADE_COLS, eventParams, jobRunParams, payloadParams, upgradeParams } from '../../src/adapters/store/rows.ts';
+import { LEGACY_SQLITE_MIGRATIONS } from '../helpers/legacy-migrations.ts';
+import { event, jobRun, payload, storeSuite } from './store-suite.ts';
 
 function tempDb(): { dir: string; path: string } {
   const dir = mkdtempSync(join(tmpdir(), 'rc-store-'));
@@ -69,6 +70,67 @@ test('sqlite: migrating a store written before upgrade results went with their r
     await store.migrate();
     assert.deepEqual((await store.load()).upgrades.map((u) => u.runId), [run.id]);
     await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** what a file's schema is made of, for comparing two: tables' columns, indexes, triggers */
+function schemaShape(db: ReturnType<typeof openSqliteDatabase>): unknown {
+  const objects = db.prepare("SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").all() as { type: string; name: string }[];
+  return objects.map((o) => ({
+    ...o,
+    ...(o.type === 'table' ? { columns: db.prepare('SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?) ORDER BY cid').all(o.name) } : {}),
+    ...(o.type === 'index' ? { columns: db.prepare('SELECT name FROM pragma_index_info(?) ORDER BY seqno').all(o.name) } : {}),
+  }));
+}
+
+test('sqlite: a file written by the store before the shared migration list (versions 1-6) migrates forward with its data', async () => {
+  const { dir, path } = tempDb();
+  try {
+    const old = openSqliteDatabase(path);
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    for (const m of LEGACY_SQLITE_MIGRATIONS) {
+      old.exec(m.sql);
+      old.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(m.version, '2026-01-01T00:00:00Z');
+    }
+    const p = payload('s', 's-1');
+    const runs = [jobRun(p, 'e2e'), jobRun(p, 'periodic', { kind: 'periodic' })];
+    const marks = (cols: string) => cols.split(', ').map(() => '?').join(', ');
+    old.prepare(`INSERT INTO payloads (${PAYLOAD_COLS}) VALUES (${marks(PAYLOAD_COLS)})`).run(...payloadParams(p));
+    for (const r of runs) old.prepare(`INSERT INTO job_runs (${JOB_RUN_COLS}) VALUES (${marks(JOB_RUN_COLS)})`).run(...jobRunParams(r));
+    const evCols = EVENT_COLS.replace('id, ', '');
+    const e = event('s', 's-1');
+    old.prepare(`INSERT INTO events (${evCols}) VALUES (${marks(evCols)})`).run(...eventParams(e));
+    old.close();
+
+    const store = openSqliteStore(path);
+    await store.migrate();
+    const s = await store.load();
+    assert.deepEqual(s.payloads, [p]);
+    assert.deepEqual(s.jobRuns, runs);
+    assert.deepEqual(await store.listEvents({}), [{ ...e, id: 1 }]);
+    assert.deepEqual(await store.commit([{ kind: 'appendEvent', event: event('s', 's-1', { type: 'Later' }) }]), [2]);
+    await store.close();
+    const fresh = tempDb();
+    try {
+      const other = openSqliteStore(fresh.path);
+      await other.migrate();
+      await other.close();
+      const a = openSqliteDatabase(path);
+      const b = openSqliteDatabase(fresh.path);
+      try {
+        assert.deepEqual(a.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(), MIGRATIONS.map((m) => m.version));
+        // nothing re-ran: the versions of the old file keep the time they were applied
+        assert.deepEqual(a.prepare("SELECT version FROM schema_migrations WHERE applied_at = '2026-01-01T00:00:00Z' ORDER BY version").pluck().all(), [1, 2, 3, 4, 5, 6]);
+        assert.deepEqual(schemaShape(a), schemaShape(b));
+      } finally {
+        a.close();
+        b.close();
+      }
+    } finally {
+      rmSync(fresh.dir, { recursive: true, force: true });
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,6 +6,7 @@ import { ReleaseConfigSchema } from '../../src/domain/config/schema.ts';
 import type { EventRecord, InputTag, JobRun, Payload, Pin, PublishedRef, StreamRecord, UpgradeResult } from '../../src/domain/types.ts';
 import type { Delivery } from '../../src/ports/notifications.ts';
 import type { Change, Snapshot, Store } from '../../src/ports/store.ts';
+import { isSettled } from '../../src/controller/state.ts';
 
 export interface OpenedStore {
   store: Store;
@@ -558,6 +559,54 @@ export function storeSuite(name: string, open: () => Promise<OpenedStore>): void
         if (store.runsOfSync) {
           assert.deepEqual(store.runsOfSync('s', 's-1'), settledRuns);
           assert.deepEqual(store.runsOfSync('s', 'no-such'), []);
+        }
+      }));
+
+    test('runsOf reads every run of one payload, in insertion order, as committed last', () =>
+      withStore(async (store) => {
+        assert.ok(store.runsOf, 'the adapter reads one payload\'s runs on demand (lazy loading of settled runs)');
+        const a = payload('s', 's-1');
+        const b = payload('s', 's-2');
+        const other = payload('t', 's-1'); // the same tag in another stream
+        const runs = [jobRun(a, 'z-first'), jobRun(a, 'a-second', { state: 'Failed', reason: NASTY }), jobRun(a, 'env', { env: { K: NASTY } })];
+        await store.commit([put.payload(a), put.payload(b), put.payload(other), put.run(runs[0]), put.run(jobRun(b, 'e2e')), put.run(runs[1]), put.run(jobRun(other, 'e2e')), put.run(runs[2])]);
+        assertSameJson(await store.runsOf('s', 's-1'), runs, 'runs of s/s-1');
+        // an update keeps a run's place
+        const retried = { ...runs[0], state: 'Failed' as const, finishedAt: '2026-01-02T05:00:00Z' };
+        await store.commit([put.run(retried)]);
+        assertSameJson(await store.runsOf('s', 's-1'), [retried, runs[1], runs[2]], 'after an update');
+        assert.deepEqual(await store.runsOf('s', 'no-such'), []);
+        assert.deepEqual((await store.runsOf('t', 's-1')).map((r) => r.id), [jobRun(other, 'e2e').id]);
+        // the payload's runs go with it
+        await store.commit([{ kind: 'deletePayload', stream: 's', tag: 's-1' }]);
+        assert.deepEqual(await store.runsOf('s', 's-1'), []);
+        // the loads agree: the runs of every payload, whole or through runsOf
+        const all = (await store.load()).jobRuns;
+        assert.deepEqual([...(await store.runsOf('s', 's-2')), ...(await store.runsOf('t', 's-1'))].sort(byKey((r) => r.id)), [...all].sort(byKey((r) => r.id)));
+      }));
+
+    test('load({ activeRunsOnly }) leaves out the runs of settled payloads of every kind, and runsOf reads them', () =>
+      withStore(async (store) => {
+        const base = payload('s', 'x');
+        const cases: [Payload, boolean][] = [
+          [payload('s', 'accepted-ci-done', { jobs: { verify: {}, removed: {}, waivers: {}, ciDone: true } }), false],
+          [payload('s', 'accepted-ci-open', { jobs: { verify: {}, removed: {}, waivers: {}, ciDone: false } }), true],
+          [payload('s', 'rejected', { phase: 'Rejected' }), false],
+          [payload('s', 'failed', { phase: 'Failed' }), false],
+          [payload('s', 'pending', { phase: 'Pending' }), true],
+          [payload('s', 'ready', { phase: 'Ready' }), true],
+          [payload('s', 'qe-pending', { qe: { ...base.qe, state: 'QEPending' } }), true],
+          [payload('s', 'qe-accepted', { qe: { ...base.qe, state: 'QEAccepted' } }), false],
+          [payload('s', 'qe-skipped', { phase: 'Rejected', qe: { ...base.qe, state: 'QESkipped' } }), false],
+        ];
+        const changes: Change[] = [];
+        for (const [p] of cases) changes.push(put.payload(p), put.run(jobRun(p, 'e2e')), put.run(jobRun(p, 'informing', { kind: 'informing', state: 'Failed' })));
+        await store.commit(changes);
+        const active = new Set((await store.load({ activeRunsOnly: true })).jobRuns.map((r) => r.tag));
+        for (const [p, deciding] of cases) {
+          assert.equal(isSettled(p), !deciding, `${p.tag}: the in-memory state agrees`);
+          assert.equal(active.has(p.tag), deciding, `${p.tag}: runs loaded at start ${deciding ? '' : 'not '}expected`);
+          assert.equal((await store.runsOf!(p.stream, p.tag)).length, 2, `${p.tag}: runsOf reads both`);
         }
       }));
 

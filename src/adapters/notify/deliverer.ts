@@ -53,7 +53,12 @@ export interface DelivererOptions {
   /** where the events (the outbox) are read */
   events: { listEvents(q: EventQuery): Promise<EventRecord[]> };
   /** the payload and its runs as they are when a notification is queued (failed jobs, pull spec) */
-  view?: { payload(stream: string, tag: string): Payload | undefined; runs(stream: string, tag: string): readonly JobRun[] };
+  view?: {
+    payload(stream: string, tag: string): Payload | undefined;
+    runs(stream: string, tag: string): readonly JobRun[];
+    /** brings the runs of these payloads into memory (a lazily loaded state), before runs() */
+    ensureRunsOf?(payloads: Iterable<{ stream: string; tag: string }>): Promise<void>;
+  };
   config: NotifyFile;
   /** the controller's public URL (links, CloudEvents source) */
   baseUrl: string;
@@ -282,6 +287,9 @@ export class Deliverer {
       if (h.removed || this.stopped) return;
       const events = await this.o.events.listEvents({ afterId: h.cursor!, limit: EVENT_PAGE });
       if (!events.length) return;
+      // the bodies name the payload's runs: a settled payload's may still be in the store
+      await this.o.view?.ensureRunsOf?.(events.filter((e) => e.tag && notificationType(e) && wants(h.cfg, notificationType(e)!, e.stream)));
+      if (h.removed || this.stopped) return;
       const at = iso(this.now());
       const name = h.cfg.name;
       let pending = this.count(name, 'pending');

@@ -140,6 +140,8 @@ export function streamRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiC
       if (!p || (fromName && !from)) throw upstreamError(404, `unable to find release tag ${tag}, it may have been deleted`);
       if (p.stream !== name) throw upstreamError(404, `release tag ${tag} does not belong to release ${name}`);
       const short = (queryOne(req, 'format') ?? '').toLowerCase() === 'short';
+      // the job results of a settled payload may still be in the store (lazy loading with async reads)
+      await state.ensureRuns(p.stream, p.tag);
       const prev = from ?? previousPayload(state, p);
       const changelog = await releaseChangelog(ctx, prev, p, short);
       // an answer without its changelog is not kept by the response cache: the next one may have it
@@ -231,6 +233,7 @@ export function streamRoutes(app: FastifyInstance, reg: RouteRegistry, ctx: ApiC
       const tag = param(req, 'tag');
       const p = state.findTag(tag);
       if (!p) throw upstreamError(404, `No release payload found for tag "${tag}"`);
+      await state.ensureRuns(p.stream, p.tag);
       return sendJson(reply, ctx.qualifiers.summary(state, p));
     },
   );

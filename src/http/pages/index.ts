@@ -19,9 +19,9 @@ import { renderNotificationsPage } from './notifications.ts';
 import { serveLog, type LogOptions } from './logs.ts';
 import { candidatesJson, renderCandidatesPage } from './candidates.ts';
 import { COMPARE_PATH, compareStreams, renderComparePage, resolveCompare } from './compare.ts';
-import { renderOverview, type SummaryCache } from './overview.ts';
+import { overviewPayloads, renderOverview, type SummaryCache } from './overview.ts';
 import { previousPayload, renderReleasePage } from './release.ts';
-import { filterPayloads, parseStreamQuery, renderStreamPage, type InputImportStatus, type StreamQuery } from './stream.ts';
+import { filterPayloads, paginate, parseStreamQuery, renderStreamPage, type InputImportStatus, type StreamQuery } from './stream.ts';
 import { CONSOLE_CSS } from './styles.ts';
 
 export const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
@@ -112,6 +112,8 @@ export function createPages(ops: Operations, opts: PagesOptions = {}): (app: Fas
     } catch {
       events = [];
     }
+    // a settled payload's runs may still be in the store (lazy loading with async reads)
+    await state.ensureRuns(payload.stream, payload.tag);
     // the payload may have changed while the events were read: render the current one
     const cur = state.payload(payload.stream, payload.tag) ?? payload;
     const prev = previousPayload(state, cur, from);
@@ -138,7 +140,10 @@ export function createPages(ops: Operations, opts: PagesOptions = {}): (app: Fas
       reply.header('content-type', 'text/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').header('x-content-type-options', 'nosniff').send(CONSOLE_JS),
     );
 
-    app.get('/', (_req, reply) => sendHtml(reply, 200, renderOverview(state, now(), summaries, problems(), ops.unavailable?.() ?? null)));
+    app.get('/', async (_req, reply) => {
+      await state.ensureRunsOf(overviewPayloads(state));
+      return sendHtml(reply, 200, renderOverview(state, now(), summaries, problems(), ops.unavailable?.() ?? null));
+    });
 
     app.get('/dashboards/overview', (_req, reply) => sendHtml(reply, 200, renderDashboardOverview(state, now())));
 
@@ -160,10 +165,12 @@ export function createPages(ops: Operations, opts: PagesOptions = {}): (app: Fas
       return sendHtml(reply, 200, renderInconsistency(rec, p));
     });
 
-    app.get<{ Params: { release: string }; Querystring: Record<string, unknown> }>('/releasestream/:release', (req, reply) => {
+    app.get<{ Params: { release: string }; Querystring: Record<string, unknown> }>('/releasestream/:release', async (req, reply) => {
       const rec = state.stream(req.params.release);
       if (!rec || rec.config.endOfLife) return sendHtml(reply, 404, notFoundPage(`Release stream ${req.params.release} does not exist${rec ? ' (end of life)' : ''}.`));
       const q = parseStreamQuery(req.query ?? {});
+      // the rows of the page shown: their runs make the failures column and the qualifier badges
+      await state.ensureRunsOf(paginate(filtered(rec, q), q.page).rows);
       return sendHtml(reply, 200, renderStreamPage({ state, summaries, filtered, artifactsUrl: opts.artifactsUrl, configProblems: problems(), qualifiers: opts.qualifiers && ((p) => opts.qualifiers!.summary(state, p)), imports: opts.imports?.() }, rec, q, now()));
     });
 

@@ -31,6 +31,11 @@ function conditionsLine(rec: StreamRecord): Safe {
   return h`<p class="small conditions">${link(streamHref(rec.name), `${msgs.length} conditions`)} reported for this stream, first: ${msgs[0]}</p>`;
 }
 
+/** the payloads the overview lists (their runs make the failures column) */
+export function overviewPayloads(state: State): Payload[] {
+  return state.streams().filter((s) => !s.config.endOfLife).flatMap((s) => state.payloads(s.name).slice(0, OVERVIEW_ROWS));
+}
+
 function streamBlock(state: State, rec: StreamRecord, summaries: SummaryCache, now: number): Safe {
   const newest = state.payloads(rec.name).slice(0, OVERVIEW_ROWS);
   const errors = rec.errors.length ? h`<div class="box danger" role="alert"><strong>Configuration errors (stream not reconciled):</strong> ${join(rec.errors, '; ')}</div>` : '';

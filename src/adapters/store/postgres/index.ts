@@ -6,10 +6,11 @@
 // is meaningful here (verify entries, components, annotations iterate in insertion order), so the
 // state loaded after a restart must equal the state in memory before it.
 import pg from 'pg';
-import type { EventRecord, InputTag, Payload, StreamLock, StreamRecord } from '../../../domain/types.ts';
+import type { EventRecord, InputTag, JobRun, Payload, StreamLock, StreamRecord } from '../../../domain/types.ts';
 import type { NotificationStore } from '../../../ports/notifications.ts';
 import { FencedError, NotLeaderError, type ChangeEntry, type LeaderInfo, type Lease, type Replication } from '../../../ports/replication.ts';
 import type { Change, EventQuery, Snapshot, Store } from '../../../ports/store.ts';
+import { POSTGRES, migrationsFor, renumberLegacyPostgres } from '../migrations.ts';
 import { PostgresNotificationStore } from './notifications.ts';
 import {
   EVENT_COLS, INPUT_TAG_COLS, JOB_RUN_COLS, PAYLOAD_COLS, PIN_COLS, PUBLISHED_COLS, STREAM_COLS, UPGRADE_COLS,
@@ -31,213 +32,15 @@ type Client = pg.PoolClient;
 // ---------------------------------------------------------------------------------------------
 // Schema
 
-const MIGRATIONS: { version: number; sql: string }[] = [
-  {
-    version: 1,
-    sql: `
-CREATE TABLE streams (
-  name TEXT PRIMARY KEY,
-  config JSON NOT NULL,
-  source_file TEXT NOT NULL,
-  input TEXT NOT NULL,
-  errors JSON NOT NULL,
-  warnings JSON NOT NULL,
-  locked BOOLEAN NOT NULL DEFAULT false
-);
-CREATE TABLE input_tags (
-  input TEXT NOT NULL,
-  component TEXT NOT NULL,
-  pull_spec TEXT NOT NULL,
-  labels JSON NOT NULL,
-  updated_at TEXT NOT NULL,
-  PRIMARY KEY (input, component)
-);
-CREATE TABLE payloads (
-  stream TEXT NOT NULL,
-  tag TEXT NOT NULL,
-  phase TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  input_hash TEXT NOT NULL,
-  pull_spec TEXT NOT NULL,
-  digest TEXT NOT NULL,
-  components JSON NOT NULL,
-  reason TEXT NOT NULL,
-  message TEXT NOT NULL,
-  annotations JSON NOT NULL,
-  override JSON,
-  qe JSON NOT NULL,
-  phase_changed_at TEXT NOT NULL,
-  PRIMARY KEY (stream, tag)
-);
--- seq keeps insertion order (an upsert keeps the first seq), like SQLite's rowid
-CREATE TABLE job_runs (
-  id TEXT PRIMARY KEY,
-  seq BIGINT GENERATED ALWAYS AS IDENTITY,
-  stream TEXT NOT NULL,
-  tag TEXT NOT NULL,
-  verify_name TEXT NOT NULL,
-  job_name TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  attempt INTEGER NOT NULL,
-  generation INTEGER NOT NULL,
-  state TEXT NOT NULL,
-  url TEXT NOT NULL,
-  upgrade_from TEXT NOT NULL,
-  upgrade_from_pull_spec TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  started_at TEXT,
-  finished_at TEXT,
-  reason TEXT NOT NULL,
-  log_path TEXT NOT NULL,
-  FOREIGN KEY (stream, tag) REFERENCES payloads (stream, tag) ON DELETE CASCADE
-);
-CREATE INDEX job_runs_payload ON job_runs (stream, tag);
-CREATE TABLE events (
-  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  at TEXT NOT NULL,
-  stream TEXT NOT NULL,
-  tag TEXT NOT NULL,
-  type TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  message TEXT NOT NULL,
-  data JSON NOT NULL
-);
-CREATE INDEX events_stream_tag ON events (stream, tag, id);
-CREATE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  RAISE EXCEPTION 'events are append-only';
-END $$;
-CREATE TRIGGER events_no_update_delete BEFORE UPDATE OR DELETE ON events FOR EACH ROW EXECUTE FUNCTION events_append_only();
-CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events FOR EACH STATEMENT EXECUTE FUNCTION events_append_only();
-CREATE TABLE upgrades (
-  run_id TEXT PRIMARY KEY,
-  from_tag TEXT NOT NULL,
-  to_tag TEXT NOT NULL,
-  url TEXT NOT NULL,
-  state TEXT NOT NULL
-);
-CREATE INDEX upgrades_to ON upgrades (to_tag);
-CREATE TABLE published (
-  stream TEXT NOT NULL,
-  name TEXT NOT NULL,
-  tag TEXT NOT NULL,
-  updated_at TEXT NOT NULL,
-  PRIMARY KEY (stream, name)
-);
-`,
-  },
-  {
-    // frozen job sets and waivers per payload; the launch environment of each run; stream conditions
-    version: 2,
-    sql: `
-ALTER TABLE payloads ADD COLUMN jobs JSON;
-ALTER TABLE job_runs ADD COLUMN env JSON NOT NULL DEFAULT '{}';
-ALTER TABLE streams ADD COLUMN conditions JSON NOT NULL DEFAULT '{}';
-`,
-  },
-  {
-    // bounded growth: events of deleted payloads may be pruned (never those of live payloads, never
-    // stream-level ones), with an index for the pruning query; upgrade results go with their runs,
-    // so the ones left behind by earlier garbage collections are removed
-    version: 3,
-    sql: `
-DROP TRIGGER events_no_update_delete ON events;
-CREATE TRIGGER events_no_update BEFORE UPDATE ON events FOR EACH ROW EXECUTE FUNCTION events_append_only();
--- SET search_path FROM CURRENT: the function finds this schema's payloads from any session
-CREATE FUNCTION events_prune_only() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
-BEGIN
-  IF OLD.tag = '' OR EXISTS (SELECT 1 FROM payloads p WHERE p.stream = OLD.stream AND p.tag = OLD.tag) THEN
-    RAISE EXCEPTION 'events are append-only: the audit trail of a live payload or stream is never deleted';
-  END IF;
-  RETURN OLD;
-END $$;
-CREATE TRIGGER events_no_live_delete BEFORE DELETE ON events FOR EACH ROW EXECUTE FUNCTION events_prune_only();
-CREATE INDEX events_prunable ON events (at) WHERE tag <> '';
-DELETE FROM upgrades u WHERE NOT EXISTS (SELECT 1 FROM job_runs r WHERE r.id = u.run_id);
-`,
-  },
-  {
-    // operator levers (issue 21): who locked a stream and why; pinned ("reverted") components
-    version: 4,
-    sql: `
-ALTER TABLE streams ADD COLUMN lock_info JSON;
-CREATE TABLE pins (
-  input TEXT NOT NULL,
-  component TEXT NOT NULL,
-  pull_spec TEXT NOT NULL,
-  labels JSON NOT NULL,
-  from_tag TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  pinned_by TEXT NOT NULL,
-  at TEXT NOT NULL,
-  PRIMARY KEY (input, component)
-);
-`,
-  },
-  {
-    // notifications (issue 19): per webhook, the last event handled (the events table is the
-    // outbox) and one row per notification to deliver, with its exact body and attempt state
-    version: 5,
-    sql: `
-CREATE TABLE notify_cursors (
-  webhook TEXT PRIMARY KEY,
-  event_id BIGINT NOT NULL,
-  updated_at TEXT NOT NULL
-);
-CREATE TABLE notify_deliveries (
-  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  webhook TEXT NOT NULL,
-  event_id BIGINT NOT NULL,
-  type TEXT NOT NULL,
-  stream TEXT NOT NULL,
-  tag TEXT NOT NULL,
-  format TEXT NOT NULL,
-  state TEXT NOT NULL,
-  attempts INTEGER NOT NULL,
-  last_status INTEGER,
-  last_error TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL,
-  next_attempt_at TEXT,
-  body TEXT NOT NULL,
-  UNIQUE (webhook, event_id)
-);
-CREATE INDEX notify_deliveries_pending ON notify_deliveries (webhook, event_id) WHERE state = 'pending';
-CREATE INDEX notify_deliveries_state ON notify_deliveries (state, seq);
-CREATE INDEX notify_deliveries_webhook ON notify_deliveries (webhook, state, seq);
-CREATE INDEX notify_deliveries_done ON notify_deliveries (updated_at) WHERE state <> 'pending';
-`,
-  },
-  {
-    // replicas (issue 17): the leader lease (one row; epoch fences the holder's commits) and the
-    // change log followers replay (each committed transaction's changes, in commit order);
-    // pruned_seq is the newest entry pruned, so a follower behind it reloads instead of skipping
-    version: 6,
-    sql: `
-CREATE TABLE leader_lease (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  holder TEXT NOT NULL,
-  url TEXT NOT NULL,
-  epoch BIGINT NOT NULL,
-  expires_at TIMESTAMPTZ NOT NULL,
-  pruned_seq BIGINT NOT NULL
-);
-INSERT INTO leader_lease (id, holder, url, epoch, expires_at, pruned_seq) VALUES (1, '', '', 0, '-infinity', 0);
-CREATE TABLE change_log (
-  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
-  changes JSON NOT NULL
-);
-CREATE INDEX change_log_at ON change_log (at);
-`,
-  },
-];
+/** the shared list as PostgreSQL runs it, in version order */
+const MIGRATIONS = migrationsFor(POSTGRES);
 
 const CREATE_MIGRATIONS_TABLE = 'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)';
 /** serialises migrations of one schema across processes (released at COMMIT/ROLLBACK) */
 const LOCK_MIGRATIONS = `SELECT pg_advisory_xact_lock(hashtext('release-controller:migrate:' || coalesce(current_schema(), '')))`;
 const APPLIED_VERSIONS = 'SELECT version FROM schema_migrations';
 const RECORD_MIGRATION = 'INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)';
+const RENUMBER_MIGRATION = 'UPDATE schema_migrations SET version = $2 WHERE version = $1';
 
 // ---------------------------------------------------------------------------------------------
 // Statements. Text is constant; every value is a bind parameter. Names make pg prepare each
@@ -296,6 +99,7 @@ const SQL = {
        OR p.qe ->> 'state' IN ('QEPending', 'QERunning')
        OR (p.phase = 'Accepted' AND p.jobs ->> 'ciDone' = 'false')
     ORDER BY r.seq`,
+  runsOfPayload: `SELECT ${JOB_RUN_COLS} FROM job_runs WHERE stream = $1 AND tag = $2 ORDER BY seq`,
   allUpgrades: `SELECT ${UPGRADE_COLS} FROM upgrades ORDER BY to_tag COLLATE "C", from_tag COLLATE "C", run_id COLLATE "C"`,
   allPublished: `SELECT ${PUBLISHED_COLS} FROM published ORDER BY stream COLLATE "C", name COLLATE "C"`,
   allPins: `SELECT ${PIN_COLS} FROM pins ORDER BY input COLLATE "C", component COLLATE "C"`,
@@ -498,9 +302,9 @@ class PostgresStore implements Store, Replication {
     }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   }
 
-  async snapshot(): Promise<Snapshot & { changeSeq: number }> {
+  async snapshot(opts: { activeRunsOnly?: boolean } = {}): Promise<Snapshot & { changeSeq: number }> {
     return this.transaction(async (c) => {
-      const s = await readAll(c, false);
+      const s = await readAll(c, opts.activeRunsOnly ?? false);
       // the change-log position this snapshot includes (a follower replays from there)
       return { ...s, changeSeq: Number((await run(c, 'changeSeq'))[0]![0]) };
     }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -548,11 +352,17 @@ class PostgresStore implements Store, Replication {
     await this.transaction(async (c) => {
       await c.query(LOCK_MIGRATIONS);
       await c.query(CREATE_MIGRATIONS_TABLE);
-      const applied = new Set((await c.query<{ version: number }>(APPLIED_VERSIONS)).rows.map((r) => r.version));
-      // by version, whatever order the list was written in (numbers are assigned per change; gaps are fine)
-      for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
+      let applied = new Set((await c.query<{ version: number }>(APPLIED_VERSIONS)).rows.map((r) => r.version));
+      const renumber = renumberLegacyPostgres([...applied]);
+      if (renumber) {
+        // a schema written before the list was shared: renumber what it recorded, highest first,
+        // so no new number meets an old one still to be moved
+        for (const [from, to] of [...renumber].sort((a, b) => b[0] - a[0])) await c.query(RENUMBER_MIGRATION, [from, to]);
+        applied = new Set(renumber.values());
+      }
+      for (const m of MIGRATIONS) {
         if (applied.has(m.version)) continue;
-        await c.query(m.sql);
+        if (m.sql.trim()) await c.query(m.sql);
         await c.query(RECORD_MIGRATION, [m.version, new Date().toISOString()]);
       }
     });
@@ -561,6 +371,11 @@ class PostgresStore implements Store, Replication {
   async load(opts: { activeRunsOnly?: boolean } = {}): Promise<Snapshot> {
     // one snapshot for all tables, so a concurrent commit is seen entirely or not at all
     return this.transaction((c) => readAll(c, opts.activeRunsOnly ?? false), 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  }
+
+  async runsOf(stream: string, tag: string): Promise<JobRun[]> {
+    this.open();
+    return (await run(this.pool, 'runsOfPayload', [stream, tag])).map((r) => jobRunFromRow(r));
   }
 
   async commit(changes: Change[]): Promise<number[]> {

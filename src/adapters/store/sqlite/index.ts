@@ -100,6 +100,11 @@ class SqliteStore implements Store {
     )();
   }
 
+  async runsOf(stream: string, tag: string): Promise<JobRun[]> {
+    this.open();
+    return this.runsOfSync(stream, tag);
+  }
+
   runsOfSync(stream: string, tag: string): JobRun[] {
     if (this.closed) return [];
     return (this.s.runsOfPayload.all(stream, tag) as Row[]).map((r) => jobRunFromRow(r));
