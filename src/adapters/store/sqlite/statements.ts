@@ -8,10 +8,12 @@ const prefixed = (alias: string, cols: string) => cols.split(', ').map((c) => `$
 
 /** Runs of payloads still deciding, plus every Pending or periodic run (mirrors isSettled in controller/state.ts). */
 // Runs of deciding payloads (through the payload index) plus every Pending or periodic run (partial
-// indexes of migration 2), without scanning every run.
+// indexes of migration 2), without scanning every run: CROSS JOIN keeps payloads the outer loop
+// (SQLite's planner otherwise scans every job run and looks its payload up: 1.9 s instead of 80 ms
+// at 1.9M runs).
 const ACTIVE_RUNS = `
   SELECT ${prefixed('r', JOB_RUN_COLS)} FROM job_runs r WHERE r.rowid IN (
-    SELECT r2.rowid FROM payloads p JOIN job_runs r2 ON r2.stream = p.stream AND r2.tag = p.tag
+    SELECT r2.rowid FROM payloads p CROSS JOIN job_runs r2 ON r2.stream = p.stream AND r2.tag = p.tag
       WHERE p.phase IN ('Pending', 'Ready') OR json_extract(p.qe, '$.state') IN ('QEPending', 'QERunning')
          OR (p.phase = 'Accepted' AND json_extract(p.jobs, '$.ciDone') = 0)
     UNION SELECT rowid FROM job_runs WHERE state = 'Pending'
