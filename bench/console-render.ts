@@ -53,6 +53,7 @@ export async function runConsoleBench(o: { quick?: boolean; payloads?: number } 
     ['overview', '/', false],
     ['overview, state changed before each render', '/', true],
     ['release page', `/releasestream/${stream}/release/${tag}`, false],
+    ['release page, state changed before each render', `/releasestream/${stream}/release/${tag}`, true],
   ];
   const out: Record<string, Figure> = {};
   for (const [name, url, bump] of cases) {

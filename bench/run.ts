@@ -195,7 +195,11 @@ async function main(): Promise<void> {
   try {
     const { runConsoleBench } = await import('./console-render.ts');
     const r = (await runConsoleBench({ quick })) as Record<string, { p50: number; p99: number }>;
-    for (const [k, v] of Object.entries(r)) row(`console ${k}`, `p50 ${ms(v.p50)}, p99 ${ms(v.p99)}`, 'p50 ≤ 30 ms', v.p50 <= 30);
+    // the release page (a payload's jobs, upgrades, changelog) has issue 20's tighter target
+    for (const [k, v] of Object.entries(r)) {
+      const target = k.startsWith('release page') ? 10 : 30;
+      row(`console ${k}`, `p50 ${ms(v.p50)}, p99 ${ms(v.p99)}`, `p50 ≤ ${target} ms`, v.p50 <= target);
+    }
   } catch (e) {
     row('console render', `not measured: ${(e as Error).message}`, 'p50 ≤ 30 ms', false);
   }

@@ -100,7 +100,7 @@ export function buildProgram(): Command {
     .option('--git-fetch', 'fetch commits a mirror lacks from its origin (default off)')
     .option('--issue-key-pattern <regex>', 'issue keys in commit subjects', '[A-Z][A-Z0-9]+-[0-9]+')
     .option('--issue-url-template <url>', 'link of an issue key, {key} is replaced ("" for no links)', 'https://issues.redhat.com/browse/{key}')
-    .addOption(new Option('--role <role>', 'with --db postgres://…: all and controller compete for leadership (one replica reconciles and launches), api never leads; followers serve reads and forward writes to the leader (env RC_ROLE)').choices(['all', 'controller', 'api']).default(process.env.RC_ROLE ?? 'all'))
+    .addOption(new Option('--role <role>', 'with --db postgres://…: all and controller compete for leadership (one replica reconciles and launches), api never leads; followers forward writes to the leader; controller serves no reads (only /healthz, /readyz, /metrics and writes) (env RC_ROLE)').choices(['all', 'controller', 'api']).default(process.env.RC_ROLE ?? 'all'))
     .option('--lease-duration <duration>', 'leader lease (Go duration): a leader that cannot renew it stops launching, another takes over after it runs out', '10s')
     .option('--replica-id <name>', "this replica's name in the leader lease, unique per replica; a replica restarted under the same name takes its lease back at once (default host:pid:random)")
     .option('--changelog-wait <duration>', 'how long a request waits for a changelog being computed before it is answered without it (Go duration)', '2s')

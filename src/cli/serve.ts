@@ -290,6 +290,7 @@ export async function serve(o: ServeOptions): Promise<{ close: () => Promise<voi
     server: { maxConnections }, events: { maxConnections: maxFeedConnections }, cacheBytes: cacheMiB === undefined ? undefined : cacheMiB * 1024 * 1024, qualifiers,
     // a follower forwards writes to the leader (known once the replica runs, after listen)
     forwardWritesTo: replication ? () => replica?.forwardTarget() ?? null : undefined,
+    readsRefused: role === 'controller' ? 'this replica runs with --role controller: it reconciles and takes writes but serves no API or console reads; read from a replica with --role api or all' : undefined,
   });
   let listeningUrl = '';
   if (replication) {

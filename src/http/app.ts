@@ -64,7 +64,16 @@ export interface AppOptions {
   qualifiers?: QualifiersConfig;
   /** replicas (issue 17): the leader's URL while this replica follows; writes are forwarded there (http/forward.ts) */
   forwardWritesTo?: () => string | null;
+  /**
+   * `serve --role controller`: the replica reconciles and takes writes (clients and api replicas
+   * send them to the leader) but serves no reads: every GET other than /healthz, /readyz and
+   * /metrics answers 404 naming the roles that serve them.
+   */
+  readsRefused?: string;
 }
+
+/** what a controller-only replica still answers to GET */
+const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 const OP_STATUS = { bad_request: 400, not_found: 404, conflict: 409, unavailable: 503 } as const;
 const PLAIN = 'text/plain; charset=utf-8';
@@ -137,6 +146,12 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   });
   app.addHook('onClose', async () => offEvents());
 
+  if (o.readsRefused) {
+    const message = `${o.readsRefused}\n`;
+    app.addHook('onRequest', async (req, reply) => {
+      if ((req.method === 'GET' || req.method === 'HEAD') && !OPS_PATHS.has(req.url.split('?')[0]!)) return reply.code(404).type(PLAIN).send(message);
+    });
+  }
   if (o.forwardWritesTo) registerWriteForwarding(app, o.forwardWritesTo, o.bodyLimit ?? 1 << 20);
   // a qualifiers reload changes answers without changing the state
   const cache = registerResponseCache(app, o.ops.state, reg, o.cacheBytes, () => ctx.qualifiers.generation);

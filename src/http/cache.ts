@@ -94,15 +94,25 @@ export class ByteLru<V extends { bytes: number }> {
  * values (first value only for single-valued ones, sorted and unique for SET_PARAMS).
  */
 export function cacheKeyOf(route: string, params: Record<string, unknown>, query: Record<string, unknown> | undefined, known: readonly string[]): string {
+  const shape = shapeOf(route, known);
   const parts: unknown[] = [route];
-  for (const m of route.matchAll(/:([A-Za-z]+)/g)) parts.push(String(own(params, m[1]) ?? ''));
-  for (const name of [...known].sort()) {
+  for (const name of shape.params) parts.push(String(own(params, name) ?? ''));
+  for (const name of shape.query) {
     const v = own(query, name);
     if (v === undefined) continue;
     const values = (Array.isArray(v) ? v : [v]).map((x) => String(x));
     parts.push(name, SET_PARAMS.has(name) ? [...new Set(values)].sort() : values[0]);
   }
   return JSON.stringify(parts);
+}
+
+/** a route's path parameter names and its sorted documented query parameters, worked out once per route */
+const shapes = new Map<string, { params: string[]; query: string[] }>();
+function shapeOf(route: string, known: readonly string[]): { params: string[]; query: string[] } {
+  const k = `${route}\u0000${known.join('\u0000')}`;
+  let s = shapes.get(k);
+  if (!s) shapes.set(k, (s = { params: [...route.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]!), query: [...known].sort() }));
+  return s;
 }
 
 export interface CacheHandle {

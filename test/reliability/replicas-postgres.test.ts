@@ -277,3 +277,42 @@ test('fencing: a leader paused past its lease is refused by the database, steps 
   assert.equal(await leads(other), true, 'the new leader still leads');
   console.log(`paused ${resumedAt - stoppedAt} ms; old leader output tail:\n${old.output().split('\n').filter((l) => /lease|lead|fenced/i.test(l)).slice(-5).join('\n')}`);
 });
+
+test('--role controller: leads and takes writes (its own and those an api replica forwards) but serves no reads; the api replica serves them', { timeout: 120_000 }, async (t) => {
+  const db = await freshDatabase(t);
+  const s = setup(db, '0.2');
+  const procs: ServeProc[] = [];
+  t.after(() => {
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    cleanup(s.dir);
+  });
+  const ctl = await startServe([...s.args, '--role', 'controller', '--replica-id', 'replica-ctl']);
+  procs.push(ctl);
+  const reader = await startServe([...s.args, '--role', 'api', '--replica-id', 'replica-api']);
+  procs.push(reader);
+  await waitFor('the controller replica leads', () => leads(ctl), 20_000, 100);
+  assert.equal(await leads(reader), false);
+  await waitFor('both ready', async () => (await api(ctl, 'GET', '/readyz'))?.status === 200 && (await api(reader, 'GET', '/readyz'))?.status === 200, 10_000, 50);
+  // no reads on the controller replica: a plain-text 404 naming the roles that serve them
+  for (const path of [`/api/v1/releasestream/${STREAM}/tags`, '/', `/releasestream/${STREAM}`]) {
+    const r = await api(ctl, 'GET', path);
+    assert.equal(r?.status, 404, path);
+    assert.match(r!.text, /--role controller: .*read from a replica with --role api or all/);
+  }
+  // a write through the api replica is forwarded to the controller and recorded once
+  const put = await api(reader, 'PUT', `/api/v1/inputstreams/${INPUT}/tags`, inputUpdate(1));
+  assert.equal(put?.status, 200, put?.text);
+  assert.equal(put?.forwardedTo, ctl.url);
+  // and one sent to the controller itself is taken there
+  const lock = await api(ctl, 'POST', `/api/v1/releasestream/${STREAM}/lock`, { locked: true, reason: 'role test' });
+  assert.equal(lock?.status, 200, lock?.text);
+  const list = await waitFor('the payload decided, seen on the api replica', async () => {
+    const l = await tags(reader);
+    return l && l.length === 1 && l[0]!.phase === 'Accepted' ? l : null;
+  }, 30_000, 100);
+  assert.equal(list.length, 1);
+  await waitFor('the lock seen on the api replica', async () => (JSON.parse((await api(reader, 'GET', `/api/v1/releasestream/${STREAM}/status`))!.text) as { locked: boolean }).locked, 2000, 20);
+  // the controller replica ran the jobs: two verify entries, once each
+  const runs = markerLines(s.marker).map((m) => m.run);
+  assert.equal(runs.length, 2, runs.join(', '));
+});
