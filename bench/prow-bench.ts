@@ -70,7 +70,7 @@ try {
   console.log(`last event → verdict (Accepted): ${ms(tVerdict - tSent)}`);
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   console.log(`reconcile passes of the stream: ${passesBefore} while creating (${ms(sum(passes.slice(0, passesBefore)))}), ${passes.length - passesBefore} while recording results (${ms(sum(passes.slice(passesBefore)))})`);
-  console.log(`fake server: ${f.stats.creates} creates, ${f.stats.lists} lists, ${f.stats.watches} watches, ${f.stats.gets} gets`);
+  console.log(`fake server: ${f.stats.connections} connections, ${f.stats.creates} creates, ${f.stats.lists} lists, ${f.stats.watches} watches, ${f.stats.gets} gets`);
 } finally {
   await controller.stop();
   await executor.shutdown();

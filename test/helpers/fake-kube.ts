@@ -30,6 +30,8 @@ export interface FakeKubeStats {
   watches: number;
   gets: number;
   faults: number;
+  /** TCP connections accepted (a client that keeps connections alive opens few) */
+  connections: number;
 }
 
 function matchSelector(sel: string): (o: Obj) => boolean {
@@ -102,13 +104,19 @@ export class FakeKube {
   private server: Server;
   private faults: { status: number; retryAfter?: number; match?: RegExp }[] = [];
   down = false;
-  readonly stats: FakeKubeStats = { creates: 0, conflicts: 0, patches: 0, lists: 0, watches: 0, gets: 0, faults: 0 };
+  readonly stats: FakeKubeStats = { creates: 0, conflicts: 0, patches: 0, lists: 0, watches: 0, gets: 0, faults: 0, connections: 0 };
   /** every request: "METHOD path" */
   readonly requests: string[] = [];
   url = '';
 
   constructor() {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server = this.newServer();
+  }
+
+  private newServer(): Server {
+    const server = createServer((req, res) => void this.handle(req, res));
+    server.on('connection', () => this.stats.connections++);
+    return server;
   }
 
   async start(): Promise<string> {
@@ -127,7 +135,7 @@ export class FakeKube {
   /** Stops listening (connections refused, open ones cut) while keeping every object; resume() listens again on the same port. */
   async halt(): Promise<void> {
     await this.stop();
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server = this.newServer();
   }
 
   async resume(): Promise<void> {

@@ -372,6 +372,10 @@ test('fake API server: creates are paced by maxCreatesPerSecond; a change of the
     const took = Date.now() - t0;
     assert.equal(f.stats.creates, 11);
     assert.ok(took >= 450, `11 creates at 20/s take at least 500 ms (took ${took} ms)`);
+    // connections are kept alive and reused (client-node alone opens one per request)
+    const conns = f.stats.connections;
+    for (let k = 0; k < 20; k++) await x.launch(spec({ runId: `${TAG}-q${k}` }));
+    assert.ok(f.stats.connections - conns <= 2, `20 sequential creates opened ${f.stats.connections - conns} connections`);
     // the file watcher: a periodic added on disk launches the run held as ProwJobInvalid
     const st = await x.launch(spec({ runId: `${TAG}-late`, jobName: 'periodic-added-later' }));
     assert.match(st.reason, /^ProwJobInvalid: /);
