@@ -28,8 +28,9 @@ import { startServe, type ServeProc } from '../helpers/serve-proc.ts';
 
 const KILLS = Number(process.env.KILL_LOOP_KILLS ?? 10);
 // The suite (and CI) runs one fixed seed that passes; `npm run torture` and KILL_LOOP_SEED=random
-// explore random ones. Known open failure: some random seeds leave a payload Ready/QEPending in
-// the final wait (e.g. 960614971, 796123158; timing-dependent, cause not found yet).
+// explore random ones. Every entry has at most one retry: the second retry of an entry waits
+// upstream's 2-minute backoff (retryBackoffMs), longer than the final wait, which is what left a
+// payload Ready/QEPending at the end of seeds such as 960614971 and 796123158.
 const SEED_ENV = process.env.KILL_LOOP_SEED ?? '996043767';
 const SEED = SEED_ENV === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(SEED_ENV);
 const TOKENS = { admin: 'admin-token-0123456789abcdef', qe: 'qe-token-0123456789abcdef', ci: 'ci-token-0123456789abcdef' };
@@ -42,7 +43,7 @@ const STREAMS = {
     maxUnreadyReleases: 2,
     minCreationIntervalSeconds: 1,
     verify: {
-      'e2e-aws': { maxRetries: 2, prowJob: { name: 'e2e-aws' } },
+      'e2e-aws': { maxRetries: 1, prowJob: { name: 'e2e-aws' } },
       'e2e-gcp': { prowJob: { name: 'e2e-gcp' } },
       'upgrade-micro': { upgrade: true, optional: true, prowJob: { name: 'e2e-upgrade' } },
       informing: { optional: true, maxRetries: 1, prowJob: { name: 'informing' } },
