@@ -305,6 +305,8 @@ export class Controller implements Operations {
     // no pass starts before every adopted result is recorded: a pass that saw only some of them
     // could decide too early (e.g. a QE time limit that passed while the controller was down)
     this.adopting = true;
+    // adopted statuses are recorded together (in batches), not one commit each; all before a pass
+    const recorded: Promise<void>[] = [];
     try {
       for (const run of pending) {
         const st = await this.executor.adopt(run.id, run.jobName).catch((e: Error) => {
@@ -318,9 +320,10 @@ export class Controller implements Operations {
           if (!p) continue;
           await this.launchOne(this.specFor(run, p));
         } else {
-          await this.onJobStatus(st);
+          recorded.push(this.onJobStatus(st));
         }
       }
+      await Promise.all(recorded);
     } finally {
       this.adopting = false;
     }
