@@ -1,7 +1,7 @@
 // Shared pieces of the PostgreSQL benchmarks (issues 17 and 20): a fresh database that is dropped
 // again (at the end, on failure and on Ctrl-C), the bench's release configs and jobs as files, and
 // real `serve` processes of the compiled build with their readiness, RSS and exit.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -111,6 +111,12 @@ export async function bulkRunWriter(url: string): Promise<SeedWriter & { close: 
   };
 }
 
+/** builds dist/ (incremental: about a second when nothing changed) so the replicas run the compiled runtime */
+export function ensureBuild(): void {
+  const r = spawnSync(process.execPath, [resolve('scripts/build.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error('the build failed: the benchmarks measure the compiled runtime');
+}
+
 export interface BenchServe {
   child: ChildProcess;
   url: string;
@@ -123,7 +129,7 @@ export interface BenchServe {
 }
 
 /**
- * Starts `serve ARGS` from the compiled build (RELEASE_CONTROLLER_SOURCES=0; `npm run build` first)
+ * Starts `serve ARGS` from the compiled build (RELEASE_CONTROLLER_SOURCES=0; ensureBuild() first)
  * and resolves once its /readyz answers 200.
  */
 export async function startServe(args: string[], timeoutMs = 300_000): Promise<BenchServe> {

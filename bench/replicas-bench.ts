@@ -10,7 +10,7 @@
 // - Follower lag: ~100 writes per second through the leader (stream locks with a numbered reason:
 //   each a commit, a change-log entry and a NOTIFY), and on each follower's live feed
 //   (/api/v1/events) the time from the write's acknowledgement to its event arriving.
-// Needs a current build (`npm run build`): the replicas run the compiled dist/. Every figure notes
+// The replicas run the compiled dist/ (built first when older than the sources). Every figure notes
 // the 1-minute load average (another benchmark may share the 2 cores). The database is dropped at
 // the end, on failure and on Ctrl-C.
 import { spawn } from 'node:child_process';
@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { openPostgresStore } from '../src/adapters/store/postgres/index.ts';
 import { percentile } from './controller-bench.ts';
-import { BENCH_TOKEN, bulkRunWriter, freshDatabase, load1, median, startServe, writeServeFiles, type BenchServe } from './pg-helpers.ts';
+import { BENCH_TOKEN, bulkRunWriter, ensureBuild, freshDatabase, load1, median, startServe, writeServeFiles, type BenchServe } from './pg-helpers.ts';
 import { seed } from './seed.ts';
 import { ms, Table } from './table.ts';
 
@@ -227,6 +227,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     connections: flag('--connections', base.connections), rate: flag('--rate', base.rate), lagSeconds: flag('--lag-seconds', base.lagSeconds),
   };
   const table = new Table();
+  ensureBuild();
   console.error(`replica benchmark: ${o.streams} streams × ${o.payloads} payloads on PostgreSQL, ${o.rounds} rounds of ${o.duration} s, ${o.connections} connections; lag under ${o.rate} writes/s for ${o.lagSeconds} s`);
   runReplicaBench(o, resolve('bench-output/replicas'), table).then(
     () => {
