@@ -46,6 +46,10 @@ export class CountingStore implements Store {
   get runsOfSync() {
     return this.inner.runsOfSync?.bind(this.inner);
   }
+  // the PostgreSQL store's on-demand reads of settled payloads' runs
+  get runsOf() {
+    return this.inner.runsOf?.bind(this.inner);
+  }
   commit(c: Change[]) {
     this.commits++;
     this.changes += c.length;
