@@ -46,6 +46,10 @@ export class CountingStore implements Store {
   get runsOfSync() {
     return this.inner.runsOfSync?.bind(this.inner);
   }
+  // the PostgreSQL store's on-demand reads of settled payloads' runs
+  get runsOf() {
+    return this.inner.runsOf?.bind(this.inner);
+  }
   commit(c: Change[]) {
     this.commits++;
     this.changes += c.length;
@@ -99,8 +103,9 @@ export interface ControllerFigures {
   eventToVerdict: { n: number; p50: number; p99: number; max: number };
 }
 
-export async function runControllerBench(f: StateFixture, opts: { events: number }): Promise<ControllerFigures & { controller: Controller; store: Store; executor: ReportingExecutor }> {
-  const store = new CountingStore(openSqliteStore(f.dbPath));
+/** `opts.openStore`: the store holding the seeded state (default: the fixture's SQLite file), e.g. a PostgreSQL one */
+export async function runControllerBench(f: StateFixture, opts: { events: number; openStore?: () => Promise<Store> }): Promise<ControllerFigures & { controller: Controller; store: Store; executor: ReportingExecutor }> {
+  const store = new CountingStore(opts.openStore ? await opts.openStore() : openSqliteStore(f.dbPath));
   const executor = new ReportingExecutor();
   const t0 = performance.now();
   const controller = await Controller.create({

@@ -1,12 +1,26 @@
-// `npm run bench [-- --quick]`: the production-scale benchmark suite (issue 8). Prints a table of
-// figures with their targets. Benchmarks print numbers; they never fail the test suite.
-import { spawn, spawnSync } from 'node:child_process';
+// `npm run bench [-- --quick|--scale 2m] [--pg|--pg-only] [--replicas]`: the production-scale
+// benchmark suite (issue 8). Prints a table of figures with their targets. Benchmarks print
+// numbers; they never fail the test suite.
+// - `--pg` adds the PostgreSQL figures at the same scale (issue 20 item 5, bench/pg-bench.ts): a
+//   fresh database on RC_BENCH_PG_URL (default the tests' server), event→verdict and resync of a
+//   Controller on it, cold start and RSS of a `serve --db postgres://…` replica; `--pg-only` prints
+//   just those (it skips the SQLite figures).
+// - `--replicas` adds the replica figures (issue 17): the same as `npm run bench:replicas` (see
+//   bench/replicas-bench.ts for its own flags): API throughput of 1, 2 and 3 real replicas on one
+//   PostgreSQL database and follower lag under ~100 writes/s, at its own moderate scale
+//   (50 streams × 50 payloads; 10 × 20 with --quick).
+// Neither runs by default, so `npm run bench` takes as long as it did.
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { isKept } from '../src/domain/lifecycle.ts';
 import { buildState, runControllerBench } from './controller-bench.ts';
+import { runPgScaleBench } from './pg-bench.ts';
+import { ensureBuild } from './pg-helpers.ts';
+import { DEFAULT_REPLICA_BENCH, QUICK_REPLICA_BENCH, runReplicaBench } from './replicas-bench.ts';
+import { ms, Table } from './table.ts';
 
 const quick = process.argv.includes('--quick');
 const scaleArg = process.argv.includes('--scale') ? process.argv[process.argv.indexOf('--scale') + 1] : '800k';
@@ -19,25 +33,12 @@ const scale = quick
 // targets: issue 8's at 800k runs, issue 20's at 2M
 const T = scale.mix === 'real' ? { verdictP99: 20, resyncMs: 200, coldMs: 2000 } : { verdictP99: 50, resyncMs: 500, coldMs: 3000 };
 const OUT = resolve('bench-output');
+const pgOnly = process.argv.includes('--pg-only');
+const withPg = pgOnly || process.argv.includes('--pg');
+const withReplicas = process.argv.includes('--replicas');
 
-interface Row {
-  what: string;
-  value: string;
-  target: string;
-  ok: boolean | null;
-}
-const rows: Row[] = [];
-function row(what: string, value: string, target: string, ok: boolean | null): void {
-  rows.push({ what, value, target, ok });
-  console.error(`  ${what}: ${value}`);
-}
-const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 0)} ms`;
-
-/** builds dist/ (incremental: about a second when nothing changed) so the cold start measures the compiled runtime */
-function ensureBuild(): void {
-  const r = spawnSync(process.execPath, [resolve('scripts/build.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (r.status !== 0) throw new Error('the build failed: the cold start measures the compiled runtime');
-}
+const table = new Table();
+const row = table.row.bind(table);
 
 async function coldStart(dir: string, streams: number): Promise<number> {
   // the configs of the seeded streams, as files, so `serve` loads them like a real deployment
@@ -89,6 +90,14 @@ async function load(url: string, duration: number): Promise<{ rps: number; p99: 
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   console.error(`benchmark scale: ${scale.streams} streams × ${scale.payloads} payloads × ~${scale.mix === 'real' ? 100 : 40} job runs${quick ? ' (--quick)' : ` (--scale ${scaleArg})`}`);
+  if (withPg || withReplicas) ensureBuild(); // their replicas run the compiled dist/
+  if (!pgOnly) await sqliteFigures();
+  if (withPg) await runPgScaleBench({ ...scale, coldRounds: 3 }, { verdictP99: T.verdictP99, resyncMs: T.resyncMs, coldMs: 6000, rssMB: 400 }, join(OUT, 'pg'), table);
+  if (withReplicas) await runReplicaBench(quick ? QUICK_REPLICA_BENCH : DEFAULT_REPLICA_BENCH, join(OUT, 'replicas'), table);
+  table.print();
+}
+
+async function sqliteFigures(): Promise<void> {
   const f = await buildState(join(OUT, 'state'), scale);
   row('seeded state', `${f.seeded.payloads} payloads, ${f.seeded.runs} job runs in ${f.seedSeconds.toFixed(1)} s`, '—', null);
 
@@ -208,18 +217,13 @@ async function main(): Promise<void> {
 
   const cold = await coldStart(f.dir, scale.streams);
   row('cold start (process start → /readyz)', ms(cold), `≤ ${T.coldMs} ms`, cold <= T.coldMs);
-
-  // the table
-  const w = Math.max(...rows.map((r) => r.what.length));
-  const v = Math.max(...rows.map((r) => r.value.length));
-  console.log(`\n${'figure'.padEnd(w)}  ${'measured'.padEnd(v)}  target`);
-  for (const r of rows) console.log(`${r.what.padEnd(w)}  ${r.value.padEnd(v)}  ${r.target}${r.ok === null ? '' : r.ok ? '  ✓' : '  ✗ missed'}`);
 }
 
 main().then(
   () => process.exit(0),
   (e) => {
     console.error(e);
+    if (table.rows.length) table.print();
     process.exit(1);
   },
 );

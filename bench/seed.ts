@@ -92,8 +92,16 @@ function run(p: Payload, name: string, v: ReleaseVerification, state: JobRun['st
   };
 }
 
-/** Writes the state in batches of one stream per transaction. */
-export async function seed(store: Store, o: SeedOptions, start = Date.now() - 86_400_000): Promise<Seeded> {
+export interface SeedWriter {
+  /**
+   * writes the job runs of one stream (after the commit of its other changes) instead of the
+   * store's one-row commits: the PostgreSQL benchmarks' multi-row INSERTs (bench/pg-helpers.ts)
+   */
+  bulkRuns?: (runs: JobRun[]) => Promise<void>;
+}
+
+/** Writes the state in batches of one stream per transaction (its job runs through `w.bulkRuns` when given). */
+export async function seed(store: Store, o: SeedOptions, start = Date.now() - 86_400_000, w: SeedWriter = {}): Promise<Seeded> {
   const names = streamNames(o.streams);
   const streams: StreamRecord[] = [];
   const open: OpenItem[] = [];
@@ -105,6 +113,7 @@ export async function seed(store: Store, o: SeedOptions, start = Date.now() - 86
     const rec: StreamRecord = { name: config.name, config, sourceFile: `${config.name}.json`, input: config.name, errors: [], warnings: [], locked: false };
     streams.push(rec);
     const changes: Change[] = [{ kind: 'putStream', stream: rec }];
+    const bulk: JobRun[] = [];
     const entries = Object.entries(config.verify ?? {});
     // the one run an open payload waits for: its last QE entry (QE streams), else its first entry
     const waitsFor = withQE ? entries.map(([, v]) => Boolean(v.qe)).lastIndexOf(true) : 0;
@@ -153,13 +162,15 @@ export async function seed(store: Store, o: SeedOptions, start = Date.now() - 86
       }
       if (p.phase === 'Accepted') newestAccepted = tag;
       changes.push({ kind: 'putPayload', payload: withAnnotations(p, config, prs) });
-      for (const r of prs) changes.push({ kind: 'putJobRun', run: r });
+      if (w.bulkRuns) bulk.push(...prs);
+      else for (const r of prs) changes.push({ kind: 'putJobRun', run: r });
       runs += prs.length;
       payloads++;
       if (isOpen) open.push({ stream: config.name, tag, runId: pendingId, qe: withQE });
     }
     changes.push({ kind: 'putPublished', ref: { stream: config.name, name: config.name.replace('.0-0.', '-'), tag: newestAccepted, updatedAt: rfc3339(new Date(start)) } });
     await store.commit(changes);
+    if (w.bulkRuns) await w.bulkRuns(bulk);
   }
   return { streams, open, runs, payloads };
 }
