@@ -94,10 +94,15 @@ const SQL = {
   allPayloads: `SELECT ${PAYLOAD_COLS} FROM payloads ORDER BY stream COLLATE "C", created_at COLLATE "C", tag COLLATE "C"`,
   allJobRuns: `SELECT ${JOB_RUN_COLS} FROM job_runs ORDER BY seq`,
   /** runs of payloads still deciding, plus every Pending or periodic run (mirrors isSettled in controller/state.ts) */
-  activeJobRuns: `SELECT ${prefixed('r', JOB_RUN_COLS)} FROM job_runs r JOIN payloads p ON p.stream = r.stream AND p.tag = r.tag
-    WHERE r.state = 'Pending' OR r.kind = 'periodic' OR p.phase IN ('Pending', 'Ready')
-       OR p.qe ->> 'state' IN ('QEPending', 'QERunning')
-       OR (p.phase = 'Accepted' AND p.jobs ->> 'ciDone' = 'false')
+  // runs of deciding payloads (walked from the payloads through the run index) plus the Pending and
+  // periodic runs (partial indexes), as SQLite's: one filter over every run joined to its payload
+  // took 6.6 s at 1.9M runs, this 0.4 s
+  activeJobRuns: `SELECT ${prefixed('r', JOB_RUN_COLS)} FROM job_runs r WHERE r.id IN (
+      SELECT r2.id FROM payloads p JOIN job_runs r2 ON r2.stream = p.stream AND r2.tag = p.tag
+        WHERE p.phase IN ('Pending', 'Ready') OR p.qe ->> 'state' IN ('QEPending', 'QERunning')
+           OR (p.phase = 'Accepted' AND p.jobs ->> 'ciDone' = 'false')
+      UNION SELECT id FROM job_runs WHERE state = 'Pending'
+      UNION SELECT id FROM job_runs WHERE kind = 'periodic')
     ORDER BY r.seq`,
   runsOfPayload: `SELECT ${JOB_RUN_COLS} FROM job_runs WHERE stream = $1 AND tag = $2 ORDER BY seq`,
   allUpgrades: `SELECT ${UPGRADE_COLS} FROM upgrades ORDER BY to_tag COLLATE "C", from_tag COLLATE "C", run_id COLLATE "C"`,
