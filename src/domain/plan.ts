@@ -220,7 +220,8 @@ class PlanBuilder {
     for (const p of this.changed.values()) {
       const next = withAnnotations(p, this.config, this.runsOf(p));
       const old = this.view.payload(p.stream, p.tag);
-      if (old && JSON.stringify(old) === JSON.stringify(next)) continue; // nothing really changed
+      // nothing really changed (the view's own object put back: only its annotations can differ)
+      if (old && (p === old ? sameStrings(old.annotations, next.annotations) : JSON.stringify(old) === JSON.stringify(next))) continue;
       this.plan.payloads.push(next);
     }
     return this.plan;
@@ -242,6 +243,15 @@ class PlanBuilder {
 }
 
 /** Annotations derived from the payload row (one truth: DESIGN §13 item 1); user ones (keep…) kept. */
+/** the same keys in the same order with the same values */
+function sameStrings(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i] || a[ka[i]!] !== b[kb[i]!]) return false;
+  return true;
+}
+
 export function withAnnotations(p: Payload, config: ReleaseConfig, runs: readonly JobRun[]): Payload {
   const a: Record<string, string> = { ...p.annotations };
   a[AnnotationName] = config.name;
@@ -276,7 +286,7 @@ export function runKind(v: ReleaseVerification): JobKind {
  * Launches whatever a set of entries needs now: first attempts, due retries, relaunches of
  * interrupted attempts. Entries with a condition (waived, not run, waiting, removed) launch nothing.
  */
-function ensureEntries(b: PlanBuilder, p: Payload, entries: [string, ReleaseVerification][], statuses: Map<string, EntryStatus>, generation: number, conditions: EntryConditions): void {
+function ensureEntries(b: PlanBuilder, p: Payload, entries: readonly [string, ReleaseVerification][], statuses: Map<string, EntryStatus>, generation: number, conditions: EntryConditions): void {
   const now = b.now.getTime();
   for (const [name, v] of entries) {
     const st = statuses.get(name);

@@ -1,6 +1,6 @@
 // Verification: the state of one verify entry from its runs, retry backoff, and the CI verdict
 // (upstream-behavior.md §4.3, §4.10–§4.13, with DESIGN.md §13 fixes).
-import type { ReleaseConfig, ReleaseVerification } from './config/schema.ts';
+import { ciEntriesInOrder, type ReleaseConfig, type ReleaseVerification } from './config/schema.ts';
 import type { JobRun } from './types.ts';
 
 export type JobState = 'Success' | 'Failure' | 'Pending' | 'Unknown';
@@ -237,10 +237,7 @@ export function ciStatuses(config: ReleaseConfig, runs: readonly JobRun[]): Map<
   const out = new Map<string, EntryStatus>();
   // runs grouped by entry once: linear in entries + runs, not their product (2,000 entries of 2,000 runs)
   const byEntry = runsByEntry(runs);
-  for (const [name, v] of Object.entries(config.verify ?? {})) {
-    if (v.disabled || v.qe) continue;
-    out.set(name, entryStatus(name, v, decidingRuns(v, name, byEntry.get(name) ?? [])));
-  }
+  for (const [name, v] of ciEntriesInOrder(config)) out.set(name, entryStatus(name, v, decidingRuns(v, name, byEntry.get(name) ?? [])));
   return out;
 }
 

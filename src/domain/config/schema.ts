@@ -209,15 +209,35 @@ export function targetRepositoryName(config: ReleaseConfig): string {
 }
 
 /** Verify entries that are QE jobs and not disabled. */
-export function qeEntries(config: ReleaseConfig): [string, ReleaseVerification][] {
-  return Object.entries(config.verify ?? {})
-    .filter(([, v]) => v.qe && !v.disabled)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+export function qeEntries(config: ReleaseConfig): readonly [string, ReleaseVerification][] {
+  return entriesOf(config).qe;
 }
 
 /** Verify entries that take part in CI verification (not QE, not disabled), sorted by name. */
-export function ciEntries(config: ReleaseConfig): [string, ReleaseVerification][] {
-  return Object.entries(config.verify ?? {})
-    .filter(([, v]) => !v.qe && !v.disabled)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+export function ciEntries(config: ReleaseConfig): readonly [string, ReleaseVerification][] {
+  return entriesOf(config).ci;
+}
+
+/** the CI entries in the config's own order (as `verify` lists them) */
+export function ciEntriesInOrder(config: ReleaseConfig): readonly [string, ReleaseVerification][] {
+  return entriesOf(config).ciInOrder;
+}
+
+/**
+ * A config's CI and QE entries, worked out once per config object (configs are never changed in
+ * place; a reload or a payload's judging config is a new object): the planner asks for them for
+ * every deciding payload on every pass.
+ */
+type Entries = readonly [string, ReleaseVerification][];
+const entryLists = new WeakMap<ReleaseConfig, { ci: Entries; qe: Entries; ciInOrder: Entries }>();
+function entriesOf(config: ReleaseConfig): { ci: Entries; qe: Entries; ciInOrder: Entries } {
+  let e = entryLists.get(config);
+  if (!e) {
+    const byName = ([a]: [string, ReleaseVerification], [b]: [string, ReleaseVerification]) => (a < b ? -1 : a > b ? 1 : 0);
+    const all = Object.entries(config.verify ?? {});
+    const ciInOrder = all.filter(([, v]) => !v.qe && !v.disabled);
+    e = { ci: [...ciInOrder].sort(byName), qe: all.filter(([, v]) => v.qe && !v.disabled).sort(byName), ciInOrder };
+    entryLists.set(config, e);
+  }
+  return e;
 }

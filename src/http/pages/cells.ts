@@ -61,7 +61,7 @@ const entryOrder = new WeakMap<ReleaseConfig, ReturnType<typeof ciEntries>>();
 function entriesBlockingFirst(config: ReleaseConfig): ReturnType<typeof ciEntries> {
   let e = entryOrder.get(config);
   if (!e) {
-    e = ciEntries(config).sort(([a, va], [b, vb]) => (va.optional ? 1 : 0) - (vb.optional ? 1 : 0) || (a < b ? -1 : a > b ? 1 : 0));
+    e = [...ciEntries(config)].sort(([a, va], [b, vb]) => (va.optional ? 1 : 0) - (vb.optional ? 1 : 0) || (a < b ? -1 : a > b ? 1 : 0));
     entryOrder.set(config, e);
   }
   return e;
