@@ -444,8 +444,10 @@ function stageVerify(b: PlanBuilder, p0: Payload): void {
   // upgrade run carries the source that made it launchable), so they are computed once
   const conditions = entryConditions(b.view, b.config, p, b.runsOf(p));
   if (p.phase === 'Ready' || p.phase === 'Accepted') {
+    const runsBefore = b.runsOf(p).length;
     ensureEntries(b, p, ciEntries(judged), statuses, 0, conditions);
-    statuses = ciStatuses(judged, b.runsOf(p));
+    // statuses change only by the runs launched just now
+    if (b.runsOf(p).length !== runsBefore) statuses = ciStatuses(judged, b.runsOf(p));
   }
   // Stable releases: sampled upgrade tests from their declared previous versions (never deciding)
   for (const l of stableUpgradeLaunches(b.view, b.config, b.current(p), b.runsOf(p))) {
@@ -532,8 +534,9 @@ function stageQE(b: PlanBuilder, p0: Payload, ci: Map<string, EntryStatus>, cond
   let v = qeDecision(judged, p, b.runsOf(p), now, notRun);
   if (v.state === 'QERunning') {
     const entries = active.map((n) => [n, own(judged.verify, n)!] as [string, ReleaseVerification]);
+    const runsBefore = b.runsOf(p).length;
     ensureEntries(b, p, entries, qeStatuses(judged, p, b.runsOf(p)), cur.generation, qeConds);
-    v = qeDecision(judged, p, b.runsOf(p), now, notRun);
+    if (b.runsOf(p).length !== runsBefore) v = qeDecision(judged, p, b.runsOf(p), now, notRun);
   }
   // a verdict (or the time limit) ends whatever QE runs are still going
   if (v.state !== 'QERunning') cancelQERuns(b, p, v.timedOut ? 'QETimeout' : 'QEVerdict');
