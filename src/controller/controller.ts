@@ -4,7 +4,7 @@
 import { inputStreamOf, isStable, targetRepositoryName, type ReleaseConfig } from '../domain/config/schema.ts';
 import { previousVersions } from '../domain/graph.ts';
 import { AnnotationAdoptedFrom, applyAdoption, applyBuild, planStream, withAnnotations, type Plan } from '../domain/plan.ts';
-import { applyMirror, mirrorTarget } from '../domain/mirror.ts';
+import { applyMirror, mirrorStreamName, mirrorTarget } from '../domain/mirror.ts';
 import { rfc3339 } from '../domain/tagname.ts';
 import type { EventRecord, JobRun, Payload, StreamRecord, UpgradeResult } from '../domain/types.ts';
 import { overridePhase, pinComponent, pokeStream, promoteRelease, prunePayload, rerunQE, retryJob, setKeep, setLock, setQEVerdict, setTeamApproval, unpinComponent, updateInputTags, waiveJob, type OpChanges, type OpResult, type PinRequest, type PromoteRequest } from '../domain/operations.ts';
@@ -534,7 +534,7 @@ export class Controller implements Operations {
       const changes = planChanges(plan);
       // what garbage collection deletes, read before the commit drops it from the view
       await this.state.ensureRunsOf(plan.deletes);
-      const deleted = plan.deletes.map((p) => ({ stream: p.stream, tag: p.tag, runIds: this.state.runs(p.stream, p.tag).map((r) => r.id) }));
+      const deleted = plan.deletes.map((p) => ({ stream: p.stream, tag: p.tag, mirrorRepository: p.mirrorRepository, runIds: this.state.runs(p.stream, p.tag).map((r) => r.id) }));
       if (changes.length) {
         this.log.debug?.({ stream, changes: changes.map((c) => c.kind + ('payload' in c ? `:${c.payload.tag}` : 'run' in c ? `:${c.run.id}` : '')) }, 'reconcile changes');
         await this.commit(changes);
@@ -572,10 +572,11 @@ export class Controller implements Operations {
 
   /**
    * After garbage collection committed: the executor forgets the deleted runs (run directories,
-   * logs) and the builder removes the payloads' manifests. Best effort, outside the section; what a
-   * crash leaves behind here is swept later (controller/housekeeping.ts).
+   * logs) and the builder removes the payloads' manifests (and their mirror repositories' tags).
+   * Best effort, outside the section; what a crash leaves behind here is swept later
+   * (controller/housekeeping.ts; the sweep does not find mirror repositories).
    */
-  private async removeDeleted(deleted: { stream: string; tag: string; runIds: string[] }[]): Promise<void> {
+  private async removeDeleted(deleted: { stream: string; tag: string; runIds: string[]; mirrorRepository?: string }[]): Promise<void> {
     const runIds = deleted.flatMap((d) => d.runIds);
     if (runIds.length && this.executor.forget) {
       await this.executor.forget(runIds).catch((e) => this.log.warn({ err: e, runs: runIds.length }, 'removing the run directories of deleted payloads failed; the next sweep retries'));
@@ -583,12 +584,17 @@ export class Controller implements Operations {
     if (!this.builder.remove) return;
     for (const d of deleted) {
       if (this.state.findTag(d.tag)) continue; // the same tag lives on in another stream (manifests are per tag)
-      await this.builder.remove(d.stream, d.tag).catch((e) => this.log.warn({ err: e, tag: d.tag }, 'removing the manifests of a deleted payload failed; the next sweep retries'));
+      await this.builder.remove(d.stream, d.tag, d.mirrorRepository).catch((e) => this.log.warn({ err: e, tag: d.tag }, 'removing the manifests of a deleted payload failed; the next sweep retries'));
     }
   }
 
   private repositoryFor(c: ReleaseConfig): string {
     return `${this.registry}/${targetRepositoryName(c)}`;
+  }
+
+  /** `<registry>/<mirror stream name>` (upstream-behavior.md §3.8), the repository a payload's components are mirrored to */
+  private mirrorRepositoryFor(c: ReleaseConfig | undefined, tag: string): string | undefined {
+    return c ? `${this.registry}/${mirrorStreamName(c, tag)}` : undefined;
   }
 
   private wakeInput(input: string): void {
@@ -725,6 +731,8 @@ export class Controller implements Operations {
       verifyName: run.verifyName,
       pullSpec: p.pullSpec,
       initialPullSpec: run.upgradeFromPullSpec,
+      // the payload's mirror (IMAGE_FORMAT); none when the builder makes no images (the local builder)
+      ...(p.mirrorRepository ? { imageFormatRepository: p.mirrorRepository } : {}),
       env: run.env ?? {},
       labels: {
         'release.openshift.io/verify': 'true',
@@ -781,7 +789,7 @@ export class Controller implements Operations {
     // a promoted release declares the versions it upgrades from; a nightly its newest Accepted predecessors
     const previous = isStable(rec.config) ? previousVersions(p) : this.state.payloads(stream).filter((x) => x.phase === 'Accepted').slice(0, 5).map((x) => x.tag);
     const work = this.builder
-      .build({ stream, tag, repository: this.repositoryFor(rec.config), components: p.components, previous, createdAt: p.createdAt })
+      .build({ stream, tag, repository: this.repositoryFor(rec.config), components: p.components, previous, createdAt: p.createdAt, mirrorRepository: this.mirrorRepositoryFor(rec.config, tag) })
       .catch((e: Error) => ({ ok: false as const, reason: 'CreateReleaseFailed', message: e.message }));
     this.settle(stream, tag, this.building, work, (cur, result) => applyBuild(this.state, cur, result, this.clock.now()), 'build result');
   }
@@ -801,7 +809,10 @@ export class Controller implements Operations {
         if (!image.ok) return { image: { components: {}, previous: [], version: tag }, result: image };
         if (image.version === tag) return { image, result: { ok: true as const, pullSpec: image.pullSpec, digest: image.digest } };
         const rebuilt = await this.builder
-          .build({ stream, tag, repository, components: image.components, previous: image.previous, createdAt: this.state.payload(stream, tag)?.createdAt ?? rfc3339(this.clock.now()) })
+          .build({
+            stream, tag, repository, components: image.components, previous: image.previous, createdAt: this.state.payload(stream, tag)?.createdAt ?? rfc3339(this.clock.now()),
+            mirrorRepository: this.mirrorRepositoryFor(this.state.stream(stream)?.config, tag),
+          })
           .catch((e: Error) => ({ ok: false as const, reason: 'CreateReleaseFailed', message: e.message }));
         return { image, result: rebuilt };
       });
@@ -1041,7 +1052,7 @@ export class Controller implements Operations {
       if (ch.pins) changes.push({ kind: 'setPins', input: ch.pins.input, pins: ch.pins.pins });
       // what a prune deletes, read before the commit drops it from the view (as garbage collection does)
       await this.state.ensureRunsOf(ch.deletes);
-      const deleted = ch.deletes.map((d) => ({ ...d, runIds: this.state.runs(d.stream, d.tag).map((x) => x.id) }));
+      const deleted = ch.deletes.map((d) => ({ ...d, mirrorRepository: this.state.payload(d.stream, d.tag)?.mirrorRepository, runIds: this.state.runs(d.stream, d.tag).map((x) => x.id) }));
       for (const d of ch.deletes) changes.push({ kind: 'deletePayload', stream: d.stream, tag: d.tag });
       if (ch.inputTags) changes.push({ kind: 'setInputTags', input: ch.inputTags.input, tags: ch.inputTags.tags });
       if (ch.payload) changes.push({ kind: 'putPayload', payload: ch.payload });

@@ -659,7 +659,6 @@ export function planStream(view: WorldView, streamName: string, now: Date, opts:
   return b.finish();
 }
 
-/** Applies a build result to a Pending payload (Pending → Ready, or Failed with the reason). */
 /**
  * The result of reading an adopted release image back: Ready with what the image says (its
  * components and its `previous` versions), or Failed with the reason. `rebuilt`: the image named
@@ -670,7 +669,7 @@ export function applyAdoption(
   view: WorldView,
   p: Payload,
   image: { components: Payload['components']; previous: string[]; version: string },
-  result: { ok: true; pullSpec: string; digest: string } | { ok: false; reason: string; message: string },
+  result: { ok: true; pullSpec: string; digest: string; mirrorRepository?: string } | { ok: false; reason: string; message: string },
   now: Date,
 ): { payload: Payload; event: EventRecord } | null {
   const applied = applyBuild(view, p, result, now);
@@ -683,17 +682,21 @@ export function applyAdoption(
   return { payload, event: { ...applied.event, message: `${applied.event.message}${rewrite}`, data: { ...applied.event.data, adopted: true, version: image.version, previous } } };
 }
 
+/**
+ * Applies a build result to a Pending payload: Ready with its pull spec, digest and mirror
+ * repository (when the builder wrote one), or Failed with the reason.
+ */
 export function applyBuild(
   view: WorldView,
   p: Payload,
-  result: { ok: true; pullSpec: string; digest: string } | { ok: false; reason: string; message: string },
+  result: { ok: true; pullSpec: string; digest: string; mirrorRepository?: string } | { ok: false; reason: string; message: string },
   now: Date,
 ): { payload: Payload; event: EventRecord } | null {
   const rec = view.stream(p.stream);
   if (!rec || p.phase !== 'Pending') return null;
   const at = rfc3339(now);
   const next: Payload = result.ok
-    ? { ...p, phase: 'Ready', pullSpec: result.pullSpec, digest: result.digest, reason: '', message: '', phaseChangedAt: at }
+    ? { ...p, phase: 'Ready', pullSpec: result.pullSpec, digest: result.digest, ...(result.mirrorRepository ? { mirrorRepository: result.mirrorRepository } : {}), reason: '', message: '', phaseChangedAt: at }
     : { ...p, phase: 'Failed', reason: result.reason, message: result.message, phaseChangedAt: at };
   const payload = withAnnotations(next, rec.config, view.runs(p.stream, p.tag));
   const msg = result.ok ? `Pending → Ready (${result.pullSpec})` : `Pending → Failed (${result.reason}: ${result.message})`;

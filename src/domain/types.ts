@@ -167,6 +167,12 @@ export interface Payload {
   phaseChangedAt: string;
   /** frozen job set, waivers; null/absent on payloads from before freezing (frozen on their next pass) */
   jobs?: PayloadJobs | null;
+  /**
+   * The payload's mirror repository (`host/path`, upstream's mirror stream, upstream-behavior.md
+   * §3.8): one tag per component, pinned to the component's digest; jobs get it as IMAGE_FORMAT.
+   * Absent when the builder makes no images (the local builder) or before the build.
+   */
+  mirrorRepository?: string;
 }
 
 export interface JobRun {

@@ -9,10 +9,17 @@ export interface BuildRequest {
   components: Record<string, Component>;
   previous: string[];
   createdAt: string;
+  /**
+   * The payload's mirror repository (`host/path`, upstream's mirror stream, upstream-behavior.md
+   * §3.8) a builder that makes images writes: one tag per component (`<component>`), pinned to the
+   * component's digest. A builder that makes no images ignores it.
+   */
+  mirrorRepository?: string;
 }
 
 export type BuildResult =
-  | { ok: true; pullSpec: string; digest: string }
+  /** `mirrorRepository`: the mirror repository written, absent when the builder wrote none (jobs then get no IMAGE_FORMAT) */
+  | { ok: true; pullSpec: string; digest: string; mirrorRepository?: string }
   | { ok: false; reason: string; message: string };
 
 /** What an existing release image says about itself (adoption of a release other tooling pushed). */
@@ -26,8 +33,11 @@ export interface PayloadBuilder {
    * (e.g. after a crash between the build and its record) gets the same digest and pull spec.
    */
   build(req: BuildRequest): Promise<BuildResult>;
-  /** garbage collection deleted this payload: remove what the builder keeps of it (best effort) */
-  remove?(stream: string, tag: string): Promise<void>;
+  /**
+   * garbage collection deleted this payload: remove what the builder keeps of it (best effort),
+   * including the tags of its mirror repository when the payload recorded one
+   */
+  remove?(stream: string, tag: string, mirrorRepository?: string): Promise<void>;
   /**
    * Removes what the builder keeps of payloads that are gone (left behind by a crash between the
    * delete and remove()). `isLive` is asked after the builder has listed what it has, so a payload

@@ -12,6 +12,12 @@ export interface JobSpec {
   pullSpec: string;
   /** upgrade source pull spec (RELEASE_IMAGE_INITIAL), "" when none */
   initialPullSpec: string;
+  /**
+   * The payload's mirror repository (`host/path`, one tag per component; upstream's mirror stream),
+   * from which jobs get IMAGE_FORMAT = `<repo>:${component}` (Prow: also every other declared
+   * IMAGE_<NAME>); absent when the builder made none (the local builder): no IMAGE_FORMAT then.
+   */
+  imageFormatRepository?: string;
   env: Record<string, string>;
   labels: Record<string, string>;
 }

@@ -126,6 +126,34 @@ describe('registry builder on a real docker-registry', () => {
     assert.ok(await client.headManifest(reg.host, 'ocp/release', 'gc-2'), 'without --registry-gc nothing is deleted');
   });
 
+  it('writes the mirror repository: one tag per component at its digest; a rebuild repairs a moved tag; an invalid name builds without a mirror; --registry-gc remove() empties it', async () => {
+    const mirror = `${reg.host}/ocp/4.16-art-latest-2026-01-01-000000`;
+    const repo = mirror.slice(reg.host.length + 1);
+    const b = new RegistryBuilder({ client, gc: true, repositoryOf: () => `${reg.host}/ocp/release` });
+    const r = ok(await b.build({ ...req, tag: 'mirrored-1', mirrorRepository: mirror }));
+    assert.equal(r.mirrorRepository, mirror);
+    assert.deepEqual((await client.listTags(reg.host, repo)).sort(), ['cli', 'installer']);
+    for (const n of ['cli', 'installer']) assert.equal(JSON.parse(skopeo(['inspect', `docker://${mirror}:${n}`])).Digest, digests[n], n);
+    // someone moves a mirror tag: the rebuild (the release image already there) puts it back
+    pushComponent(reg.host, repo, 'cli', { labels: { moved: 'yes' } });
+    assert.notEqual(JSON.parse(skopeo(['inspect', `docker://${mirror}:cli`])).Digest, digests.cli);
+    const again = ok(await b.build({ ...req, tag: 'mirrored-1', mirrorRepository: mirror }));
+    assert.deepEqual([again.digest, again.mirrorRepository], [r.digest, mirror]);
+    assert.equal(JSON.parse(skopeo(['inspect', `docker://${mirror}:cli`])).Digest, digests.cli);
+    // no mirror asked for (or a name that is no repository): the payload builds all the same, recording none
+    assert.equal('mirrorRepository' in ok(await b.build({ ...req, tag: 'mirrored-2' })), false);
+    const invalid = ok(await b.build({ ...req, tag: 'mirrored-3', mirrorRepository: `${reg.host}/ocp/Not A Repository` }));
+    assert.equal(invalid.mirrorRepository, undefined);
+    // without --registry-gc the mirror stays; with it, its tags go (the components' repository keeps them)
+    await new RegistryBuilder({ client, gc: false, repositoryOf: () => `${reg.host}/ocp/release` }).remove(req.stream, 'mirrored-1', mirror);
+    assert.deepEqual((await client.listTags(reg.host, repo)).sort(), ['cli', 'installer']);
+    await b.remove(req.stream, 'mirrored-1', mirror);
+    assert.deepEqual(await client.listTags(reg.host, repo), []);
+    assert.equal(await client.headManifest(reg.host, 'ocp/release', 'mirrored-1'), null);
+    assert.equal((await client.headManifest(reg.host, 'ocp/art', 'cli'))?.digest, digests.cli);
+    await b.remove(req.stream, 'mirrored-1', mirror); // already gone: no error
+  });
+
   it('with --registry-gc, sweep() deletes release images of payloads that are gone and nothing else', async () => {
     const repositories = () => [`${reg.host}/ocp/sweep`];
     const b = new RegistryBuilder({ client, gc: true, repositories, repositoryOf: () => `${reg.host}/ocp/sweep` });

@@ -9,8 +9,13 @@ import { openStore } from '../../src/adapters/store/open.ts';
 import { openPostgresStore } from '../../src/adapters/store/postgres/index.ts';
 import { MIGRATIONS } from '../../src/adapters/store/migrations.ts';
 import { EVENT_COLS, JOB_RUN_COLS, PAYLOAD_COLS, eventParams, jobRunParams, payloadParams } from '../../src/adapters/store/rows.ts';
+import type { Payload } from '../../src/domain/types.ts';
 import { LEGACY_POSTGRES_MIGRATIONS } from '../helpers/legacy-migrations.ts';
 import { event, jobRun, payload, storeSuite } from './store-suite.ts';
+
+// the payload columns before migration 8 (mirror_repository), for writing rows as older versions did
+const PRE_MIRROR_COLS = PAYLOAD_COLS.replace(', mirror_repository', '');
+const preMirrorParams = (p: Payload) => payloadParams(p).slice(0, PRE_MIRROR_COLS.split(', ').length);
 
 const PG_URL = process.env.RC_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -117,7 +122,7 @@ for (const depth of [5, 6]) {
       const p = payload('s', 's-1');
       const runs = [jobRun(p, 'e2e'), jobRun(p, 'periodic', { kind: 'periodic' }), jobRun(p, 'upgrade', { state: 'Pending', finishedAt: null })];
       const values = (cols: string) => cols.split(', ').map((_, i) => `$${i + 1}`).join(', ');
-      await c.query(`INSERT INTO payloads (${PAYLOAD_COLS}) VALUES (${values(PAYLOAD_COLS)})`, payloadParams(p));
+      await c.query(`INSERT INTO payloads (${PRE_MIRROR_COLS}) VALUES (${values(PRE_MIRROR_COLS)})`, preMirrorParams(p));
       for (const r of runs) await c.query(`INSERT INTO job_runs (${JOB_RUN_COLS}) VALUES (${values(JOB_RUN_COLS)})`, jobRunParams(r));
       const e = event('s', 's-1');
       await c.query(`INSERT INTO events (${EVENT_COLS.replace('id, ', '')}) VALUES (${values(EVENT_COLS.replace('id, ', ''))})`, eventParams(e));

@@ -8,8 +8,13 @@ import { openStore, sqlitePath } from '../../src/adapters/store/open.ts';
 import { openSqliteDatabase, openSqliteStore } from '../../src/adapters/store/sqlite/index.ts';
 import { MIGRATIONS } from '../../src/adapters/store/sqlite/migrations.ts';
 import { EVENT_COLS, JOB_RUN_COLS, PAYLOAD_COLS, UPGRADE_COLS, eventParams, jobRunParams, payloadParams, upgradeParams } from '../../src/adapters/store/rows.ts';
+import type { Payload } from '../../src/domain/types.ts';
 import { LEGACY_SQLITE_MIGRATIONS } from '../helpers/legacy-migrations.ts';
 import { event, jobRun, payload, storeSuite } from './store-suite.ts';
+
+// the payload columns before migration 8 (mirror_repository), for writing rows as older versions did
+const PRE_MIRROR_COLS = PAYLOAD_COLS.replace(', mirror_repository', '');
+const preMirrorParams = (p: Payload) => payloadParams(p).slice(0, PRE_MIRROR_COLS.split(', ').length);
 
 function tempDb(): { dir: string; path: string } {
   const dir = mkdtempSync(join(tmpdir(), 'rc-store-'));
@@ -60,7 +65,7 @@ test('sqlite: migrating a store written before upgrade results went with their r
     // the rows as that version wrote them (today's store statements need today's schema)
     const p = payload('s', 's-2');
     const run = { id: 's-2-upgrade', stream: 's', tag: 's-2', verifyName: 'upgrade', jobName: 'j', kind: 'upgrade' as const, attempt: 0, generation: 0, state: 'Succeeded' as const, url: 'u', upgradeFrom: 's-1', upgradeFromPullSpec: '', createdAt: '', startedAt: null, finishedAt: null, reason: '', logPath: '' };
-    old.prepare(`INSERT INTO payloads (${PAYLOAD_COLS}) VALUES (${PAYLOAD_COLS.split(', ').map(() => '?').join(', ')})`).run(...payloadParams(p));
+    old.prepare(`INSERT INTO payloads (${PRE_MIRROR_COLS}) VALUES (${PRE_MIRROR_COLS.split(', ').map(() => '?').join(', ')})`).run(...preMirrorParams(p));
     old.prepare(`INSERT INTO job_runs (${JOB_RUN_COLS}) VALUES (${JOB_RUN_COLS.split(', ').map(() => '?').join(', ')})`).run(...jobRunParams(run));
     const up = old.prepare(`INSERT INTO upgrades (${UPGRADE_COLS}) VALUES (?, ?, ?, ?, ?)`);
     up.run(...upgradeParams({ runId: run.id, from: 's-1', to: 's-2', url: 'u', state: 'Succeeded' }));
@@ -97,7 +102,7 @@ test('sqlite: a file written by the store before the shared migration list (vers
     const p = payload('s', 's-1');
     const runs = [jobRun(p, 'e2e'), jobRun(p, 'periodic', { kind: 'periodic' })];
     const marks = (cols: string) => cols.split(', ').map(() => '?').join(', ');
-    old.prepare(`INSERT INTO payloads (${PAYLOAD_COLS}) VALUES (${marks(PAYLOAD_COLS)})`).run(...payloadParams(p));
+    old.prepare(`INSERT INTO payloads (${PRE_MIRROR_COLS}) VALUES (${marks(PRE_MIRROR_COLS)})`).run(...preMirrorParams(p));
     for (const r of runs) old.prepare(`INSERT INTO job_runs (${JOB_RUN_COLS}) VALUES (${marks(JOB_RUN_COLS)})`).run(...jobRunParams(r));
     const evCols = EVENT_COLS.replace('id, ', '');
     const e = event('s', 's-1');

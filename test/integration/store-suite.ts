@@ -180,6 +180,7 @@ export function storeSuite(name: string, open: () => Promise<OpenedStore>): void
           phase: 'Rejected',
           reason: 'VerificationFailed',
           message: NASTY,
+          mirrorRepository: 'registry.local:5000/4.20-art-latest-2026-01-02-030405',
           annotations: { ...bigAnnotations, 'release.openshift.io/message': NASTY, empty: '' },
           override: { phase: 'Rejected', reason: NASTY, user: 'ßob@example.com', at: '2026-01-02T05:00:00Z' },
           qe: {

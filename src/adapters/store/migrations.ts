@@ -271,6 +271,14 @@ CREATE INDEX change_log_at ON change_log (at);
 `,
       }),
   },
+  {
+    // the payload's mirror repository (upstream's mirror stream: one tag per component), which
+    // jobs get as IMAGE_FORMAT; '' when the builder wrote none
+    version: 8,
+    sql: () => `
+ALTER TABLE payloads ADD COLUMN mirror_repository TEXT NOT NULL DEFAULT '';
+`,
+  },
 ];
 
 /** the list for one dialect, in version order */

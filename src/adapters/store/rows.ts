@@ -17,12 +17,13 @@ export function inputTagParams(input: string, t: InputTag): Param[] {
 }
 
 export const PAYLOAD_COLS =
-  'stream, tag, phase, created_at, input_hash, pull_spec, digest, components, reason, message, annotations, override, qe, phase_changed_at, jobs';
+  'stream, tag, phase, created_at, input_hash, pull_spec, digest, components, reason, message, annotations, override, qe, phase_changed_at, jobs, mirror_repository';
 
 export function payloadParams(p: Payload): Param[] {
   return [
     p.stream, p.tag, p.phase, p.createdAt, p.inputHash, p.pullSpec, p.digest, json(p.components), p.reason, p.message,
     json(p.annotations), p.override === null ? null : json(p.override), json(p.qe), p.phaseChangedAt, p.jobs ? json(p.jobs) : null,
+    p.mirrorRepository ?? '',
   ];
 }
 

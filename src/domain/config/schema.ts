@@ -195,11 +195,11 @@ export type UpgradeVerification = z.infer<typeof UpgradeVerificationSchema>;
 export type ReleaseConfig = z.infer<typeof ReleaseConfigSchema>;
 
 /** The input stream a config is bound to (DESIGN.md §11): `source`, else `mirrorPrefix`, else `name`. */
-export function inputStreamOf(config: ReleaseConfig): string {
+export function inputStreamOf(config: Pick<ReleaseConfig, 'source' | 'mirrorPrefix' | 'name'>): string {
   return config.source || config.mirrorPrefix || config.name;
 }
 
-export function isStable(config: ReleaseConfig): boolean {
+export function isStable(config: Pick<ReleaseConfig, 'as'>): boolean {
   return config.as === 'Stable';
 }
 

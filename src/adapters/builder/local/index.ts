@@ -1,6 +1,8 @@
 // Local payload builder (DESIGN.md §8): the payload is the canonical JSON manifest of its component
 // snapshot; its digest is the sha256 of that manifest. The manifest files are written the way an
 // OpenShift release image carries them (release-manifests/image-references, release-metadata).
+// It makes no images, so it writes no mirror repository (BuildRequest.mirrorRepository is ignored):
+// its payloads record none and their jobs get no IMAGE_FORMAT.
 import { createHash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';

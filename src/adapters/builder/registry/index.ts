@@ -9,6 +9,13 @@
 // kept as it is (its release metadata too), so a rebuild after a crash gets the same digest.
 // Registry errors are retried with backoff until the build timeout; then the payload fails with
 // the last error.
+//
+// The mirror repository (upstream's per-release mirror stream, upstream-behavior.md §3.8): with
+// BuildRequest.mirrorRepository, each build also writes `<mirror>:<component>` for every component,
+// the component's manifest copied by digest (blobs mounted from the component's repository on the
+// same registry, copied from another). Tags already at the component's digest are left alone, so
+// a rebuild only writes what is missing. Jobs get it as IMAGE_FORMAT. With --registry-gc, remove()
+// deletes the mirror's tags with the release image (the registry must allow deletes).
 import { imageReferences, releaseMetadata } from '../local/index.ts';
 import { MEDIA, RegistryError, sha256, type Descriptor, type ManifestJson, type RegistryClient } from '../../registry/client.ts';
 import { parseImageRef, parseRepository, type ImageRef } from '../../registry/reference.ts';
@@ -46,6 +53,8 @@ const META = 'release-manifests/release-metadata';
 const CVO = 'cluster-version-operator';
 /** blobs larger than this are uploaded in chunks of this size */
 const CHUNK = 16 * 1024 * 1024;
+/** components copied to a mirror repository at once */
+const MIRROR_CONCURRENCY = 4;
 
 interface ImageConfig {
   config?: { Labels?: Record<string, string> | null; Entrypoint?: string[]; Env?: string[] } & Record<string, unknown>;
@@ -123,6 +132,62 @@ export class RegistryBuilder implements PayloadBuilder {
     }
   }
 
+  /**
+   * Copies the image `src`@`digest` (an index's images first, then the blobs the target lacks:
+   * mounted from the source repository on one registry, else copied) into `dst` with client `to`;
+   * returns the top manifest for the caller to put under its tag.
+   */
+  private async copyImage(src: { host: string; repository: string }, digest: string, to: RegistryClient, dst: { host: string; repository: string }): Promise<{ body: Buffer; mediaType: string }> {
+    const m = await this.o.client.getManifest(src.host, src.repository, digest);
+    for (const child of m.json.manifests ?? []) {
+      const c = await this.copyImage(src, child.digest, to, dst);
+      await to.putManifest(dst.host, dst.repository, child.digest, c.body, c.mediaType);
+    }
+    for (const b of [...(m.json.config ? [m.json.config] : []), ...(m.json.layers ?? [])]) {
+      if (await to.hasBlob(dst.host, dst.repository, b.digest)) continue;
+      if (src.host === dst.host && (await to.mountBlob(dst.host, dst.repository, b.digest, src.repository))) continue;
+      await to.pushBlob(dst.host, dst.repository, await this.o.client.getBlob(src.host, src.repository, b.digest), { chunkSize: CHUNK });
+    }
+    return { body: m.body, mediaType: m.mediaType };
+  }
+
+  /**
+   * Writes the payload's mirror repository: `<mirror>:<component>` → the component's image, by
+   * digest (components are pinned by then). A tag already at that digest is kept. Returns the
+   * repository, or undefined (with a warning, the payload still builds) when the mirror name is
+   * not a valid repository or a component name not a valid tag.
+   */
+  private async writeMirror(tag: string, mirror: string, components: Record<string, Component>): Promise<string | undefined> {
+    let dst: { host: string; repository: string };
+    try {
+      dst = parseRepository(mirror);
+    } catch (e) {
+      this.o.log?.warn({ tag, mirror }, `no mirror repository for ${tag}: ${(e as Error).message}; its jobs get no IMAGE_FORMAT`);
+      return undefined;
+    }
+    const names = Object.keys(components).sort();
+    const bad = names.filter((n) => !SAFE_TAG.test(n));
+    if (bad.length) {
+      this.o.log?.warn({ tag, mirror }, `no mirror repository for ${tag}: component names ${bad.join(', ')} are not valid image tags; its jobs get no IMAGE_FORMAT`);
+      return undefined;
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < names.length) {
+        const n = names[next++]!;
+        const src = parseImageRef(components[n].pullSpec);
+        const digest = src.digest!;
+        const have = await this.o.client.headManifest(dst.host, dst.repository, n);
+        if (have?.digest === digest) continue;
+        const top = await this.copyImage(src, digest, this.o.client, dst);
+        const pushed = await this.o.client.putManifest(dst.host, dst.repository, n, top.body, top.mediaType);
+        if (pushed !== digest) throw new Permanent(`mirror ${mirror}:${n}: the registry stored digest ${pushed}, not the component's ${digest}`);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(MIRROR_CONCURRENCY, names.length) }, worker));
+    return mirror;
+  }
+
   private async mirrorOnce(req: MirrorRequest): Promise<string> {
     let src: ImageRef;
     let dst: ImageRef;
@@ -140,20 +205,7 @@ export class RegistryBuilder implements PayloadBuilder {
       if (!creds) throw new Permanent(`alternateImageRepositorySecretName ${req.secretName}: no such entry in the --registry-auth file`);
       to = to.withCredentials(dst.host, creds);
     }
-    const copy = async (digest: string): Promise<{ body: Buffer; mediaType: string }> => {
-      const m = await this.o.client.getManifest(src.host, src.repository, digest);
-      for (const child of m.json.manifests ?? []) {
-        const c = await copy(child.digest);
-        await to.putManifest(dst.host, dst.repository, child.digest, c.body, c.mediaType);
-      }
-      for (const b of [...(m.json.config ? [m.json.config] : []), ...(m.json.layers ?? [])]) {
-        if (await to.hasBlob(dst.host, dst.repository, b.digest)) continue;
-        if (src.host === dst.host && (await to.mountBlob(dst.host, dst.repository, b.digest, src.repository))) continue;
-        await to.pushBlob(dst.host, dst.repository, await this.o.client.getBlob(src.host, src.repository, b.digest), { chunkSize: CHUNK });
-      }
-      return { body: m.body, mediaType: m.mediaType };
-    };
-    const top = await copy(src.digest);
+    const top = await this.copyImage(src, src.digest, to, dst);
     const pushed = await to.putManifest(dst.host, dst.repository, dst.tag, top.body, top.mediaType);
     if (pushed !== src.digest) throw new Permanent(`${req.to}: the registry stored digest ${pushed}, not the payload's ${src.digest}`);
     return pushed;
@@ -189,8 +241,9 @@ export class RegistryBuilder implements PayloadBuilder {
     }
     const pinned: BuildRequest = { ...req, components };
     const imageRefs = imageReferences(pinned);
+    const mirrored = async () => (req.mirrorRepository ? { mirrorRepository: await this.writeMirror(req.tag, req.mirrorRepository, components) } : {});
     const existing = await this.existing(target, req.tag, imageRefs);
-    if (existing) return { ok: true, pullSpec: `${target.host}/${target.repository}@${existing}`, digest: existing };
+    if (existing) return { ok: true, pullSpec: `${target.host}/${target.repository}@${existing}`, digest: existing, ...(await mirrored()) };
 
     const { host, repository } = target;
     // component images: their configs (operator label) and, for the CVO, the base to build on
@@ -243,7 +296,7 @@ export class RegistryBuilder implements PayloadBuilder {
     );
     const digest = await this.o.client.putManifest(host, repository, req.tag, manifest, MEDIA.ociManifest);
     this.o.log?.info({ tag: req.tag, digest }, `pushed release image ${host}/${repository}:${req.tag}`);
-    return { ok: true, pullSpec: `${host}/${repository}@${digest}`, digest };
+    return { ok: true, pullSpec: `${host}/${repository}@${digest}`, digest, ...(await mirrored()) };
   }
 
   /** a component's image manifest (the linux/amd64 one of an index) and config */
@@ -382,30 +435,61 @@ export class RegistryBuilder implements PayloadBuilder {
         if (!SAFE_TAG.test(tag) || isLive(tag)) continue;
         const m = await this.o.client.getManifest(host, repository, tag).catch(() => null);
         if (!m || m.json.annotations?.['io.openshift.release'] !== tag) continue;
-        await this.remove(this.o.streamOfTag?.(tag) ?? '', tag, repo);
+        await this.removeRelease(this.o.streamOfTag?.(tag) ?? '', tag, repo);
         removed.push(`${repo}:${tag}`);
       }
     }
     return removed;
   }
 
-  /** with --registry-gc: deletes the payload's manifest (and so its tag) from the registry */
-  async remove(stream: string, tag: string, repoOverride?: string): Promise<void> {
+  /**
+   * With --registry-gc: deletes the payload's manifest (and so its tag) from the registry, and every
+   * tag of its mirror repository (`mirrorRepository`, when the payload recorded one; deleting a
+   * manifest there removes it from that repository only, never from the component's own).
+   */
+  async remove(stream: string, tag: string, mirrorRepository?: string): Promise<void> {
+    await this.removeRelease(stream, tag);
+    if (this.o.gc && mirrorRepository) await this.removeMirror(tag, mirrorRepository);
+  }
+
+  private async removeRelease(stream: string, tag: string, repoOverride?: string): Promise<void> {
     if (!this.o.gc || !SAFE_TAG.test(tag)) return;
     const repo = repoOverride ?? this.o.repositoryOf?.(stream);
     if (!repo) return;
     const { host, repository } = parseRepository(repo);
     const head = await this.o.client.headManifest(host, repository, tag);
     if (!head) return;
-    try {
-      await this.o.client.deleteManifest(host, repository, head.digest);
-      this.o.log?.info({ tag, digest: head.digest }, `deleted release image ${host}/${repository}:${tag} (${head.digest})`);
-    } catch (e) {
-      const err = e as RegistryError;
-      if (err.status === 405 || err.code === 'UNSUPPORTED') {
-        this.o.log?.warn({ tag }, `registry ${host} refuses deletes (enable storage.delete); release image ${repository}:${tag} stays`);
+    if (await this.deleteRefused(host, repository, head.digest)) {
+      this.o.log?.warn({ tag }, `registry ${host} refuses deletes (enable storage.delete); release image ${repository}:${tag} stays`);
+      return;
+    }
+    this.o.log?.info({ tag, digest: head.digest }, `deleted release image ${host}/${repository}:${tag} (${head.digest})`);
+  }
+
+  private async removeMirror(tag: string, mirror: string): Promise<void> {
+    const { host, repository } = parseRepository(mirror);
+    const tags = await this.o.client.listTags(host, repository);
+    let deleted = 0;
+    for (const t of tags) {
+      const head = await this.o.client.headManifest(host, repository, t);
+      if (!head) continue; // a component sharing a digest with one deleted before
+      if (await this.deleteRefused(host, repository, head.digest)) {
+        this.o.log?.warn({ tag }, `registry ${host} refuses deletes (enable storage.delete); the mirror repository ${repository} of ${tag} stays`);
         return;
       }
+      deleted++;
+    }
+    if (tags.length) this.o.log?.info({ tag, tags: tags.length, manifests: deleted }, `deleted the mirror repository ${host}/${repository} of ${tag}`);
+  }
+
+  /** DELETE a manifest by digest; true when the registry refuses deletes (405 / UNSUPPORTED) */
+  private async deleteRefused(host: string, repository: string, digest: string): Promise<boolean> {
+    try {
+      await this.o.client.deleteManifest(host, repository, digest);
+      return false;
+    } catch (e) {
+      const err = e as RegistryError;
+      if (err.status === 405 || err.code === 'UNSUPPORTED') return true;
       throw e;
     }
   }

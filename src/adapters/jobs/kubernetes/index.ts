@@ -8,7 +8,9 @@
 //   template's image, command, args, resources and env, then the variables Prow would set
 //   (RELEASE_IMAGE_LATEST, RELEASE_IMAGE_INITIAL for upgrades — under `architecture`'s names,
 //   RELEASE_IMAGE_ARM64_LATEST … (domain/architecture.ts) — JOB_NAME, BUILD_ID, PAYLOAD_TAG,
-//   RELEASE_STREAM, VERIFICATION_JOB_NAME) and the run's own env (aggregators …).
+//   RELEASE_STREAM, VERIFICATION_JOB_NAME, and IMAGE_FORMAT = `<mirror>:${component}` when the
+//   payload has a mirror repository — the registry builder writes one, the local builder none) and
+//   the run's own env (aggregators …).
 // - "AlreadyExists" on create is success; API errors are retried (429/5xx, Retry-After).
 // - status from the Job's conditions: `Complete` → Succeeded, `Failed` → Failed (reason
 //   `DeadlineExceeded` → "Timeout", else the condition's reason); a Job deleted by someone else
@@ -38,6 +40,7 @@ import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatchV1Api, CoreV1Api, Log, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Job } from '@kubernetes/client-node';
 import { allReleaseImageNames, DEFAULT_ARCHITECTURE, releaseImageNames } from '../../../domain/architecture.ts';
+import { imageEnvValue } from '../../../domain/mirror.ts';
 import type { JobRunState } from '../../../domain/types.ts';
 import type { JobExecutor, JobSpec, JobStatus, JobStatusListener } from '../../../ports/executor.ts';
 import { ApiHealth, describe, Pacer, startInformer, statusOf, type Informer, type KubeObject } from '../../kube/client.ts';
@@ -108,6 +111,8 @@ export function buildJob(spec: JobSpec, jobs: KubeJobsFile, ttl: number, archite
     RELEASE_STREAM: spec.stream,
     VERIFICATION_JOB_NAME: spec.env.VERIFICATION_JOB_NAME ?? spec.jobName,
   };
+  const imageFormat = imageEnvValue('IMAGE_FORMAT', spec.imageFormatRepository);
+  if (imageFormat !== null) env.IMAGE_FORMAT = imageFormat;
   // a release-image name of another architecture the template declares gets the same value (never a stale one)
   for (const n of allReleaseImageNames('LATEST')) if (n in env) env[n] = spec.pullSpec;
   for (const n of allReleaseImageNames('INITIAL')) {

@@ -53,7 +53,9 @@
 //      only; never set otherwise) under the names of `architecture` (RELEASE_IMAGE_ARM64_LATEST …,
 //      domain/architecture.ts; a name of another architecture the jobs file declares gets the same
 //      value, as upstream fills a declared RELEASE_IMAGE_LATEST), JOB_NAME, BUILD_ID (the run id), PAYLOAD_TAG, RELEASE_STREAM,
-//      VERIFICATION_JOB_NAME (unless the run's env names it), ARTIFACT_DIR.
+//      VERIFICATION_JOB_NAME (unless the run's env names it), ARTIFACT_DIR, and IMAGE_FORMAT =
+//      `<mirror>:${component}` (the literal text `${component}`) when the payload has a mirror
+//      repository (the registry builder writes one; the local builder none: no IMAGE_FORMAT then).
 //
 // Interruptions are not failures (DESIGN.md §14): a run whose process vanished without an rc
 // (killed from outside, the machine went down) ends `Interrupted` "Lost"; a run stopped by our own
@@ -69,6 +71,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { allReleaseImageNames, DEFAULT_ARCHITECTURE, releaseImageNames } from '../../../domain/architecture.ts';
+import { imageEnvValue } from '../../../domain/mirror.ts';
 import type { JobExecutor, JobSpec, JobStatus, JobStatusListener } from '../../../ports/executor.ts';
 import { DEFAULT_TIMEOUT_MS, matchJob, type JobEntry, type JobsFile } from './jobsfile.ts';
 
@@ -427,6 +430,8 @@ export class LocalExecutor implements JobExecutor {
       VERIFICATION_JOB_NAME: spec.env.VERIFICATION_JOB_NAME ?? spec.verifyName,
       ARTIFACT_DIR: join(dir, 'artifacts'),
     });
+    const imageFormat = imageEnvValue('IMAGE_FORMAT', spec.imageFormatRepository);
+    if (imageFormat !== null) env.IMAGE_FORMAT = imageFormat;
     for (const n of allReleaseImageNames('LATEST')) if (n in env) env[n] = spec.pullSpec;
     for (const n of releaseImageNames(this.architecture, 'LATEST')) env[n] = spec.pullSpec;
     // only upgrades get RELEASE_IMAGE_INITIAL

@@ -1,10 +1,14 @@
 // The ProwJob of a run, built as upstream builds it (upstream-behavior.md §4.4–§4.5): the name is
 // the run id (already safe-named by the domain), the spec a deep copy of the periodic as Prow
 // builds a periodic run, release labels and annotations, initial state `triggered`, and the
-// environment rules for RELEASE_IMAGE_LATEST / _INITIAL and their architecture variants.
-// Not (yet) done: IMAGE_FORMAT / IMAGE_<NAME> (the mirror's public repository is not part of the
-// job spec the executor gets), `--cluster-group`, and the `scheduling` initial state.
+// environment rules for RELEASE_IMAGE_LATEST / _INITIAL and their architecture variants, and for
+// IMAGE_FORMAT / IMAGE_<NAME> from the payload's mirror repository (JobSpec.imageFormatRepository:
+// a declared IMAGE_FORMAT becomes `<mirror>:${component}`, any other declared IMAGE_<NAME>
+// `<mirror>:<name lowercased, _ → ->`; nothing is appended; without a mirror — the local builder —
+// they are left as the periodic has them).
+// Not (yet) done: `--cluster-group`, and the `scheduling` initial state.
 import { releaseImageNames } from '../../../domain/architecture.ts';
+import { imageEnvValue } from '../../../domain/mirror.ts';
 import type { JobSpec } from '../../../ports/executor.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import type { Periodic } from './config.ts';
@@ -136,7 +140,11 @@ function injectEnv(containers: Container[], spec: JobSpec, upgrade: boolean, fil
   for (const c of containers) {
     const env = (c.env ??= []);
     for (const e of env) {
-      if (e.name === 'RELEASE_IMAGE_LATEST') {
+      const image = imageEnvValue(e.name, spec.imageFormatRepository);
+      if (image !== null) {
+        e.value = image;
+        delete e.valueFrom;
+      } else if (e.name === 'RELEASE_IMAGE_LATEST') {
         e.value = spec.pullSpec;
         delete e.valueFrom;
         hasLatest = true;

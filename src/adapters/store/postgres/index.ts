@@ -59,11 +59,12 @@ const SQL = {
   insertInputTag: `INSERT INTO input_tags (${INPUT_TAG_COLS}) VALUES (${params(5)})`,
   deletePins: 'DELETE FROM pins WHERE input = $1',
   insertPin: `INSERT INTO pins (${PIN_COLS}) VALUES (${params(8)})`,
-  putPayload: `INSERT INTO payloads (${PAYLOAD_COLS}) VALUES (${params(15)})
+  putPayload: `INSERT INTO payloads (${PAYLOAD_COLS}) VALUES (${params(16)})
     ON CONFLICT (stream, tag) DO UPDATE SET phase = excluded.phase, created_at = excluded.created_at, input_hash = excluded.input_hash,
       pull_spec = excluded.pull_spec, digest = excluded.digest, components = excluded.components, reason = excluded.reason,
       message = excluded.message, annotations = excluded.annotations, override = excluded.override, qe = excluded.qe,
-      phase_changed_at = excluded.phase_changed_at, jobs = excluded.jobs`,
+      phase_changed_at = excluded.phase_changed_at, jobs = excluded.jobs,
+      mirror_repository = excluded.mirror_repository`,
   /** job runs go with it (ON DELETE CASCADE); events stay */
   deletePayload: 'DELETE FROM payloads WHERE stream = $1 AND tag = $2',
   /** before deletePayload: the upgrade results of its runs (through job_runs_payload and the upgrades key) */
@@ -195,6 +196,7 @@ const payloadFromRow = (r: Row): Payload => ({
   qe: r[12] as Payload['qe'],
   phaseChangedAt: r[13] as string,
   ...(r[14] === null || r[14] === undefined ? {} : { jobs: r[14] as Payload['jobs'] }),
+  ...(r[15] ? { mirrorRepository: r[15] as string } : {}),
 });
 
 const eventFromRow = (r: Row): EventRecord => ({

@@ -55,6 +55,7 @@ export function payloadFromRow(r: Row): Payload {
     qe: parse(r[12]),
     phaseChangedAt: r[13] as string,
     ...(r[14] === null || r[14] === undefined ? {} : { jobs: parse<Payload['jobs']>(r[14]) }),
+    ...(r[15] ? { mirrorRepository: r[15] as string } : {}),
   };
 }
 

@@ -35,11 +35,12 @@ export function prepareStatements(db: Database.Database) {
     deletePins: db.prepare('DELETE FROM pins WHERE input = ?'),
     insertPin: db.prepare(`INSERT INTO pins (${PIN_COLS}) VALUES (${params(8)})`),
     putPayload: db.prepare(
-      `INSERT INTO payloads (${PAYLOAD_COLS}) VALUES (${params(15)})
+      `INSERT INTO payloads (${PAYLOAD_COLS}) VALUES (${params(16)})
        ON CONFLICT (stream, tag) DO UPDATE SET phase = excluded.phase, created_at = excluded.created_at, input_hash = excluded.input_hash,
          pull_spec = excluded.pull_spec, digest = excluded.digest, components = excluded.components, reason = excluded.reason,
          message = excluded.message, annotations = excluded.annotations, override = excluded.override, qe = excluded.qe,
-         phase_changed_at = excluded.phase_changed_at, jobs = excluded.jobs`,
+         phase_changed_at = excluded.phase_changed_at, jobs = excluded.jobs,
+      mirror_repository = excluded.mirror_repository`,
     ),
     /** job runs go with it (ON DELETE CASCADE); events stay */
     deletePayload: db.prepare('DELETE FROM payloads WHERE stream = ? AND tag = ?'),
