@@ -11,21 +11,14 @@ import pg from 'pg';
 import { JOB_RUN_COLS, jobRunParams, type Param } from '../src/adapters/store/rows.ts';
 import type { JobRun } from '../src/domain/types.ts';
 import { benchConfig, streamNames, type SeedWriter } from './seed.ts';
+import { adminSql } from '../test/helpers/postgres.ts';
 
 /** the server the benchmarks create their databases on (RC_BENCH_PG_URL, else the tests' one) */
 export const PG_URL = process.env.RC_BENCH_PG_URL || process.env.RC_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 export const BENCH_TOKEN = 'bench-admin-token-0123456789abcdef';
 const BIN = resolve('bin/release-controller.mjs');
 
-async function admin(text: string): Promise<void> {
-  const c = new pg.Client({ connectionString: PG_URL });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
+const admin = (text: string) => adminSql(text, PG_URL);
 
 export interface BenchDatabase {
   url: string;

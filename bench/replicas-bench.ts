@@ -22,6 +22,7 @@ import { openPostgresStore } from '../src/adapters/store/postgres/index.ts';
 import { percentile } from './controller-bench.ts';
 import { BENCH_TOKEN, bulkRunWriter, ensureBuild, freshDatabase, load1, median, startServe, writeServeFiles, type BenchServe } from './pg-helpers.ts';
 import { seed } from './seed.ts';
+import { readFeed } from '../test/helpers/sse.ts';
 import { ms, Table } from './table.ts';
 
 export interface ReplicaBenchOptions {
@@ -67,24 +68,11 @@ async function metric(p: BenchServe, name: string): Promise<number | null> {
 
 /** reads the live feed of a replica; calls `on` with each event's type and data until aborted */
 async function follow(p: BenchServe, signal: AbortSignal, on: (type: string, data: { data?: { reason?: string } }) => void): Promise<() => Promise<void>> {
-  const r = await fetch(`${p.url}/api/v1/events`, { signal });
-  if (r.status !== 200 || !r.body) throw new Error(`live feed of ${p.url}: ${r.status}`);
-  const done = (async () => {
-    const dec = new TextDecoder();
-    let buf = '';
-    for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) {
-      buf += dec.decode(chunk, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const type = /^event: (.+)$/m.exec(block)?.[1];
-        const data = /^data: (.+)$/m.exec(block)?.[1];
-        if (type && data) on(type, JSON.parse(data) as { data?: { reason?: string } });
-      }
-    }
-  })().catch(() => undefined);
-  return () => done;
+  const feed = await readFeed(`${p.url}/api/v1/events`, signal, (e) => {
+    if (e.data !== null) on(e.type, e.data as { data?: { reason?: string } });
+  });
+  if (feed.status !== 200) throw new Error(`live feed of ${p.url}: ${feed.status}`);
+  return () => feed.done;
 }
 
 export async function runReplicaBench(o: ReplicaBenchOptions, dir: string, table: Table): Promise<void> {

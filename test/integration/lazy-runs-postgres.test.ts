@@ -4,28 +4,16 @@
 // page show them, read on demand; a follower (--role api) started lazily shows them too. Real
 // PostgreSQL (RC_TEST_PG_URL), a database of its own; local executor.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import pg from 'pg';
 import { cleanup, pullSpec, tempDir, waitFor, writeScripts } from '../helpers/harness.ts';
+import { freshDatabase } from '../helpers/postgres.ts';
 import { startServe, type ServeProc } from '../helpers/serve-proc.ts';
 
-const PG_URL = process.env.RC_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const CI = 'ci-token-0123456789abcdef';
 const STREAM = '4.21.0-0.nightly';
 const INPUT = 'ocp-4.21';
-
-async function admin(text: string): Promise<void> {
-  const c = new pg.Client({ connectionString: PG_URL });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
 
 async function get(p: ServeProc, path: string): Promise<{ status: number; text: string }> {
   const r = await fetch(p.url + path, { signal: AbortSignal.timeout(10_000) });
@@ -48,18 +36,14 @@ async function stop(p: ServeProc): Promise<void> {
 }
 
 test('PostgreSQL: after a restart a settled payload\'s runs stay in the store until its release info or page is asked for', { timeout: 120_000 }, async (t) => {
-  const name = `rc_lazy_${randomBytes(5).toString('hex')}`;
-  await admin(`CREATE DATABASE ${name}`);
+  const db = await freshDatabase(t, 'rc_lazy');
   const dir = tempDir('rc-lazy-pg-');
   const procs: ServeProc[] = [];
   t.after(async () => {
     for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
     await Promise.all(procs.map((p) => p.exited));
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     cleanup(dir);
   });
-  const db = new URL(PG_URL);
-  db.pathname = `/${name}`;
   const releases = join(dir, 'releases');
   mkdirSync(releases);
   writeFileSync(join(releases, `${STREAM}.json`), JSON.stringify({
@@ -71,7 +55,7 @@ test('PostgreSQL: after a restart a settled payload\'s runs stay in the store un
   writeFileSync(jobs, `jobs:\n  "*": { command: ["bash", "${sc.job}"] }\n`);
   const tokens = join(dir, 'tokens.yaml');
   writeFileSync(tokens, `- user: ci-user\n  token: ${CI}\n  roles: [ci]\n`);
-  const args = ['--releases', releases, '--jobs', jobs, '--tokens', tokens, '--data', join(dir, 'data'), '--db', db.toString(), '--port', '0', '--host', '127.0.0.1', '--no-watch'];
+  const args = ['--releases', releases, '--jobs', jobs, '--tokens', tokens, '--data', join(dir, 'data'), '--db', db, '--port', '0', '--host', '127.0.0.1', '--no-watch'];
   const ready = (p: ServeProc) => waitFor('ready', async () => (await get(p, '/readyz')).status === 200, 20_000, 50);
 
   // ---- a payload verified and settled (Accepted, every CI entry final)

@@ -6,38 +6,17 @@
 // and a leader paused (SIGSTOP) past its lease is fenced: once resumed it steps down, its writes are
 // refused by the database and it launches nothing. Local executor, one shared data directory.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import pg from 'pg';
 import { cleanup, pullSpec, tempDir, waitFor, writeScripts } from '../helpers/harness.ts';
+import { freshDatabase } from '../helpers/postgres.ts';
 import { startServe, type ServeProc } from '../helpers/serve-proc.ts';
+import { readFeed } from '../helpers/sse.ts';
 
-const PG_URL = process.env.RC_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const CI = 'ci-token-0123456789abcdef';
 const STREAM = '4.20.0-0.nightly';
 const INPUT = 'ocp-4.20';
-
-async function admin(text: string): Promise<void> {
-  const c = new pg.Client({ connectionString: PG_URL });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
-
-/** a fresh database for one test, and its URL */
-async function freshDatabase(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
-  const name = `rc_replicas_${randomBytes(5).toString('hex')}`;
-  await admin(`CREATE DATABASE ${name}`);
-  t.after(() => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-  const u = new URL(PG_URL);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 interface Setup {
   dir: string;
@@ -109,26 +88,13 @@ function markerLines(marker: string): { run: string; at: number; pid: number }[]
 
 /** reads SSE events of one replica into `into` until aborted */
 function follow(p: ServeProc, into: { id: number; type: string }[], signal: AbortSignal): void {
-  void (async () => {
-    const r = await fetch(`${p.url}/api/v1/events`, { signal });
-    const dec = new TextDecoder();
-    let buf = '';
-    for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) {
-      buf += dec.decode(chunk, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const id = /^id: (\d+)/m.exec(block);
-        const type = /^event: (.+)/m.exec(block);
-        if (id && type) into.push({ id: Number(id[1]), type: type[1]! });
-      }
-    }
-  })().catch(() => undefined);
+  void readFeed(`${p.url}/api/v1/events`, signal, (e) => {
+    if (e.id !== null) into.push({ id: e.id, type: e.type });
+  }).catch(() => undefined);
 }
 
 test('replicas: one leader, followers current within 1 s and forwarding writes, SIGKILL failover within 15 s, no job twice, SSE of survivors continues', { timeout: 240_000 }, async (t) => {
-  const db = await freshDatabase(t);
+  const db = await freshDatabase(t, 'rc_replicas');
   const s = setup(db, '1.5');
   const procs: ServeProc[] = [];
   t.after(() => {
@@ -220,7 +186,7 @@ test('replicas: one leader, followers current within 1 s and forwarding writes, 
 });
 
 test('fencing: a leader paused past its lease is refused by the database, steps down and launches nothing', { timeout: 120_000 }, async (t) => {
-  const db = await freshDatabase(t);
+  const db = await freshDatabase(t, 'rc_replicas');
   const s = setup(db, '0.2');
   const procs: ServeProc[] = [];
   t.after(() => {
@@ -279,7 +245,7 @@ test('fencing: a leader paused past its lease is refused by the database, steps 
 });
 
 test('--role controller: leads and takes writes (its own and those an api replica forwards) but serves no reads; the api replica serves them', { timeout: 120_000 }, async (t) => {
-  const db = await freshDatabase(t);
+  const db = await freshDatabase(t, 'rc_replicas');
   const s = setup(db, '0.2');
   const procs: ServeProc[] = [];
   t.after(() => {
