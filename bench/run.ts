@@ -11,14 +11,14 @@
 //   (50 streams × 50 payloads; 10 × 20 with --quick).
 // Neither runs by default, so `npm run bench` takes as long as it did.
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { isKept } from '../src/domain/lifecycle.ts';
 import { buildState, runControllerBench } from './controller-bench.ts';
 import { runPgScaleBench } from './pg-bench.ts';
-import { ensureBuild } from './pg-helpers.ts';
+import { ensureBuild, startServe, writeServeFiles } from './pg-helpers.ts';
 import { DEFAULT_REPLICA_BENCH, QUICK_REPLICA_BENCH, runReplicaBench } from './replicas-bench.ts';
 import { ms, Table } from './table.ts';
 
@@ -40,40 +40,15 @@ const withReplicas = process.argv.includes('--replicas');
 const table = new Table();
 const row = table.row.bind(table);
 
+/** process start → /readyz of `serve` on the seeded SQLite file, compiled build (as bench/pg-bench.ts measures PostgreSQL) */
 async function coldStart(dir: string, streams: number): Promise<number> {
   // the configs of the seeded streams, as files, so `serve` loads them like a real deployment
-  const { benchConfig, streamNames } = await import('./seed.ts');
-  const releases = join(dir, 'releases');
-  mkdirSync(releases, { recursive: true });
-  streamNames(streams).forEach((n, i) => writeFileSync(join(releases, `${n}.json`), JSON.stringify(benchConfig(n, i % 2 === 0, scale.mix))));
-  const jobs = join(dir, 'jobs.yaml');
-  writeFileSync(jobs, 'jobs:\n  "*": { command: ["true"] }\n');
+  const files = writeServeFiles(dir, streams, scale.mix);
   // the production runtime: compiled JavaScript (built now if dist/ is older than the sources)
   ensureBuild();
-  const t0 = performance.now();
-  const child = spawn(process.execPath, [resolve('bin/release-controller.mjs'), 'serve', '--releases', releases, '--jobs', jobs, '--data', dir, '--db', `sqlite:${join(dir, 'bench.db')}`, '--port', '0', '--log-level', 'info'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOG_LEVEL: 'info', RELEASE_CONTROLLER_SOURCES: '0' },
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  try {
-    let url = '';
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`serve exited: ${out}`);
-      if (!url) url = /listening on (http:\/\/[^\s"]+)/.exec(out)?.[1] ?? '';
-      if (url) {
-        const r = await fetch(`${url}/readyz`).catch(() => null);
-        if (r?.status === 200) break;
-      }
-      if (performance.now() - t0 > 120_000) throw new Error('cold start did not finish in 120 s');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return performance.now() - t0;
-  } finally {
-    child.kill('SIGKILL');
-  }
+  const p = await startServe(['--releases', files.releases, '--jobs', files.jobs, '--data', dir, '--db', `sqlite:${join(dir, 'bench.db')}`], 120_000);
+  await p.stop();
+  return p.readyMs;
 }
 
 /** Runs autocannon in its own process (50 connections), so the load generator does not share the server's thread. */

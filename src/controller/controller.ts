@@ -881,33 +881,41 @@ export class Controller implements Operations {
     this.statusScheduled = false;
     const batch = this.statusQueue.splice(0, STATUS_BATCH);
     this.scheduleStatuses();
-    try {
-      await this.ensureStatusRuns(batch);
-    } catch (err) {
-      for (const item of batch) this.statusFailed(item, err);
+    const failed = await this.recordBatch(batch);
+    if (!failed) return;
+    const { err } = failed;
+    if (batch.length > 1 && !this.stopped && !isTransientStoreError(err) && !(err instanceof FencedError || err instanceof NotLeaderError)) {
+      // one bad status must not hold back the others: record them one by one
+      for (const item of batch) {
+        const alone = await this.recordBatch([item]);
+        if (alone) this.statusFailed(item, alone.err);
+      }
       return;
     }
+    for (const item of batch) this.statusFailed(item, err);
+  }
+
+  /**
+   * Records `batch` in one commit, reading the view through an overlay of the runs and payloads
+   * its earlier statuses changed; then lets its callers go. On failure nothing is recorded and
+   * nobody is let go: returns the error.
+   */
+  private async recordBatch(batch: QueuedStatus[]): Promise<{ err: unknown } | null> {
     const overlay: StatusOverlay = { runs: new Map(), payloads: new Map() };
     const changes: Change[] = [];
     const streams = new Set<string>();
-    for (const { st } of batch) {
-      const s = this.statusChanges(st, overlay, changes);
-      if (s) streams.add(s);
-    }
     try {
+      await this.ensureStatusRuns(batch);
+      for (const { st } of batch) {
+        const s = this.statusChanges(st, overlay, changes);
+        if (s) streams.add(s);
+      }
       if (changes.length) await this.commit(changes);
     } catch (err) {
-      if (batch.length > 1 && !this.stopped && !isTransientStoreError(err) && !(err instanceof FencedError || err instanceof NotLeaderError)) {
-        // one bad status must not hold back the others: record them one by one
-        for (const item of batch) {
-          await this.recordAlone(item);
-        }
-        return;
-      }
-      for (const item of batch) this.statusFailed(item, err);
-      return;
+      return { err };
     }
     this.statusesRecorded(batch, streams);
+    return null;
   }
 
   /** a QE status updates its payload's annotations from all its runs: read a settled payload's first */
@@ -918,20 +926,6 @@ export class Controller implements Operations {
       if (run?.kind === 'qe') payloads.push(run);
     }
     if (payloads.length) await this.state.ensureRunsOf(payloads);
-  }
-
-  private async recordAlone(item: QueuedStatus): Promise<void> {
-    const changes: Change[] = [];
-    let stream: string | null = null;
-    try {
-      await this.ensureStatusRuns([item]);
-      stream = this.statusChanges(item.st, { runs: new Map(), payloads: new Map() }, changes);
-      if (changes.length) await this.commit(changes);
-    } catch (err) {
-      this.statusFailed(item, err);
-      return;
-    }
-    this.statusesRecorded([item], stream ? new Set([stream]) : new Set());
   }
 
   private statusesRecorded(batch: QueuedStatus[], streams: Set<string>): void {
