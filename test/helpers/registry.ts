@@ -4,10 +4,12 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { gzip, tar } from '../../src/adapters/registry/tar.ts';
 import { tempDir } from './harness.ts';
+import { freePort } from './ports.ts';
+
+export { freePort };
 
 export interface TestRegistry {
   /** 127.0.0.1:PORT */
@@ -15,17 +17,6 @@ export interface TestRegistry {
   dir: string;
   start(): Promise<void>;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 export async function startRegistry(opts: { users?: Record<string, string>; notify?: { url: string; token: string } } = {}): Promise<TestRegistry> {

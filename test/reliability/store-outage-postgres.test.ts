@@ -7,13 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { openPostgresStore } from '../../src/adapters/store/postgres/index.ts';
 import { cleanup, tempDir, waitFor } from '../helpers/harness.ts';
+import { freePort } from '../helpers/ports.ts';
 import { http, startGatedScenario } from '../helpers/outage.ts';
 import type { ServeProc } from '../helpers/serve-proc.ts';
 
@@ -27,15 +27,6 @@ function pgBin(): string | null {
   if (!existsSync(root)) return null;
   const versions = readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
   return versions.length ? join(root, versions[0]!, 'bin') : null;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
-  });
 }
 
 /** A PostgreSQL cluster in a temp directory, run as user postgres when we are root (initdb refuses root). */
