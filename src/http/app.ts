@@ -1,6 +1,7 @@
 // The Fastify app: upstream-compatible API, our writes and live feed, metrics, health, OpenAPI,
 // and (when given) the web console. Errors are mapped in one handler: upstream's routes answer
 // upstream's plain text, ours answer JSON {"error": "…"}; bad input is a 4xx, never a 500.
+import { createServer, type ServerOptions } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { PayloadBuilder } from '../ports/builder.ts';
 import { ChangelogService } from '../controller/changelog.ts';
@@ -17,7 +18,7 @@ import { streamRoutes } from './api/streams.ts';
 import { leverRoutes } from './api/levers.ts';
 import { writeRoutes } from './api/writes.ts';
 import { Authenticator, type TokenEntry } from './auth.ts';
-import { registerResponseCache } from './cache.ts';
+import { registerResponseCache, type CacheHandle } from './cache.ts';
 import { HttpError } from './errors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { RouteRegistry } from './openapi.ts';
@@ -87,8 +88,21 @@ function loggerOption(logger: AppOptions['logger']): FastifyServerOptions['logge
 
 export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   const limits = serverLimits(o.server);
+  // answers the response cache holds for the exact URL go out before routing and hooks (cache.ts,
+  // CacheHandle.front); everything else goes to Fastify
+  let front: CacheHandle['front'] = () => false;
   const app = Fastify({
     ...serverOptions(limits),
+    serverFactory: (handler, opts) => {
+      const server = createServer(opts.http as ServerOptions, (req, res) => {
+        if (!front(req, res)) handler(req, res);
+      });
+      // what Fastify sets on a server it creates itself
+      server.keepAliveTimeout = opts.keepAliveTimeout as number;
+      server.requestTimeout = opts.requestTimeout as number;
+      server.setTimeout(opts.connectionTimeout as number);
+      return server;
+    },
     logger: loggerOption(o.logger),
     bodyLimit: o.bodyLimit ?? 1 << 20,
     routerOptions: { maxParamLength: 500, ignoreTrailingSlash: false },
@@ -155,6 +169,8 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   if (o.forwardWritesTo) registerWriteForwarding(app, o.forwardWritesTo, o.bodyLimit ?? 1 << 20);
   // a qualifiers reload changes answers without changing the state
   const cache = registerResponseCache(app, o.ops.state, reg, o.cacheBytes, () => ctx.qualifiers.generation);
+  cache.onFrontServed((route, seconds) => metrics.httpDuration.observe({ route, method: 'GET', status: '200' }, seconds));
+  front = (req, res) => cache.front(req, res);
   streamRoutes(app, reg, ctx);
   changelogRoutes(app, reg, ctx);
   releaseTagRoutes(app, reg, ctx);

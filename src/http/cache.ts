@@ -7,6 +7,7 @@
 // parameters and only the query parameters the route documents (and so reads): `?x=1`, `?x=2`, …
 // and any re-ordering or re-encoding of a URL map to one entry, so junk cannot evict real answers.
 // Error answers are not kept (they are cheap, and unknown names would otherwise fill the cache).
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { State } from '../controller/state.ts';
 import { own } from '../domain/own.ts';
@@ -15,8 +16,20 @@ import type { RouteRegistry } from './openapi.ts';
 interface Entry {
   type: string;
   body: string | Buffer;
+  /** the body's length in bytes (its Content-Length) */
+  length: number;
   bytes: number;
 }
+
+/** A request URL exactly as a client sent it, answered before: the entry it maps to and its route. */
+interface UrlIndexEntry {
+  key: string;
+  route: string;
+  bytes: number;
+}
+
+/** what the index of raw URLs may hold (URL strings and their references), beside the bodies' bound */
+export const URL_INDEX_BYTES = 1 << 20;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -118,6 +131,14 @@ function shapeOf(route: string, known: readonly string[]): { params: string[]; q
 export interface CacheHandle {
   readonly bytes: number;
   readonly size: number;
+  /**
+   * Answers a GET from the cache before the framework sees it, when this exact URL was answered
+   * (200, cached) under the current state: the same status, headers and body the cache hook would
+   * send. false: not answered, the request goes to Fastify. `served(route, seconds)` is told of
+   * each answer (the request metrics).
+   */
+  front(req: IncomingMessage, res: ServerResponse): boolean;
+  onFrontServed(served: (route: string, seconds: number) => void): void;
 }
 
 /**
@@ -128,6 +149,10 @@ export function registerResponseCache(app: FastifyInstance, state: State, reg: R
   const current = () => `${state.version}/${generation()}`;
   let version = '';
   const entries = new ByteLru<Entry>(maxBytes);
+  // raw URL → cache key, so a repeated URL skips routing and the hooks (CacheHandle.front); junk
+  // variants of a URL each take a slot here, bounded apart from the bodies, least recently used first
+  const urls = new ByteLru<UrlIndexEntry>(maxBytes > 0 ? Math.min(URL_INDEX_BYTES, maxBytes) : 0);
+  let served: (route: string, seconds: number) => void = () => {};
   const maxEntry = Math.min(MAX_ENTRY_BYTES, maxBytes);
   // the query parameters each GET route documents; a route that is not documented is not cached
   let known: Map<string, readonly string[]> | null = null;
@@ -143,6 +168,7 @@ export function registerResponseCache(app: FastifyInstance, state: State, reg: R
     const now = current();
     if (now !== version) {
       entries.clear();
+      urls.clear();
       version = now;
     }
     const key = cacheKeyOf(req.routeOptions.url!, req.params as Record<string, unknown>, req.query as Record<string, unknown>, params);
@@ -155,7 +181,9 @@ export function registerResponseCache(app: FastifyInstance, state: State, reg: R
     const bytes = (typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length) + ENTRY_OVERHEAD;
     // only the state decides these answers: one computed from an older state is not kept
     if (bytes <= maxEntry && current() === version) {
-      entries.set(req.cacheKey, { type: String(reply.getHeader('content-type') ?? 'application/json'), body: payload, bytes });
+      entries.set(req.cacheKey, { type: String(reply.getHeader('content-type') ?? 'application/json'), body: payload, length: bytes - ENTRY_OVERHEAD, bytes });
+      const raw = req.raw.url;
+      if (raw) urls.set(raw, { key: req.cacheKey, route: req.routeOptions.url!, bytes: raw.length * 2 + req.cacheKey.length * 2 + ENTRY_OVERHEAD });
     }
     return payload;
   });
@@ -165,6 +193,21 @@ export function registerResponseCache(app: FastifyInstance, state: State, reg: R
     },
     get size() {
       return entries.size;
+    },
+    front(req, res) {
+      if (req.method !== 'GET' || !req.url || current() !== version) return false;
+      const started = performance.now();
+      const u = urls.get(req.url);
+      const hit = u && entries.get(u.key);
+      if (!u || !hit) return false;
+      // what the hook's reply.code(200).type(…).header('x-cache', 'hit').send(body) writes
+      res.writeHead(200, { 'content-type': hit.type, 'x-cache': 'hit', 'content-length': hit.length });
+      res.end(hit.body);
+      served(u.route, (performance.now() - started) / 1000);
+      return true;
+    },
+    onFrontServed(f) {
+      served = f;
     },
   };
 }

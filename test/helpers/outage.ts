@@ -59,7 +59,7 @@ export async function startGatedScenario(o: { dir: string; db: string; stream: s
   mkdirSync(gates);
   const launchLog = join(dir, 'launches.log');
   const s = writeScripts(dir, {
-    job: `echo "$BUILD_ID" >> "${launchLog}"; while [ ! -e "${gates}/$PAYLOAD_TAG" ]; do sleep 0.02; done; [ "$JOB_NAME" = informing ] && exit 1; exit 0`,
+    job: `echo "$BUILD_ID" >> "${launchLog}"; while [ ! -e "${gates}/$PAYLOAD_TAG" ]; do [ -d "${gates}" ] || exit 3; sleep 0.02; done; [ "$JOB_NAME" = informing ] && exit 1; exit 0`,
   });
   writeFileSync(join(releases, 'stream.json'), JSON.stringify({
     name: stream,

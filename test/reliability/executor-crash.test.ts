@@ -33,7 +33,7 @@ function setup(): Env {
   const dir = tempDir('rc-exec-crash-');
   const s = writeScripts(dir, {
     // counts its start, then waits for its gate file (or ends at once without GATE)
-    job: `echo "$BUILD_ID" >> "${dir}/launches"; echo "$$" > "$ARTIFACT_DIR/self"; if [ -n "\${GATE-}" ]; then while [ ! -e "${dir}/gate-$BUILD_ID" ]; do sleep 0.02; done; fi; exit 0`,
+    job: `echo "$BUILD_ID" >> "${dir}/launches"; echo "$$" > "$ARTIFACT_DIR/self"; if [ -n "\${GATE-}" ]; then while [ ! -e "${dir}/gate-$BUILD_ID" ]; do [ -d "${dir}" ] || exit 3; sleep 0.02; done; fi; exit 0`,
     hang: `echo "$BUILD_ID" >> "${dir}/launches"; sleep 60 & echo "$!" > "$ARTIFACT_DIR/grandchild"; wait`,
   });
   const jobsPath = join(dir, 'jobs.yaml');

@@ -98,7 +98,7 @@ async function startWorld(dir: string): Promise<World> {
   const launches = join(dir, 'launches.log');
   // each job appends its run id (name + attempt) when it starts, then waits for the gate
   const s = writeScripts(dir, {
-    job: `echo "$BUILD_ID" >> "${launches}"; while [ ! -e "${gate}" ]; do sleep 0.02; done; exit "\${EXIT:-0}"`,
+    job: `echo "$BUILD_ID" >> "${launches}"; while [ ! -e "${gate}" ]; do [ -d "${dir}" ] || exit 3; sleep 0.02; done; exit "\${EXIT:-0}"`,
   });
   const jobs = parseJobsFile(`jobs:\n  informing: { command: ["bash", "${s.job}"], env: { EXIT: "1" } }\n  "*": { command: ["bash", "${s.job}"] }\n`, join(dir, 'jobs.yaml'));
   const store = faulty(openSqliteStore(join(dir, 'rc.db')));

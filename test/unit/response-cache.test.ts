@@ -141,3 +141,77 @@ describe('response cache over the real app', () => {
     assert.deepEqual(await gauges(off), { bytes: 0, entries: 0 });
   });
 });
+
+describe('cached answers before the framework (a real socket)', () => {
+  let dir: string;
+  let store: Store;
+  let ops: ReadOps;
+  let a: FastifyInstance;
+  let base: string;
+
+  before(async () => {
+    dir = tempDir('rc-cache-front-');
+    store = await seedStore(dir);
+    ops = await ReadOps.load(store);
+    a = await buildApp({ ops });
+    await a.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(a.server.address() as { port: number }).port}`;
+  });
+  after(async () => {
+    await a.close();
+    await store.close();
+    cleanup(dir);
+  });
+
+  const get = async (path: string) => {
+    const r = await fetch(base + path);
+    const headers: Record<string, string> = {};
+    r.headers.forEach((v, k) => {
+      if (k !== 'date') headers[k] = v;
+    });
+    return { status: r.status, headers, body: await r.text() };
+  };
+  const served = async (route: string) => {
+    const text = (await a.inject({ url: '/metrics' })).body;
+    const line = text.split('\n').find((l) => l.startsWith('release_controller_http_request_duration_seconds_count{') && l.includes(`route="${route}"`) && l.includes('method="GET"') && l.includes('status="200"'));
+    return Number(line?.split(' ').pop() ?? 0);
+  };
+
+  test('a repeated URL gets the same status, headers and body as the cache hook sends; a state change is seen at once; every answer is counted', async () => {
+    const path = `/api/v1/releasestream/${NIGHTLY}/tags?phase=Accepted&phase=Rejected`;
+    const route = '/api/v1/releasestream/:release/tags';
+    const first = await get(path);
+    assert.equal(first.status, 200);
+    assert.equal(first.headers['x-cache'], undefined, 'computed');
+    // the hook's hit, through Fastify (inject never reaches the server's socket handler)
+    const hook = await a.inject({ url: path });
+    assert.equal(hook.headers['x-cache'], 'hit');
+    const before = await served(route);
+    for (let i = 0; i < 20; i++) {
+      const again = await get(path);
+      const expected: typeof first = { ...first, headers: { ...first.headers, 'x-cache': 'hit' } };
+      assert.deepEqual(again, expected);
+      assert.equal(again.headers['content-type'], hook.headers['content-type']);
+      assert.equal(Number(again.headers['content-length']), Buffer.byteLength(hook.body));
+      assert.equal(again.body, hook.body);
+    }
+    assert.equal((await served(route)) - before, 20, 'answers from before the framework are in the request metrics');
+
+    // a change to the state: the next answer is computed from it, not taken from the URL index
+    const p = ops.state.payloads(NIGHTLY).find((x) => x.phase === 'Accepted')!;
+    ops.state.apply([{ kind: 'putPayload', payload: { ...p, phase: 'Rejected', reason: 'cache test' } } as never]);
+    const fresh = await get(path);
+    assert.equal(fresh.headers['x-cache'], undefined, 'computed again after the change');
+    const tags = (JSON.parse(fresh.body) as { tags: { name: string; phase: string }[] }).tags;
+    assert.equal(tags.find((t) => t.name === p.tag)?.phase, 'Rejected');
+    assert.equal((await get(path)).headers['x-cache'], 'hit');
+
+    // another spelling of the same request is routed, then answered from its own slot
+    const other = `/api/v1/releasestream/${NIGHTLY}/tags?phase=Rejected&phase=Accepted&x=1`;
+    assert.equal((await get(other)).body, fresh.body);
+    // HEAD and errors are never answered before the framework
+    assert.equal((await fetch(base + path, { method: 'HEAD' })).headers.get('x-cache'), null);
+    assert.equal((await get(`/api/v1/releasestream/no-such/tags`)).status, 404);
+    assert.equal((await get(`/api/v1/releasestream/no-such/tags`)).headers['x-cache'], undefined);
+  });
+});
