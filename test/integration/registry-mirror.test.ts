@@ -96,7 +96,13 @@ test('serve --builder registry: a payload has a mirror repository with one tag p
     await waitFor('the job wrote what it got', () => existsSync(seenFile), 30_000);
     assert.equal(readFileSync(seenFile, 'utf8'), `${mirror}:\${component}`);
 
-    // --registry-gc: pruning the payload deletes its release image and its mirror's tags; the components stay
+    // --registry-gc: pruning the payload deletes its release image and its mirror's tags; the components stay.
+    // The stream is locked first: its input still holds these tags, so it would build the payload
+    // again at once, under the same name when that falls within the same second.
+    const lock = await fetch(`${p.url}/api/v1/releasestream/${STREAM}/lock`, {
+      method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ locked: true, reason: 'mirror gc test' }),
+    });
+    assert.equal(lock.status, 200, await lock.text());
     const del = await fetch(`${p.url}/api/v1/releasestream/${STREAM}/release/${accepted.name}`, {
       method: 'DELETE', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'mirror gc test' }),
     });
