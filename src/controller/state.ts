@@ -33,6 +33,12 @@ function newestFirst(a: Payload, b: Payload): number {
   return a.tag < b.tag ? 1 : a.tag > b.tag ? -1 : 0;
 }
 
+/**
+ * How many deleted payload names State remembers, so no new payload takes one: names have a
+ * resolution of one second, so only the newest deletions can collide; a GC pass deletes far fewer.
+ */
+const DELETED_NAMES_KEPT = 10_000;
+
 export class State implements WorldView {
   private streamMap = new Map<string, StreamRecord>();
   private inputs = new Map<string, Map<string, InputTag>>();
@@ -48,6 +54,8 @@ export class State implements WorldView {
   private publishedMap = new Map<string, Map<string, PublishedRef>>();
   /** pinned components by input stream */
   private pinsByInput = new Map<string, Pin[]>();
+  /** names of the payloads deleted last (oldest first; DELETED_NAMES_KEPT at most), see recentlyDeleted */
+  private deletedNames = new Set<string>();
   /** bumped on every applied change; lets caches (rendered pages, API bodies) know when to refresh */
   version = 0;
   private readonly loader?: (stream: string, tag: string) => JobRun[];
@@ -196,6 +204,9 @@ export class State implements WorldView {
     const old = this.payloadByKey.get(k);
     if (!old) return;
     this.payloadByKey.delete(k);
+    this.deletedNames.delete(k);
+    this.deletedNames.add(k);
+    if (this.deletedNames.size > DELETED_NAMES_KEPT) this.deletedNames.delete(this.deletedNames.values().next().value!);
     if (this.payloadByTag.get(tag) === old) {
       this.payloadByTag.delete(tag);
       // the same tag may live on in another stream
@@ -399,6 +410,10 @@ export class State implements WorldView {
   payloads(stream: string): readonly Payload[] {
     return this.payloadsByStream.get(stream) ?? [];
   }
+  recentlyDeleted(stream: string, tag: string): boolean {
+    return this.deletedNames.has(key(stream, tag));
+  }
+
   payload(stream: string, tag: string): Payload | undefined {
     return this.payloadByKey.get(key(stream, tag));
   }

@@ -86,6 +86,7 @@ function bindAll(v: WorldView): WorldView {
     streams: () => v.streams(), stream: (n) => v.stream(n), payloads: (s) => v.payloads(s), payload: (s, t) => v.payload(s, t), findTag: (t) => v.findTag(t),
     runs: (s, t) => v.runs(s, t), periodicRuns: (s) => v.periodicRuns(s), inputTags: (i) => v.inputTags(i), upgradesInto: (t) => v.upgradesInto(t),
     upgradesOutOf: (t) => v.upgradesOutOf(t), published: (s) => v.published(s), pins: (i) => v.pins?.(i) ?? [],
+    recentlyDeleted: (s, t) => v.recentlyDeleted?.(s, t) ?? false,
   };
 }
 
@@ -399,7 +400,9 @@ function stageCreate(b: PlanBuilder, repository: string): void {
   b.requeue(d.retryAfterMs);
   if (!d.create) return;
   const p = newPayload(b.config, b.stream, tags, hash, repository, b.now);
-  if (b.view.payload(b.stream, p.tag)) {
+  // a name taken now, or by a payload deleted lately (its image, events and links would be
+  // confused with this one's): the next second gives another
+  if (b.view.payload(b.stream, p.tag) || b.view.recentlyDeleted?.(b.stream, p.tag)) {
     b.requeue(1000);
     return;
   }

@@ -17,4 +17,10 @@ export interface WorldView {
   published(stream: string): PublishedRef[];
   /** pinned components of an input stream (absent: none) */
   pins?(input: string): Pin[];
+  /**
+   * Was a payload of this name deleted (pruned, collected) lately? A new payload is never given
+   * such a name: names have a resolution of one second, and a stream whose newest payload was
+   * pruned builds it again at once (absent: none known).
+   */
+  recentlyDeleted?(stream: string, tag: string): boolean;
 }

@@ -98,7 +98,7 @@ test('serve --builder registry: a payload has a mirror repository with one tag p
 
     // --registry-gc: pruning the payload deletes its release image and its mirror's tags; the components stay.
     // The stream is locked first: its input still holds these tags, so it would build the payload
-    // again at once, under the same name when that falls within the same second.
+    // again at once (under a new name) and push its release image.
     const lock = await fetch(`${p.url}/api/v1/releasestream/${STREAM}/lock`, {
       method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ locked: true, reason: 'mirror gc test' }),
     });

@@ -861,3 +861,21 @@ test('plan: minCreationIntervalSeconds holds a new input and requeues for the re
   assert.equal(p.tag, tagAt(new Date(T0.getTime() + 10 * MIN)));
   assert.equal(p.phase, 'Pending');
 });
+
+test('plan: a payload pruned within the second it was created is not built again under its name; the next second gives another', () => {
+  const sim = new Sim(makeConfig((c) => ({ ...c, maxUnreadyReleases: 0 })));
+  sim.setInput(1);
+  const first = sim.pass().payloads[0]!;
+  assert.equal(first.tag, tagAt(T0));
+  // pruned at once (the stream's input still holds the same tags)
+  sim.state.apply([{ kind: 'deletePayload', stream: STREAM, tag: first.tag }]);
+  sim.advance(400);
+  const held = sim.pass();
+  assert.deepEqual(held.payloads, [], 'no payload under the deleted name');
+  assert.equal(held.requeueAfterMs, 1000);
+  sim.advance(600);
+  const again = sim.pass().payloads.find((p) => p.phase === 'Pending');
+  assert.ok(again);
+  assert.equal(again.tag, tagAt(new Date(T0.getTime() + SEC)));
+  assert.equal(again.inputHash, first.inputHash, 'the same input, under a new name');
+});
