@@ -534,7 +534,7 @@ export class Controller implements Operations {
       const changes = planChanges(plan);
       // what garbage collection deletes, read before the commit drops it from the view
       await this.state.ensureRunsOf(plan.deletes);
-      const deleted = plan.deletes.map((p) => ({ stream: p.stream, tag: p.tag, mirrorRepository: p.mirrorRepository, runIds: this.state.runs(p.stream, p.tag).map((r) => r.id) }));
+      const deleted = plan.deletes.map((p) => ({ stream: p.stream, tag: p.tag, mirrorRepository: this.mirrorToRemove(p), runIds: this.state.runs(p.stream, p.tag).map((r) => r.id) }));
       if (changes.length) {
         this.log.debug?.({ stream, changes: changes.map((c) => c.kind + ('payload' in c ? `:${c.payload.tag}` : 'run' in c ? `:${c.run.id}` : '')) }, 'reconcile changes');
         await this.commit(changes);
@@ -574,7 +574,8 @@ export class Controller implements Operations {
    * After garbage collection committed: the executor forgets the deleted runs (run directories,
    * logs) and the builder removes the payloads' manifests (and their mirror repositories' tags).
    * Best effort, outside the section; what a crash leaves behind here is swept later
-   * (controller/housekeeping.ts; the sweep does not find mirror repositories).
+   * (controller/housekeeping.ts; the sweep does not list mirror repositories: a payload's is
+   * named after its tag, so it is removed with the payload even when no record names it).
    */
   private async removeDeleted(deleted: { stream: string; tag: string; runIds: string[]; mirrorRepository?: string }[]): Promise<void> {
     const runIds = deleted.flatMap((d) => d.runIds);
@@ -590,6 +591,16 @@ export class Controller implements Operations {
 
   private repositoryFor(c: ReleaseConfig): string {
     return `${this.registry}/${targetRepositoryName(c)}`;
+  }
+
+  /**
+   * The mirror repository whose tags go with a deleted payload: the one it recorded, else, when
+   * the builder makes images, the one its build writes (a crash between the push and the record,
+   * then an abort or a prune, left a mirror that no record names)
+   */
+  private mirrorToRemove(p: Payload): string | undefined {
+    if (p.mirrorRepository) return p.mirrorRepository;
+    return this.builder.mirror ? this.mirrorRepositoryFor(this.state.stream(p.stream)?.config, p.tag) : undefined;
   }
 
   /** `<registry>/<mirror stream name>` (upstream-behavior.md §3.8), the repository a payload's components are mirrored to */
@@ -1046,7 +1057,10 @@ export class Controller implements Operations {
       if (ch.pins) changes.push({ kind: 'setPins', input: ch.pins.input, pins: ch.pins.pins });
       // what a prune deletes, read before the commit drops it from the view (as garbage collection does)
       await this.state.ensureRunsOf(ch.deletes);
-      const deleted = ch.deletes.map((d) => ({ ...d, mirrorRepository: this.state.payload(d.stream, d.tag)?.mirrorRepository, runIds: this.state.runs(d.stream, d.tag).map((x) => x.id) }));
+      const deleted = ch.deletes.map((d) => {
+        const p = this.state.payload(d.stream, d.tag);
+        return { ...d, mirrorRepository: p ? this.mirrorToRemove(p) : undefined, runIds: this.state.runs(d.stream, d.tag).map((x) => x.id) };
+      });
       for (const d of ch.deletes) changes.push({ kind: 'deletePayload', stream: d.stream, tag: d.tag });
       if (ch.inputTags) changes.push({ kind: 'setInputTags', input: ch.inputTags.input, tags: ch.inputTags.tags });
       if (ch.payload) changes.push({ kind: 'putPayload', payload: ch.payload });

@@ -4,13 +4,15 @@
 // mirror repository `<registry>/<mirrorPrefix><tag suffix>` whose tags are exactly the components,
 // each at the component's digest (skopeo inspect); its job, run by the local executor as a real
 // child process, gets IMAGE_FORMAT = `<mirror>:${component}` (§4.5); with --registry-gc a pruned
-// payload's mirror tags are deleted, the components' own repositories untouched.
+// payload's mirror tags are deleted, the components' own repositories untouched, also when its
+// record lost the mirror's name (a crash between the push and the record: edited in the database).
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { cleanup, tempDir, waitFor, writeScripts } from '../helpers/harness.ts';
-import { freePort, pushComponent, skopeo, startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { pushComponent, skopeo, startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { startServe, type ServeProc } from '../helpers/serve-proc.ts';
 
 const STREAM = '4.16.0-0.nightly';
@@ -63,18 +65,17 @@ test('serve --builder registry: a payload has a mirror repository with one tag p
     const s = writeScripts(dir, { job: `printf '%s' "\${IMAGE_FORMAT-unset}" > "${out}/$PAYLOAD_TAG.tmp" && mv "${out}/$PAYLOAD_TAG.tmp" "${out}/$PAYLOAD_TAG"` });
     writeFileSync(join(dir, 'jobs.yaml'), `jobs:\n  "*": { command: ["bash", "${s.job}"] }\n`);
     writeFileSync(join(dir, 'tokens.yaml'), `- user: ci\n  token: ${CI}\n  roles: [ci]\n- user: admin\n  token: ${ADMIN}\n  roles: [admin]\n`);
-    const port = await freePort();
-    proc = await startServe([
-      '--releases', releases, '--jobs', join(dir, 'jobs.yaml'), '--tokens', join(dir, 'tokens.yaml'), '--data', join(dir, 'data'), '--port', String(port), '--host', '127.0.0.1',
+    const args = [
+      '--releases', releases, '--jobs', join(dir, 'jobs.yaml'), '--tokens', join(dir, 'tokens.yaml'), '--data', join(dir, 'data'), '--port', '0', '--host', '127.0.0.1',
       '--registry', `${host}/ocp`, '--builder', 'registry', '--registry-insecure', `${host},${other.host}`, '--registry-gc',
-    ]);
-    const p = proc;
-    const put = await fetch(`${p.url}/api/v1/inputstreams/api-input/tags`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${CI}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ tags: { cli: `${host}/ocp/art@${digests.cli}`, installer: `${host}/ocp/art:installer`, tests: `${other.host}/elsewhere/tests@${digests.tests}` } }),
-    });
-    assert.equal(put.status, 200, await put.text());
+    ];
+    proc = await startServe(args);
+    let p = proc;
+    const putInput = async (tags: Record<string, string>) => {
+      const put = await fetch(`${p.url}/api/v1/inputstreams/api-input/tags`, { method: 'PUT', headers: { authorization: `Bearer ${CI}`, 'content-type': 'application/json' }, body: JSON.stringify({ tags }) });
+      assert.equal(put.status, 200, await put.text());
+    };
+    await putInput({ cli: `${host}/ocp/art@${digests.cli}`, installer: `${host}/ocp/art:installer`, tests: `${other.host}/elsewhere/tests@${digests.tests}` });
 
     const accepted = await waitFor('the payload Accepted', async () => (await tags(p)).find((t) => t.phase === 'Accepted'), 90_000);
     const mirror = `${host}/ocp/4.16-art-latest${accepted.name.slice(STREAM.length)}`;
@@ -96,20 +97,37 @@ test('serve --builder registry: a payload has a mirror repository with one tag p
     await waitFor('the job wrote what it got', () => existsSync(seenFile), 30_000);
     assert.equal(readFileSync(seenFile, 'utf8'), `${mirror}:\${component}`);
 
-    // --registry-gc: pruning the payload deletes its release image and its mirror's tags; the components stay.
+    // a second payload (another cli digest) whose record lost its mirror repository, as a crash
+    // between the push and the record leaves it: the mirror is named after the tag, so it goes too
+    const cli2 = pushComponent(host, 'ocp/art', 'cli', { labels: { 'io.openshift.build.commit.id': 'c2' } });
+    await putInput({ cli: `${host}/ocp/art@${cli2}` });
+    const second = await waitFor('the second payload Accepted', async () => (await tags(p)).find((t) => t.phase === 'Accepted' && t.name !== accepted.name), 90_000);
+    const mirror2 = `${host}/ocp/4.16-art-latest${second.name.slice(STREAM.length)}`;
+    assert.deepEqual(listTags(mirror2), ['cli', 'installer', 'tests']);
+    proc.child.kill('SIGTERM');
+    assert.equal(await proc.exited, 0);
+    const db = new Database(join(dir, 'data', 'release-controller.db'));
+    assert.equal(db.prepare('UPDATE payloads SET mirror_repository = ? WHERE tag = ?').run('', second.name).changes, 1);
+    db.close();
+    proc = await startServe(args);
+    p = proc;
+
+    // --registry-gc: pruning a payload deletes its release image and its mirror's tags; the components stay.
     // The stream is locked first: its input still holds these tags, so it would build the payload
     // again at once (under a new name) and push its release image.
     const lock = await fetch(`${p.url}/api/v1/releasestream/${STREAM}/lock`, {
       method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ locked: true, reason: 'mirror gc test' }),
     });
     assert.equal(lock.status, 200, await lock.text());
-    const del = await fetch(`${p.url}/api/v1/releasestream/${STREAM}/release/${accepted.name}`, {
-      method: 'DELETE', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'mirror gc test' }),
-    });
-    assert.equal(del.status, 200, await del.text());
-    await waitFor('the mirror repository emptied', () => listTags(mirror).length === 0, 20_000, 200);
-    assert.deepEqual(listTags(`${host}/ocp/release`), [], 'the release image went too');
-    assert.equal(JSON.parse(skopeo(['inspect', `docker://${host}/ocp/art:cli`])).Digest, digests.cli, 'the component repositories are untouched');
+    for (const t of [accepted.name, second.name]) {
+      const del = await fetch(`${p.url}/api/v1/releasestream/${STREAM}/release/${t}`, {
+        method: 'DELETE', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'mirror gc test' }),
+      });
+      assert.equal(del.status, 200, await del.text());
+    }
+    await waitFor('both mirror repositories emptied', () => listTags(mirror).length === 0 && listTags(mirror2).length === 0, 20_000, 200);
+    assert.deepEqual(listTags(`${host}/ocp/release`), [], 'the release images went too');
+    assert.equal(JSON.parse(skopeo(['inspect', `docker://${host}/ocp/art:cli`])).Digest, cli2, 'the component repositories are untouched');
     assert.equal(JSON.parse(skopeo(['inspect', `docker://${host}/ocp/art:installer`])).Digest, digests.installer);
     assert.equal(JSON.parse(skopeo(['inspect', `docker://${other.host}/elsewhere/tests:latest`])).Digest, digests.tests);
   } finally {
