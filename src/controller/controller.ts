@@ -4,7 +4,7 @@
 import { inputStreamOf, isStable, targetRepositoryName, type ReleaseConfig } from '../domain/config/schema.ts';
 import { previousVersions } from '../domain/graph.ts';
 import { AnnotationAdoptedFrom, applyAdoption, applyBuild, planStream, withAnnotations, type Plan } from '../domain/plan.ts';
-import { applyMirror, mirrorStreamName, mirrorTarget } from '../domain/mirror.ts';
+import { applyMirror, mirrorsInUse, mirrorStreamName, mirrorTarget } from '../domain/mirror.ts';
 import { rfc3339 } from '../domain/tagname.ts';
 import type { EventRecord, JobRun, Payload, StreamRecord, UpgradeResult } from '../domain/types.ts';
 import { overridePhase, pinComponent, pokeStream, promoteRelease, prunePayload, rerunQE, retryJob, setKeep, setLock, setQEVerdict, setTeamApproval, unpinComponent, updateInputTags, waiveJob, type OpChanges, type OpResult, type PinRequest, type PromoteRequest } from '../domain/operations.ts';
@@ -583,9 +583,12 @@ export class Controller implements Operations {
       await this.executor.forget(runIds).catch((e) => this.log.warn({ err: e, runs: runIds.length }, 'removing the run directories of deleted payloads failed; the next sweep retries'));
     }
     if (!this.builder.remove) return;
+    // a mirror a live payload uses stays (mirrorsInUse)
+    const inUse = deleted.some((d) => d.mirrorRepository) ? mirrorsInUse(this.state) : new Set<string>();
     for (const d of deleted) {
       if (this.state.findTag(d.tag)) continue; // the same tag lives on in another stream (manifests are per tag)
-      await this.builder.remove(d.stream, d.tag, d.mirrorRepository).catch((e) => this.log.warn({ err: e, tag: d.tag }, 'removing the manifests of a deleted payload failed; the next sweep retries'));
+      const mirror = d.mirrorRepository && !inUse.has(d.mirrorRepository) ? d.mirrorRepository : undefined;
+      await this.builder.remove(d.stream, d.tag, mirror).catch((e) => this.log.warn({ err: e, tag: d.tag }, 'removing the manifests of a deleted payload failed; the next sweep retries'));
     }
   }
 

@@ -10,6 +10,7 @@ import type { ReleaseConfig } from './config/schema.ts';
 import { inputStreamOf, isStable } from './config/schema.ts';
 import { rfc3339 } from './tagname.ts';
 import type { EventRecord, MirrorResult, Payload } from './types.ts';
+import type { WorldView } from './world.ts';
 
 /**
  * The name of a release tag's mirror stream (§3.8): a Stable stream's is the tag itself; an
@@ -22,6 +23,17 @@ export function mirrorStreamName(config: Pick<ReleaseConfig, 'name' | 'as' | 'mi
   if (isStable(config)) return tag;
   const prefix = config.mirrorPrefix || inputStreamOf(config);
   return prefix + (tag.startsWith(config.name) ? tag.slice(config.name.length) : tag);
+}
+
+/**
+ * The mirror repositories the payloads of `view` recorded. Streams that share a mirror prefix name
+ * their payloads' mirrors alike when created within one second, so a deleted payload's mirror is
+ * removed only when no live payload uses it.
+ */
+export function mirrorsInUse(view: Pick<WorldView, 'streams' | 'payloads'>): Set<string> {
+  const out = new Set<string>();
+  for (const s of view.streams()) for (const p of view.payloads(s.name)) if (p.mirrorRepository) out.add(p.mirrorRepository);
+  return out;
 }
 
 /**

@@ -154,15 +154,19 @@ describe('registry builder on a real docker-registry', () => {
     await b.remove(req.stream, 'mirrored-1', mirror); // already gone: no error
   });
 
-  it('with --registry-gc, sweep() deletes release images of payloads that are gone and nothing else', async () => {
+  it('with --registry-gc, sweep() deletes release images of payloads that are gone, and their mirror repositories, and nothing else', async () => {
     const repositories = () => [`${reg.host}/ocp/sweep`];
-    const b = new RegistryBuilder({ client, gc: true, repositories, repositoryOf: () => `${reg.host}/ocp/sweep` });
-    ok(await b.build({ ...req, repository: `${reg.host}/ocp/sweep`, tag: 'live-1' }));
-    ok(await b.build({ ...req, repository: `${reg.host}/ocp/sweep`, tag: 'gone-1' }));
+    const mirrorOf = (t: string) => `${reg.host}/ocp/sweep-mirror-${t}`;
+    const b = new RegistryBuilder({ client, gc: true, repositories, repositoryOf: () => `${reg.host}/ocp/sweep`, mirrorOfTag: mirrorOf });
+    ok(await b.build({ ...req, repository: `${reg.host}/ocp/sweep`, tag: 'live-1', mirrorRepository: mirrorOf('live-1') }));
+    ok(await b.build({ ...req, repository: `${reg.host}/ocp/sweep`, tag: 'gone-1', mirrorRepository: mirrorOf('gone-1') }));
     pushComponent(reg.host, 'ocp/sweep', 'someone-elses'); // not a release image of ours: never swept
-    assert.deepEqual(await new RegistryBuilder({ client, gc: false, repositories }).sweep(() => false), []);
+    assert.deepEqual(await new RegistryBuilder({ client, gc: false, repositories, mirrorOfTag: mirrorOf }).sweep(() => false), []);
     assert.deepEqual(await b.sweep((t) => t === 'live-1'), [`${reg.host}/ocp/sweep:gone-1`]);
     assert.deepEqual((await client.listTags(reg.host, 'ocp/sweep')).sort(), ['live-1', 'someone-elses']);
+    assert.deepEqual(await client.listTags(reg.host, 'ocp/sweep-mirror-gone-1'), [], 'the gone payload\'s mirror went with it');
+    assert.deepEqual((await client.listTags(reg.host, 'ocp/sweep-mirror-live-1')).sort(), ['cli', 'installer'], 'the live one keeps its mirror');
+    assert.equal((await client.headManifest(reg.host, 'ocp/art', 'cli'))?.digest, digests.cli, 'the components stay');
   });
   it('mirror() copies a payload to the alternate repository (same registry; another with the named credentials), same digest; a missing or refused secret fails naming it', async () => {
     const b = new RegistryBuilder({ client });

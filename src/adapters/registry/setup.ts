@@ -8,7 +8,8 @@ import { RegistryClient } from './client.ts';
 import { formatReleaseInfo, releaseInfo } from './info.ts';
 import { parseImageRef, parseRepository } from './reference.ts';
 import { parseDuration } from '../../domain/duration.ts';
-import { targetRepositoryName } from '../../domain/config/schema.ts';
+import { isStable, targetRepositoryName } from '../../domain/config/schema.ts';
+import { mirrorsInUse, mirrorStreamName } from '../../domain/mirror.ts';
 import type { WorldView } from '../../domain/world.ts';
 
 export interface RegistrySetupOptions {
@@ -37,6 +38,8 @@ export interface RegistryStateView {
   /** the pull spec of a live payload tag (an adopted release lives where other tooling pushed it) */
   pullSpecOfTag(tag: string): string | null;
   repositories(): string[];
+  /** the mirror repository of a payload tag, live or gone: of the stream whose name the tag starts with (the longest) */
+  mirrorOfTag(tag: string): string | null;
 }
 
 export interface RegistrySetup {
@@ -89,6 +92,7 @@ export function setupRegistry(o: RegistrySetupOptions & { registry?: string }, v
           streamOfTag: (t) => view().streamOfTag(t),
           pullSpecOfTag: (t) => view().pullSpecOfTag(t),
           repositories: () => view().repositories(),
+          mirrorOfTag: (t) => view().mirrorOfTag(t),
           credentialsNamed: (name) => auth?.get(normalizeHost(name)) ?? null,
           log,
         })
@@ -157,6 +161,15 @@ export function stateView(state: WorldView, registry: string): RegistryStateView
     streamOfTag: (t) => state.findTag(t)?.stream ?? null,
     pullSpecOfTag: (t) => state.findTag(t)?.pullSpec || null,
     repositories: () => state.streams().map((s) => `${registry}/${targetRepositoryName(s.config)}`),
+    mirrorOfTag: (t) => {
+      const live = state.findTag(t);
+      if (live) return live.mirrorRepository || null;
+      const rec = state.streams().filter((s) => !isStable(s.config) && t.startsWith(`${s.name}-`)).sort((a, b) => b.name.length - a.name.length)[0];
+      if (!rec) return null;
+      const mirror = `${registry}/${mirrorStreamName(rec.config, t)}`;
+      // streams sharing a mirror prefix name their payloads' mirrors alike within one second: a live one keeps it
+      return mirrorsInUse(state).has(mirror) ? null : mirror;
+    },
   };
 }
 

@@ -41,6 +41,8 @@ export interface RegistryBuilderOptions {
   streamOfTag?: (tag: string) => string | null;
   /** the pull spec of a live payload tag, for manifests() (by digest: where the release really is) */
   pullSpecOfTag?: (tag: string) => string | null;
+  /** the mirror repository a build of `tag` writes (of the stream the tag is named after), for sweep() */
+  mirrorOfTag?: (tag: string) => string | null;
   log?: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
   /** the auth-file entry an alternateImageRepositorySecretName names, null when there is none */
   credentialsNamed?: (name: string) => Credentials | null;
@@ -437,6 +439,9 @@ export class RegistryBuilder implements PayloadBuilder {
         if (!m || m.json.annotations?.['io.openshift.release'] !== tag) continue;
         await this.removeRelease(this.o.streamOfTag?.(tag) ?? '', tag, repo);
         removed.push(`${repo}:${tag}`);
+        // its mirror repository, left behind by the same crash (named after the tag)
+        const mirror = this.o.mirrorOfTag?.(tag);
+        if (mirror) await this.removeMirror(tag, mirror);
       }
     }
     return removed;
