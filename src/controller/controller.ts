@@ -574,8 +574,9 @@ export class Controller implements Operations {
    * After garbage collection committed: the executor forgets the deleted runs (run directories,
    * logs) and the builder removes the payloads' manifests (and their mirror repositories' tags).
    * Best effort, outside the section; what a crash leaves behind here is swept later
-   * (controller/housekeeping.ts; the sweep does not list mirror repositories: a payload's is
-   * named after its tag, so it is removed with the payload even when no record names it).
+   * (controller/housekeeping.ts: the builder's sweep, which also removes the mirror repository of
+   * each release image it removes). A mirror is named after its payload's tag, so it goes with the
+   * payload even when no record names it (mirrorToRemove).
    */
   private async removeDeleted(deleted: { stream: string; tag: string; runIds: string[]; mirrorRepository?: string }[]): Promise<void> {
     const runIds = deleted.flatMap((d) => d.runIds);
