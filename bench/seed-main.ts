@@ -14,18 +14,12 @@ const [out, target, optsJson] = process.argv.slice(2);
 if (!out || !target || !optsJson) throw new Error('usage: seed-main.ts OUT.json sqlite:FILE|postgres://… OPTIONS_JSON');
 const o = JSON.parse(optsJson) as SeedOptions;
 const t0 = performance.now();
-if (target.startsWith('postgres://')) {
-  const store = await openPostgresStore(target);
-  await store.migrate();
-  const writer = await bulkRunWriter(target);
-  const seeded = await seed(store, o, undefined, writer);
-  await writer.close();
-  await store.close();
-  writeFileSync(out, JSON.stringify({ seeded, seedSeconds: (performance.now() - t0) / 1000 }));
-} else {
-  const store = openSqliteStore(target.replace(/^sqlite:/, ''));
-  await store.migrate();
-  const seeded = await seed(store, o);
-  await store.close();
-  writeFileSync(out, JSON.stringify({ seeded, seedSeconds: (performance.now() - t0) / 1000 }));
-}
+const postgres = target.startsWith('postgres://');
+const store = postgres ? await openPostgresStore(target) : openSqliteStore(target.replace(/^sqlite:/, ''));
+await store.migrate();
+// PostgreSQL: job runs by multi-row INSERTs (pg-helpers.ts), not one row per statement
+const writer = postgres ? await bulkRunWriter(target) : undefined;
+const seeded = await seed(store, o, undefined, writer);
+await writer?.close();
+await store.close();
+writeFileSync(out, JSON.stringify({ seeded, seedSeconds: (performance.now() - t0) / 1000 }));

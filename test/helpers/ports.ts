@@ -12,7 +12,7 @@ function ephemeralLow(): number {
     const n = Number(low);
     if (Number.isInteger(n) && n > 12_000) return n;
   } catch {
-    // not Linux: fall back to the IANA dynamic range's start
+    // not Linux: fall back to Linux's default start of the range
   }
   return 32_768;
 }
